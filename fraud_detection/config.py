@@ -1,0 +1,149 @@
+"""Every knob of the project in one place: environment variables (prefix ``FRAUD_``) and ``.env``."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class XGBoostParams(BaseModel):
+    """The original model's hyper-parameters (seed-contract.md §4)."""
+
+    model_config = {"frozen": True}
+
+    learning_rate: float = 0.1
+    max_depth: int = 7
+    min_child_weight: float = 25
+    subsample: float = 0.9
+    colsample_bytree: float = 0.6
+    n_estimators: int = 100
+    tree_method: str = "hist"
+    n_jobs: int = 0  # 0 = all cores
+
+
+class Settings(BaseSettings):
+    """Where data, runs and models live, and how models are trained and judged.
+
+    The defaults run everything on one laptop (a local folder as the lake, SQLite for MLflow);
+    pointing ``FRAUD_LAKE_URI`` at ``s3://…`` and ``FRAUD_MLFLOW_TRACKING_URI`` at a server is
+    all it takes to use the cloud.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="FRAUD_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+        frozen=True,
+    )
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    lake_uri: str = Field(
+        "", description="Local folder or s3://bucket/prefix; default <data_dir>/lake"
+    )
+    mlflow_tracking_uri: str = Field(
+        "",
+        validation_alias=AliasChoices("FRAUD_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+        description="Default: SQLite file <data_dir>/mlflow.db",
+    )
+    mlflow_artifact_location: str = Field(
+        "", description="Artifact root for a new experiment; default <data_dir>/mlartifacts"
+    )
+    experiment_name: str = "fraud-detection"
+    model_name: str = "fraud-detector"
+    champion_alias: str = "champion"
+    challenger_alias: str = "challenger"
+
+    primary_metric: Literal["f1", "pr_auc", "roc_auc"] = "f1"
+    promotion_margin: float = Field(0.01, ge=0)
+    bootstrap_samples: int = Field(1000, ge=50)
+    seed: int = 1237
+
+    xgb: XGBoostParams = XGBoostParams()
+    train_positive_rate: float = Field(0.25, gt=0, lt=1)
+    validation_fraction: float = Field(0.2, gt=0, lt=1)
+    holdout_fraction: float = Field(0.5, gt=0, lt=1)
+    default_threshold: float = Field(0.25, gt=0, lt=1)
+
+    risk_low: float = Field(0.25, ge=0, le=1)
+    risk_high: float = Field(0.45, ge=0, le=1)
+
+    # S3 credentials for the lake; boto3's own variables are honoured too.
+    s3_endpoint_url: str | None = Field(
+        None, validation_alias=AliasChoices("FRAUD_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL")
+    )
+    s3_access_key_id: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("FRAUD_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("FRAUD_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")
+    )
+
+    # Serving
+    api_key: SecretStr | None = None
+    refresh_interval_s: float = Field(30.0, gt=0)
+    max_records_per_request: int = Field(10_000, ge=1)
+
+    @model_validator(mode="after")
+    def _bands_ordered(self) -> Settings:
+        if self.risk_low > self.risk_high:
+            raise ValueError("risk_low must not exceed risk_high")
+        return self
+
+    @cached_property
+    def lake(self) -> str:
+        return self.lake_uri or str((self.data_dir / "lake").resolve())
+
+    @cached_property
+    def tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    @cached_property
+    def artifact_location(self) -> str | None:
+        if self.mlflow_artifact_location:
+            return self.mlflow_artifact_location
+        if self.tracking_uri.startswith("sqlite:"):
+            return (self.data_dir / "mlartifacts").resolve().as_uri()
+        return None  # a tracking server decides (e.g. --artifacts-destination)
+
+    def storage_options(self) -> dict[str, Any]:
+        """fsspec options for the lake (empty for a local folder)."""
+        if not self.lake.startswith("s3://"):
+            return {}
+        options: dict[str, Any] = {}
+        if self.s3_endpoint_url:
+            options["endpoint_url"] = self.s3_endpoint_url
+        if self.s3_access_key_id and self.s3_secret_access_key:
+            options["key"] = self.s3_access_key_id.get_secret_value()
+            options["secret"] = self.s3_secret_access_key.get_secret_value()
+        return options
+
+    def public_params(self) -> dict[str, str]:
+        """Settings safe to log (no secrets, no credentials in URIs)."""
+        from fraud_detection.redact import redact_uri
+
+        return {
+            "lake": redact_uri(self.lake),
+            "model_name": self.model_name,
+            "primary_metric": self.primary_metric,
+            "promotion_margin": str(self.promotion_margin),
+            "seed": str(self.seed),
+            "train_positive_rate": str(self.train_positive_rate),
+            "validation_fraction": str(self.validation_fraction),
+            "holdout_fraction": str(self.holdout_fraction),
+            **{f"xgb_{k}": str(v) for k, v in self.xgb.model_dump().items()},
+        }
+
+
+def get_settings(**overrides: Any) -> Settings:
+    """Read settings now (never at import time), with explicit overrides for tests and the CLI."""
+    return Settings(**overrides)

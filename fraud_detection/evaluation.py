@@ -1,0 +1,141 @@
+"""Judge models on one holdout: metrics at each model's own threshold, a paired comparison, a decision."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import xgboost as xgb
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    confusion_matrix,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+
+METRICS = ("f1", "precision", "recall", "pr_auc", "roc_auc", "brier")
+
+
+def predict_proba(booster: xgb.Booster, matrix: np.ndarray) -> np.ndarray:
+    """p(fraud) for each row of a contract-ordered matrix (one call, no per-row work)."""
+    return np.asarray(booster.inplace_predict(matrix), dtype=np.float64)
+
+
+def metrics_at(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict[str, float]:
+    """Threshold metrics, ranking metrics and the confusion matrix on one data set."""
+    predicted = (probability >= threshold).astype(int)
+    tn, fp, fn, tp = confusion_matrix(y_true, predicted, labels=[0, 1]).ravel()
+    both_classes = len(np.unique(y_true)) == 2
+    return {
+        "f1": float(f1_score(y_true, predicted, zero_division=0)),
+        "precision": float(precision_score(y_true, predicted, zero_division=0)),
+        "recall": float(recall_score(y_true, predicted, zero_division=0)),
+        "pr_auc": float(average_precision_score(y_true, probability)) if both_classes else 0.0,
+        "roc_auc": float(roc_auc_score(y_true, probability)) if both_classes else 0.5,
+        "brier": float(brier_score_loss(y_true, probability)),
+        "tp": float(tp),
+        "fp": float(fp),
+        "fn": float(fn),
+        "tn": float(tn),
+        "threshold": float(threshold),
+        "rows": float(len(y_true)),
+        "positives": float(np.sum(y_true)),
+    }
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """challenger − champion on the same rows, with a paired bootstrap interval."""
+
+    metric: str
+    difference: float
+    low: float  # 2.5 % quantile of the bootstrap differences
+    high: float  # 97.5 % quantile
+    share_better: float  # share of resamples where the challenger was strictly better
+    samples: int
+
+    def as_dict(self) -> dict[str, float | str | int]:
+        return asdict(self)
+
+
+def _f1_rows(y: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """F1 of each row of a (resamples × n) matrix, vectorised."""
+    tp = (y & predicted).sum(axis=1)
+    fp = ((1 - y) & predicted).sum(axis=1)
+    fn = (y & (1 - predicted)).sum(axis=1)
+    denominator = 2 * tp + fp + fn
+    return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+
+
+def _metric(metric: str, y: np.ndarray, probability: np.ndarray, threshold: float) -> float:
+    if metric == "f1":
+        return float(f1_score(y, probability >= threshold, zero_division=0))
+    if len(np.unique(y)) < 2:
+        return float("nan")
+    if metric == "pr_auc":
+        return float(average_precision_score(y, probability))
+    if metric == "roc_auc":
+        return float(roc_auc_score(y, probability))
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+def paired_bootstrap(
+    y_true: np.ndarray,
+    champion: tuple[np.ndarray, float],
+    challenger: tuple[np.ndarray, float],
+    *,
+    metric: str = "f1",
+    samples: int = 1000,
+    seed: int = 0,
+) -> PairedComparison:
+    """Resample holdout rows with replacement; both models are scored on the very same rows."""
+    y = np.asarray(y_true, dtype=np.int64)
+    (p_old, t_old), (p_new, t_new) = champion, challenger
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, len(y), size=(samples, len(y)))
+    if metric == "f1":
+        old = (p_old >= t_old).astype(np.int64)
+        new = (p_new >= t_new).astype(np.int64)
+        differences = _f1_rows(y[index], new[index]) - _f1_rows(y[index], old[index])
+    else:
+        differences = np.array(
+            [
+                _metric(metric, y[i], p_new[i], t_new) - _metric(metric, y[i], p_old[i], t_old)
+                for i in index
+            ]
+        )
+        differences = differences[np.isfinite(differences)]
+    observed = _metric(metric, y, p_new, t_new) - _metric(metric, y, p_old, t_old)
+    return PairedComparison(
+        metric=metric,
+        difference=float(observed),
+        low=float(np.quantile(differences, 0.025)),
+        high=float(np.quantile(differences, 0.975)),
+        share_better=float(np.mean(differences > 0)),
+        samples=samples,
+    )
+
+
+@dataclass(frozen=True)
+class Decision:
+    promote: bool
+    reason: str
+
+
+def decide(
+    champion: dict[str, float] | None,
+    challenger: dict[str, float],
+    *,
+    metric: str,
+    margin: float,
+) -> Decision:
+    """The challenger wins only if it beats the champion by at least ``margin`` on ``metric``."""
+    if champion is None:
+        return Decision(True, "no champion yet: the challenger becomes champion")
+    gain = challenger[metric] - champion[metric]
+    if gain >= margin:
+        return Decision(True, f"{metric} +{gain:.4f} ≥ margin {margin:.4f}: challenger promoted")
+    return Decision(False, f"{metric} {gain:+.4f} < margin {margin:.4f}: champion kept")

@@ -1,0 +1,209 @@
+"""The data lake: ``base/`` history and immutable ``incoming/month=YYYY-MM/`` partitions.
+
+The same code runs on a local folder and on ``s3://bucket/prefix`` (through fsspec/s3fs).
+A partition is written once: rewriting it with different bytes is refused, and a failed write
+never leaves a partial file visible (local: write-then-link; S3: a single conditional PUT).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import fsspec
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fraud_detection.redact import redact_uri
+
+MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+DATA_NAMES = ("applications.parquet", "applications.csv")
+TRUTH_NAME = "truth.parquet"  # true p(fraud) of synthetic rows, kept out of the features
+
+
+class LakeError(RuntimeError):
+    """A partition that cannot be read or written as asked."""
+
+
+class PartitionExistsError(LakeError):
+    """The partition exists with different content; months are immutable."""
+
+
+@dataclass(frozen=True)
+class PartitionRef:
+    """Which file a month (or the base) is, and the sha256 of its bytes."""
+
+    name: str  # "base" or "YYYY-MM"
+    path: str
+    sha256: str
+
+
+def check_month(month: str) -> str:
+    if not MONTH_PATTERN.match(month):
+        raise ValueError(f"month must look like YYYY-MM, got {month!r}")
+    return month
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """Deterministic Parquet bytes for a frame (same frame → same bytes → same hash)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+class Lake:
+    def __init__(self, uri: str, storage_options: dict[str, Any] | None = None) -> None:
+        self.uri = uri.rstrip("/")
+        self.fs, self.root = fsspec.core.url_to_fs(self.uri, **(storage_options or {}))
+        self.is_local = "file" in (
+            self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        )
+
+    def __repr__(self) -> str:
+        return f"Lake({redact_uri(self.uri)!r})"
+
+    # -- paths ---------------------------------------------------------------------------------
+    def _dir(self, name: str) -> str:
+        return f"{self.root}/base" if name == "base" else f"{self.root}/incoming/month={name}"
+
+    def display(self, path: str) -> str:
+        """A path as a user would write it (with the s3:// scheme)."""
+        return path if self.is_local else f"s3://{path}"
+
+    # -- listing -------------------------------------------------------------------------------
+    def list_months(self) -> list[str]:
+        pattern = f"{self.root}/incoming/month=*/applications.*"
+        months = set()
+        for path in self.fs.glob(pattern):
+            match = re.search(r"month=([^/]+)/applications\.(parquet|csv)$", path)
+            if match and MONTH_PATTERN.match(match[1]):
+                months.add(match[1])
+        return sorted(months)
+
+    def has_base(self) -> bool:
+        return self._data_path("base", must_exist=False) is not None
+
+    def _data_path(self, name: str, must_exist: bool = True) -> str | None:
+        for file_name in DATA_NAMES:
+            path = f"{self._dir(name)}/{file_name}"
+            if self.fs.exists(path):
+                return path
+        if must_exist:
+            raise LakeError(f"no data for {name!r} under {self.display(self._dir(name))}")
+        return None
+
+    # -- reading -------------------------------------------------------------------------------
+    def ref(self, name: str) -> PartitionRef:
+        """Locate a partition and hash its bytes (the lineage recorded with every run)."""
+        if name != "base":
+            check_month(name)
+        path = self._data_path(name)
+        assert path is not None
+        return PartitionRef(
+            name, self.display(path), hashlib.sha256(self._read_bytes(path)).hexdigest()
+        )
+
+    def _read_bytes(self, path: str) -> bytes:
+        try:
+            return self.fs.cat_file(path)
+        except FileNotFoundError as exc:
+            raise LakeError(f"{self.display(path)}: not found") from exc
+        except PermissionError as exc:
+            raise LakeError(f"{self.display(path)}: access denied ({exc})") from exc
+
+    def read(self, name: str) -> pd.DataFrame:
+        """Read a month or the base; a corrupt or empty file raises LakeError naming it."""
+        path = self._data_path(name)
+        assert path is not None
+        data = self._read_bytes(path)
+        return self._decode(path, data)
+
+    def _decode(self, path: str, data: bytes) -> pd.DataFrame:
+        shown = self.display(path)
+        if not data:
+            raise LakeError(f"{shown}: empty file")
+        try:
+            if path.endswith(".csv"):
+                return pd.read_csv(io.BytesIO(data))
+            return pd.read_parquet(io.BytesIO(data))
+        except Exception as exc:  # pyarrow/pandas raise many kinds for corrupt bytes
+            raise LakeError(f"{shown}: unreadable ({type(exc).__name__}: {exc})") from exc
+
+    def read_month(self, month: str) -> pd.DataFrame:
+        return self.read(check_month(month))
+
+    def read_base(self) -> pd.DataFrame:
+        return self.read("base")
+
+    def read_truth(self, name: str) -> pd.DataFrame | None:
+        """True p(fraud) stored beside a synthetic partition, if there is one."""
+        path = f"{self._dir(name)}/{TRUTH_NAME}"
+        if not self.fs.exists(path):
+            return None
+        return self._decode(path, self._read_bytes(path))
+
+    # -- writing -------------------------------------------------------------------------------
+    def write(
+        self, name: str, frame: pd.DataFrame, truth: pd.DataFrame | None = None
+    ) -> PartitionRef:
+        """Write a partition once. Same bytes again is a no-op; different bytes are refused."""
+        if name != "base":
+            check_month(name)
+        path = f"{self._dir(name)}/applications.parquet"
+        if truth is not None:
+            self._write_once(f"{self._dir(name)}/{TRUTH_NAME}", parquet_bytes(truth))
+        data = parquet_bytes(frame)
+        self._write_once(path, data)
+        return PartitionRef(name, self.display(path), hashlib.sha256(data).hexdigest())
+
+    def write_month(
+        self, month: str, frame: pd.DataFrame, truth: pd.DataFrame | None = None
+    ) -> PartitionRef:
+        return self.write(check_month(month), frame, truth)
+
+    def write_base(self, frame: pd.DataFrame, truth: pd.DataFrame | None = None) -> PartitionRef:
+        return self.write("base", frame, truth)
+
+    def _write_once(self, path: str, data: bytes) -> None:
+        if self.is_local:
+            created = self._create_local(path, data)
+        else:
+            created = self._create_remote(path, data)
+        if not created and self._read_bytes(path) != data:
+            raise PartitionExistsError(
+                f"{self.display(path)} already exists with different content; months are immutable"
+            )
+
+    def _create_local(self, path: str, data: bytes) -> bool:
+        directory = os.path.dirname(path)
+        os.makedirs(directory, exist_ok=True)
+        temp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp, path)  # atomic, and fails if the target exists
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(temp)
+
+    def _create_remote(self, path: str, data: bytes) -> bool:
+        try:
+            self.fs.pipe_file(path, data, mode="create")  # S3 PUT with If-None-Match: *
+            return True
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if "PreconditionFailed" in str(exc) or "412" in str(exc):
+                return False
+            raise LakeError(f"{self.display(path)}: write failed ({exc})") from exc

@@ -1,0 +1,317 @@
+"""MLflow: log training runs, register versions, move aliases by compare-and-set, roll back.
+
+Aliases: ``champion`` is what serving uses (the old "Production" stage), ``challenger`` the
+latest candidate. Tracking URIs are set when a Registry is made, never at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import xgboost as xgb
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from fraud_detection.config import Settings
+from fraud_detection.features import FEATURES
+from fraud_detection.lake import PartitionRef
+
+MODEL_ARTIFACT = "model"
+
+
+class RegistryError(RuntimeError):
+    """A registry operation that cannot be done as asked."""
+
+
+class StaleChampionError(RegistryError):
+    """The champion moved since the evaluation began; the promotion is refused."""
+
+
+@dataclass(frozen=True)
+class ChampionInfo:
+    version: str
+    run_id: str | None
+    tags: dict[str, str]
+
+    @property
+    def threshold(self) -> float:
+        return float(self.tags.get("threshold", "0.5"))
+
+
+def lineage_hash(refs: list[PartitionRef]) -> str:
+    """One hash for the exact set of partitions (and their bytes) a model was trained on."""
+    text = "\n".join(f"{r.name}:{r.sha256}" for r in sorted(refs, key=lambda r: r.name))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _is_missing(exc: MlflowException) -> bool:
+    return exc.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST")
+
+
+class Registry:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.name = settings.model_name
+        self.client = MlflowClient(tracking_uri=settings.tracking_uri)
+
+    # -- experiment and runs -------------------------------------------------------------------
+    def experiment_id(self) -> str:
+        experiment = self.client.get_experiment_by_name(self.settings.experiment_name)
+        if experiment is not None:
+            return experiment.experiment_id
+        try:
+            return self.client.create_experiment(
+                self.settings.experiment_name, artifact_location=self.settings.artifact_location
+            )
+        except MlflowException:  # created concurrently by another process
+            experiment = self.client.get_experiment_by_name(self.settings.experiment_name)
+            assert experiment is not None
+            return experiment.experiment_id
+
+    def _activate(self) -> str:
+        """Point the fluent API (needed by log_model) at our store, at call time."""
+        mlflow.set_tracking_uri(self.settings.tracking_uri)
+        mlflow.set_registry_uri(self.settings.tracking_uri)
+        return self.experiment_id()
+
+    def log_model_run(
+        self,
+        model: xgb.XGBModel | xgb.Booster,
+        *,
+        run_name: str,
+        params: Mapping[str, Any],
+        metrics: Mapping[str, float],
+        tags: Mapping[str, str],
+        lineage: list[PartitionRef],
+        figures: Mapping[str, Any] | None = None,
+    ) -> tuple[str, str]:
+        """Log one training run with its model in XGBoost's own format → (run_id, model_uri)."""
+        experiment_id = self._activate()
+        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+            mlflow.set_tags(dict(tags))
+            mlflow.log_params({k: str(v) for k, v in params.items()})
+            mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+            mlflow.log_dict(
+                {"partitions": [r.__dict__ for r in lineage], "sha256": lineage_hash(lineage)},
+                "lineage.json",
+            )
+            for path, figure in (figures or {}).items():
+                mlflow.log_figure(figure, path)
+            info = mlflow.xgboost.log_model(
+                model,
+                name=MODEL_ARTIFACT,
+                model_format="ubj",
+                pip_requirements=[f"xgboost=={xgb.__version__}"],
+            )
+            return run.info.run_id, info.model_uri
+
+    def log_to_run(self, run_id: str, *, metrics: Mapping[str, float] | None = None,
+                   tags: Mapping[str, str] | None = None, text: Mapping[str, str] | None = None) -> None:  # fmt: skip
+        """Add results to a finished run (evaluation, decision, report)."""
+        for key, value in (metrics or {}).items():
+            self.client.log_metric(run_id, key, float(value))
+        for key, value in (tags or {}).items():
+            self.client.set_tag(run_id, key, value)
+        for path, body in (text or {}).items():
+            self.client.log_text(run_id, body, path)
+
+    # -- versions ------------------------------------------------------------------------------
+    def register(self, model_uri: str, run_id: str | None, tags: Mapping[str, str]) -> ModelVersion:
+        try:
+            self.client.get_registered_model(self.name)
+        except MlflowException as exc:
+            if not _is_missing(exc):
+                raise
+            with contextlib.suppress(MlflowException):  # created concurrently
+                self.client.create_registered_model(self.name)
+        version = self.client.create_model_version(
+            self.name, source=model_uri, run_id=run_id, tags=dict(tags)
+        )
+        return self._wait_ready(version)
+
+    def register_version(self, model_uri: str, run_id: str | None, tags: Mapping[str, str]) -> str:
+        return str(self.register(model_uri, run_id, tags).version)
+
+    def _wait_ready(self, version: ModelVersion, timeout: float = 60) -> ModelVersion:
+        deadline = time.monotonic() + timeout
+        while version.status == "PENDING_REGISTRATION" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            version = self.client.get_model_version(self.name, version.version)
+        return version
+
+    def versions(self) -> list[ModelVersion]:
+        try:
+            found = self.client.search_model_versions(f"name = '{self.name}'")
+        except MlflowException as exc:
+            if _is_missing(exc):
+                return []
+            raise
+        return sorted(found, key=lambda v: int(v.version))
+
+    def version(self, number: str | int) -> ModelVersion:
+        return self.client.get_model_version(self.name, str(number))
+
+    def find_version(self, month: str, data_sha256: str) -> ModelVersion | None:
+        """The version already trained for this month on exactly this data, if any."""
+        for version in self.versions():
+            if (
+                version.tags.get("month") == month
+                and version.tags.get("data_sha256") == data_sha256
+            ):
+                return version
+        return None
+
+    def decided_months(self) -> set[str]:
+        """Months whose run reached a decision (the flow's notion of "finished")."""
+        return {
+            v.tags["month"] for v in self.versions() if "decision" in v.tags and "month" in v.tags
+        }
+
+    def set_tags(self, version: str, tags: Mapping[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_model_version_tag(self.name, version, key, value)
+
+    # -- aliases -------------------------------------------------------------------------------
+    def alias(self, alias: str) -> ModelVersion | None:
+        try:
+            return self.client.get_model_version_by_alias(self.name, alias)
+        except MlflowException as exc:
+            if _is_missing(exc):
+                return None
+            raise
+
+    def champion(self) -> ChampionInfo | None:
+        version = self.alias(self.settings.champion_alias)
+        if version is None:
+            return None
+        return ChampionInfo(str(version.version), version.run_id, dict(version.tags))
+
+    def set_challenger(self, version: str) -> None:
+        self.client.set_registered_model_alias(self.name, self.settings.challenger_alias, version)
+
+    def promote(self, version: str, *, expected_champion: str | None) -> None:
+        """Move ``champion`` to ``version`` only if it still points at ``expected_champion``."""
+        current = self.alias(self.settings.champion_alias)
+        current_version = str(current.version) if current else None
+        if current_version != expected_champion:
+            raise StaleChampionError(
+                f"champion is version {current_version}, not {expected_champion} as when the "
+                f"evaluation began; promotion of version {version} refused"
+            )
+        if current_version == version:
+            return
+        self.set_tags(version, {"promoted_from": current_version or "", "promoted_at": _now()})
+        self.client.set_registered_model_alias(self.name, self.settings.champion_alias, version)
+
+    def rollback(self) -> str:
+        """Point ``champion`` back at the version it was promoted from; returns that version."""
+        current = self.alias(self.settings.champion_alias)
+        if current is None:
+            raise RegistryError("there is no champion to roll back")
+        previous = current.tags.get("promoted_from", "")
+        if not previous:
+            raise RegistryError(f"champion version {current.version} has no previous champion")
+        self.set_tags(str(current.version), {"rolled_back_at": _now()})
+        self.client.set_registered_model_alias(self.name, self.settings.champion_alias, previous)
+        return previous
+
+    def set_champion(self, version: str) -> None:
+        """Move ``champion`` by hand (operator's choice), remembering where it came from."""
+        current = self.alias(self.settings.champion_alias)
+        self.promote(version, expected_champion=str(current.version) if current else None)
+
+    # -- models --------------------------------------------------------------------------------
+    def model_uri(self, version: str) -> str:
+        return f"models:/{self.name}/{version}"
+
+    def load_booster(self, version: str) -> xgb.Booster:
+        """Load a version in XGBoost's own format (the xgboost flavor; nothing is unpickled)."""
+        mlflow.set_registry_uri(self.settings.tracking_uri)
+        mlflow.set_tracking_uri(self.settings.tracking_uri)
+        model = mlflow.xgboost.load_model(self.model_uri(version))
+        return model.get_booster() if isinstance(model, xgb.XGBModel) else model
+
+    def download_model(self, version: str, destination: Path) -> Path:
+        """Copy a version's MLflow model directory (MLmodel + model.ubj) to ``destination``."""
+        mlflow.set_tracking_uri(self.settings.tracking_uri)
+        mlflow.set_registry_uri(self.settings.tracking_uri)
+        return Path(
+            mlflow.artifacts.download_artifacts(self.model_uri(version), dst_path=str(destination))
+        )
+
+
+def check_booster(booster: xgb.Booster) -> None:
+    """A model must take exactly the 54 contract columns, in order."""
+    count = booster.num_features()
+    if count != len(FEATURES):
+        raise RegistryError(f"model expects {count} features; the contract has {len(FEATURES)}")
+    names = booster.feature_names
+    if names is not None and list(names) != list(FEATURES):
+        wrong = next(i for i, (a, b) in enumerate(zip(names, FEATURES, strict=True)) if a != b)
+        raise RegistryError(
+            f"feature {wrong} is named {names[wrong]!r}; the contract expects {FEATURES[wrong]!r}"
+        )
+
+
+def load_model_file(path: Path) -> xgb.Booster:
+    """Read an XGBoost JSON/UBJ model file; anything else (e.g. a pickle) is refused."""
+    if path.suffix.lower() not in (".json", ".ubj"):
+        raise RegistryError(f"{path}: only XGBoost .json or .ubj model files are accepted")
+    head = path.read_bytes()[:1]
+    if head != b"{":
+        raise RegistryError(f"{path}: not an XGBoost JSON/UBJ model (pickles are never loaded)")
+    booster = xgb.Booster()
+    try:
+        booster.load_model(str(path))
+    except xgb.core.XGBoostError as exc:
+        raise RegistryError(f"{path}: unreadable XGBoost model ({exc})") from exc
+    check_booster(booster)
+    booster.feature_names = list(FEATURES)
+    return booster
+
+
+def register_model_file(
+    registry: Registry, path: Path, *, threshold: float, alias: str | None, month: str = "external"
+) -> str:
+    """Register an existing XGBoost model file (e.g. trained elsewhere) → version number."""
+    booster = load_model_file(path)
+    run_id, model_uri = registry.log_model_run(
+        booster,
+        run_name=f"register-{path.name}",
+        params={"source_file": path.name},
+        metrics={},
+        tags={"month": month, "source": "register-model"},
+        lineage=[],
+    )
+    version = registry.register_version(
+        model_uri,
+        run_id,
+        {"month": month, "threshold": str(threshold), "source_file": path.name, "data_sha256": ""},
+    )
+    if alias == registry.settings.champion_alias:
+        registry.set_champion(version)
+    elif alias:
+        registry.client.set_registered_model_alias(registry.name, alias, version)
+    return version
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def version_summary(version: ModelVersion) -> dict[str, Any]:
+    return {"version": version.version, "run_id": version.run_id, "tags": dict(version.tags),
+            "aliases": list(getattr(version, "aliases", []) or [])}  # fmt: skip
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, default=str)
