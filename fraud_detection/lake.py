@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fraud_detection.config import Settings
 from fraud_detection.redact import redact_uri
 
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -59,6 +60,10 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 
 class Lake:
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Lake:
+        return cls(settings.lake, settings.storage_options())
+
     def __init__(self, uri: str, storage_options: dict[str, Any] | None = None) -> None:
         self.uri = uri.rstrip("/")
         self.fs, self.root = fsspec.core.url_to_fs(self.uri, **(storage_options or {}))
@@ -120,13 +125,28 @@ class Lake:
 
     def read(self, name: str) -> pd.DataFrame:
         """Read a month or the base; a corrupt or empty file raises LakeError naming it."""
+        return self.load(name)[0]
+
+    def load(self, name: str) -> tuple[pd.DataFrame, PartitionRef]:
+        """Read a partition once: its rows and the ref (path + sha256 of those very bytes)."""
+        data, ref = self.fetch(name)
+        return self.decode(ref, data), ref
+
+    def fetch(self, name: str) -> tuple[bytes, PartitionRef]:
+        """A partition's raw bytes and ref, without decoding (I/O only, safe to retry)."""
+        if name != "base":
+            check_month(name)
         path = self._data_path(name)
         assert path is not None
         data = self._read_bytes(path)
-        return self._decode(path, data)
+        return data, PartitionRef(name, self.display(path), hashlib.sha256(data).hexdigest())
+
+    def decode(self, ref: PartitionRef, data: bytes) -> pd.DataFrame:
+        """Bytes of a fetched partition → rows; corrupt or empty bytes raise LakeError naming it."""
+        return self._decode(ref.path, data)
 
     def _decode(self, path: str, data: bytes) -> pd.DataFrame:
-        shown = self.display(path)
+        shown = path if "://" in path or path.startswith("/") else self.display(path)
         if not data:
             raise LakeError(f"{shown}: empty file")
         try:

@@ -114,8 +114,14 @@ class Registry:
             )
             return run.info.run_id, info.model_uri
 
-    def log_to_run(self, run_id: str, *, metrics: Mapping[str, float] | None = None,
-                   tags: Mapping[str, str] | None = None, text: Mapping[str, str] | None = None) -> None:  # fmt: skip
+    def log_to_run(
+        self,
+        run_id: str,
+        *,
+        metrics: Mapping[str, float] | None = None,
+        tags: Mapping[str, str] | None = None,
+        text: Mapping[str, str] | None = None,
+    ) -> None:
         """Add results to a finished run (evaluation, decision, report)."""
         for key, value in (metrics or {}).items():
             self.client.log_metric(run_id, key, float(value))
@@ -309,8 +315,12 @@ def _now() -> str:
 
 
 def version_summary(version: ModelVersion) -> dict[str, Any]:
-    return {"version": version.version, "run_id": version.run_id, "tags": dict(version.tags),
-            "aliases": list(getattr(version, "aliases", []) or [])}  # fmt: skip
+    return {
+        "version": version.version,
+        "run_id": version.run_id,
+        "tags": dict(version.tags),
+        "aliases": list(getattr(version, "aliases", []) or []),
+    }
 
 
 def dumps(data: Any) -> str:

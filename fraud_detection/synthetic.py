@@ -76,8 +76,17 @@ def generate(
     col: dict[str, np.ndarray] = {}
 
     age_years = rng.uniform(21, 69, n)
-    family = _pick(rng, n, {"Married": 0.64, "Single / not married": 0.15, "Civil marriage": 0.1,
-                            "Separated": 0.06, "Widow": 0.05})  # fmt: skip
+    family = _pick(
+        rng,
+        n,
+        {
+            "Married": 0.64,
+            "Single / not married": 0.15,
+            "Civil marriage": 0.1,
+            "Separated": 0.06,
+            "Widow": 0.05,
+        },
+    )
     children = np.minimum(rng.poisson(np.where(age_years < 50, 0.55, 0.15)), 6)
     income_kind = np.where(
         age_years > 60,
@@ -93,9 +102,20 @@ def generate(
             rng, n, {"Blue collar": 0.38, "White collar": 0.27, "Service": 0.13, "Unknown": 0.22}
         ),
     )
-    organization = _pick(rng, n, {"Business": 0.45, "Government": 0.08, "Health/Education": 0.11,
-                                  "Industry": 0.12, "Services": 0.09, "Trade": 0.07,
-                                  "Transport": 0.05, "Agriculture": 0.03})  # fmt: skip
+    organization = _pick(
+        rng,
+        n,
+        {
+            "Business": 0.45,
+            "Government": 0.08,
+            "Health/Education": 0.11,
+            "Industry": 0.12,
+            "Services": 0.09,
+            "Trade": 0.07,
+            "Transport": 0.05,
+            "Agriculture": 0.03,
+        },
+    )
 
     col["NAME_CONTRACT_TYPE"] = (rng.random(n) < 0.1).astype(np.int64)
     col["CODE_GENDER"] = (rng.random(n) < 0.34).astype(np.int64)

@@ -1,0 +1,68 @@
+"""The first champion: trained on the base history, or an existing XGBoost model file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.retrain import io_task
+from fraud_detection import retraining
+from fraud_detection.config import Settings, get_settings
+from fraud_detection.registry import Registry, register_model_file
+
+
+@task(**io_task)
+def fetch_base(settings: Settings) -> retraining.MonthData:
+    return retraining.fetch(settings, retraining.BASE)
+
+
+@task(cache_policy=NO_CACHE)
+def validate_base(settings: Settings, data: retraining.MonthData) -> Any:
+    return retraining.validate(settings, data)
+
+
+@task(**io_task)
+def train_champion(
+    settings: Settings, data: retraining.MonthData, clean: Any
+) -> retraining.Bootstrap:
+    return retraining.bootstrap_champion(settings, data, clean)
+
+
+@task(**io_task)
+def register_file(settings: Settings, model_file: str, threshold: float) -> retraining.Bootstrap:
+    registry = Registry(settings)
+    champion = registry.champion()
+    if champion is not None:
+        return retraining.Bootstrap(champion.version, created=False)
+    version = register_model_file(registry, Path(model_file), threshold=threshold, alias="champion")
+    return retraining.Bootstrap(version, created=True)
+
+
+@flow(name="bootstrap", log_prints=True)
+def bootstrap(model_file: str | None = None, threshold: float = 0.25) -> dict[str, Any]:
+    """Set the first ``champion``; does nothing when there already is one (safe to run twice)."""
+    logger = get_run_logger()
+    settings = get_settings()
+    if model_file:
+        result = register_file(settings, model_file, threshold)
+    else:
+        data = fetch_base(settings)
+        result = train_champion(settings, data, validate_base(settings, data))
+    verb = "created" if result.created else "already set"
+    logger.info("Champion %s: version %s", verb, result.version)
+    metrics = ", ".join(
+        f"{k} {v:.3f}" for k, v in result.metrics.items() if k in ("f1", "pr_auc", "roc_auc")
+    )
+    create_markdown_artifact(
+        key="bootstrap-report",
+        markdown=f"# Bootstrap\n\nChampion {verb}: version {result.version}. {metrics}",
+    )
+    return {"version": result.version, "created": result.created}
+
+
+if __name__ == "__main__":
+    bootstrap()

@@ -1,0 +1,226 @@
+"""``fraud-detection``: set-up and operations from the shell.
+
+Domain commands run here directly. Commands that run flows or build bentos import those shells
+lazily inside the command, so importing the domain package never imports Prefect or BentoML.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from fraud_detection.config import get_settings
+from fraud_detection.lake import Lake, PartitionExistsError
+from fraud_detection.redact import redact_uri
+from fraud_detection.registry import Registry, RegistryError, register_model_file
+
+app = typer.Typer(
+    help="Fraud model for funding applications: data, registry and operations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+bento_app = typer.Typer(help="Bundle the champion into a bento.", no_args_is_help=True)
+app.add_typer(bento_app, name="bento")
+console = Console()
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code=1)
+
+
+@app.command("seed-data")
+def seed_data(
+    months: Annotated[int, typer.Option(help="Incoming months to write")] = 12,
+    rows_per_month: Annotated[int, typer.Option(help="Applications per month")] = 7_680,
+    base_rows: Annotated[int, typer.Option(help="Applications in the base history")] = 60_000,
+    first_month: Annotated[str, typer.Option(help="First month, YYYY-MM")] = "2025-01",
+    from_raw: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option(help="application_train.csv and previous_application.csv to ingest"),
+    ] = None,
+) -> None:
+    """Write base history + monthly partitions to the lake (synthetic, or the public raw files)."""
+    settings = get_settings()
+    lake = Lake.from_settings(settings)
+    if from_raw is not None:
+        from fraud_detection import homecredit
+
+        clean = homecredit.load_raw(*from_raw)
+        history, monthly = homecredit.split_history_and_months(
+            clean, months=months, first_month=first_month, seed=settings.seed
+        )
+        partitions = [("base", history, None), *((m, f, None) for m, f in monthly.items())]
+    else:
+        from fraud_detection.synthetic import generate_lake_partitions
+
+        partitions = (
+            (p.name, p.frame, p.truth)
+            for p in generate_lake_partitions(
+                months=months,
+                rows_per_month=rows_per_month,
+                base_rows=base_rows,
+                first_month=first_month,
+                seed=settings.seed,
+            )
+        )
+    written = []
+    with Progress(console=console, transient=True) as progress:
+        job = progress.add_task("writing partitions", total=months + 1)
+        for name, frame, truth in partitions:
+            try:
+                ref = lake.write(name, frame, truth)
+            except PartitionExistsError as exc:
+                _fail(str(exc))
+            written.append((name, len(frame), float(frame["TARGET"].mean()), ref.sha256[:12]))
+            progress.advance(job)
+    table = Table("partition", "rows", "fraud rate", "sha256", title=f"Lake {redact_uri(lake.uri)}")
+    for name, rows, rate, digest in written:
+        table.add_row(name, f"{rows:,}", f"{rate:.1%}", digest)
+    console.print(table)
+
+
+@app.command("register-model")
+def register_model(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="XGBoost .json or .ubj")
+    ],
+    alias: Annotated[str | None, typer.Option(help="Alias to set, e.g. champion")] = None,
+    threshold: Annotated[float, typer.Option(help="Decision threshold of this model")] = 0.25,
+) -> None:
+    """Register an existing XGBoost model file (54-column contract; no pickle accepted)."""
+    settings = get_settings()
+    try:
+        version = register_model_file(Registry(settings), file, threshold=threshold, alias=alias)
+    except RegistryError as exc:
+        _fail(str(exc))
+    console.print(
+        f"registered {settings.model_name} version {version}" + (f" as @{alias}" if alias else "")
+    )
+
+
+@app.command()
+def promote(version: Annotated[str, typer.Argument(help="Version to make champion")]) -> None:
+    """Move ``champion`` to a version by hand."""
+    registry = Registry(get_settings())
+    try:
+        registry.set_champion(version)
+    except RegistryError as exc:
+        _fail(str(exc))
+    console.print(f"champion → version {version}")
+
+
+@app.command()
+def rollback() -> None:
+    """Point ``champion`` back at the version it replaced."""
+    try:
+        version = Registry(get_settings()).rollback()
+    except RegistryError as exc:
+        _fail(str(exc))
+    console.print(f"champion rolled back to version {version}")
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
+    """Months in the lake, model versions, decisions and aliases."""
+    settings = get_settings()
+    registry = Registry(settings)
+    champion = registry.champion()
+    challenger = registry.alias(settings.challenger_alias)
+    versions = registry.versions()
+    months = Lake.from_settings(settings).list_months()
+    if as_json:
+        data = {
+            "lake": redact_uri(settings.lake),
+            "tracking_uri": redact_uri(settings.tracking_uri),
+            "months": months,
+            "champion": champion.version if champion else None,
+            "challenger": str(challenger.version) if challenger else None,
+            "versions": [{"version": str(v.version), **dict(v.tags)} for v in versions],
+        }
+        console.print_json(json.dumps(data))
+        return
+    console.print(f"lake: {redact_uri(settings.lake)}  ({len(months)} months)")
+    console.print(f"MLflow: {redact_uri(settings.tracking_uri)}")
+    table = Table("version", "month", "decision", "holdout f1", "threshold", "aliases")
+    for v in versions:
+        aliases = [
+            a
+            for a, x in (
+                (settings.champion_alias, champion and champion.version),
+                (settings.challenger_alias, challenger and str(challenger.version)),
+            )
+            if x == str(v.version)
+        ]
+        table.add_row(
+            str(v.version),
+            v.tags.get("month", ""),
+            v.tags.get("decision", ""),
+            v.tags.get("holdout_f1", ""),
+            v.tags.get("threshold", "")[:6],
+            ", ".join(aliases),
+        )
+    console.print(table)
+
+
+@app.command()
+def bootstrap(
+    model_file: Annotated[
+        Path | None, typer.Option(help="Register this XGBoost file instead")
+    ] = None,
+) -> None:
+    """Run the bootstrap flow: the first champion from the base history."""
+    from flows.bootstrap import bootstrap as bootstrap_flow
+
+    result = bootstrap_flow(model_file=str(model_file) if model_file else None)
+    console.print(result)
+
+
+@app.command()
+def retrain(
+    month: Annotated[str | None, typer.Option(help="YYYY-MM; default: the next undecided")] = None,
+    all_months: Annotated[
+        bool, typer.Option("--all", help="Every undecided month in order")
+    ] = False,
+) -> None:
+    """Run the monthly-retrain flow in this process (without a deployment)."""
+    from flows.retrain import monthly_retrain
+
+    while True:
+        result = monthly_retrain(month=month)
+        console.print(result)
+        if not all_months or month or result.get("status") == "nothing to do":
+            break
+
+
+@bento_app.command("import-champion")
+def import_champion() -> None:
+    """Copy the current champion from MLflow into the BentoML model store (for `bentoml build`)."""
+    from service.bundle import import_champion as do_import
+
+    console.print(f"imported {do_import(get_settings())}")
+
+
+@app.command()
+def demo(
+    months: Annotated[int, typer.Option(help="Monthly retrains to run")] = 4,
+    port: Annotated[int, typer.Option(help="Port for the prediction service")] = 3000,
+) -> None:
+    """Seed data, bootstrap a champion, retrain a few months, serve it and score a sample."""
+    from flows.demo import run_demo
+
+    run_demo(get_settings(), months=months, port=port, console=console)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
