@@ -61,7 +61,10 @@ class Registry:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.name = settings.model_name
-        self.client = MlflowClient(tracking_uri=settings.tracking_uri)
+        # Both URIs explicit: a client otherwise inherits a process-global registry URI.
+        self.client = MlflowClient(
+            tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri
+        )
 
     # -- experiment and runs -------------------------------------------------------------------
     def experiment_id(self) -> str:
