@@ -211,11 +211,12 @@ def import_champion() -> None:
 def demo(
     months: Annotated[int, typer.Option(help="Monthly retrains to run")] = 4,
     port: Annotated[int, typer.Option(help="Port for the prediction service")] = 3000,
+    serve: Annotated[bool, typer.Option(help="Keep serving after the sample is scored")] = False,
 ) -> None:
     """Seed data, bootstrap a champion, retrain a few months, serve it and score a sample."""
     from flows.demo import run_demo
 
-    run_demo(get_settings(), months=months, port=port, console=console)
+    run_demo(get_settings(), months=months, port=port, console=console, keep_serving=serve)
 
 
 def main() -> None:

@@ -1,0 +1,131 @@
+"""Wall time of one monthly retrain on a ~100k-row pool, split into where the time goes.
+
+    .venv/bin/python bench/flow.py [--base-rows 80000] [--rows-per-month 16000]
+
+Categories: training and evaluation compute (XGBoost fit, scoring, metrics, bootstrap),
+MLflow (logging runs, models, figures; registry calls; model loads), lake I/O + validation, and
+Prefect (everything else inside the flow run: task orchestration, state and artifact API calls).
+Prints numbers; asserts nothing. Uses embedded defaults in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import platform
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+SPENT: dict[str, float] = defaultdict(float)
+
+
+def _timed(category: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            SPENT[category] += time.perf_counter() - start
+
+    return wrapper
+
+
+def _instrument() -> None:
+    from fraud_detection import evaluation, lake, plots, retraining, training
+    from fraud_detection.registry import Registry
+
+    retraining.train = _timed("compute: train", training.train)
+    retraining.predict_proba = _timed("compute: evaluate", evaluation.predict_proba)
+    retraining.metrics_at = _timed("compute: evaluate", evaluation.metrics_at)
+    retraining.paired_bootstrap = _timed("compute: evaluate", evaluation.paired_bootstrap)
+    for name in ("feature_importance", "pr_curves", "confusion"):
+        setattr(plots, name, _timed("compute: plots", getattr(plots, name)))
+    for name in (
+        "log_model_run",
+        "register_version",
+        "log_to_run",
+        "load_booster",
+        "versions",
+        "alias",
+        "set_tags",
+        "set_challenger",
+        "promote",
+        "version",
+    ):
+        setattr(Registry, name, _timed("mlflow", getattr(Registry, name)))
+    lake.Lake.fetch = _timed("lake I/O + validation", lake.Lake.fetch)
+    lake.Lake.load = _timed("lake I/O + validation", lake.Lake.load)
+    retraining.validate = _timed("lake I/O + validation", retraining.validate)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-rows", type=int, default=80_000)
+    parser.add_argument("--rows-per-month", type=int, default=16_000)
+    args = parser.parse_args()
+    workdir = tempfile.mkdtemp(prefix="bench-flow-")
+    os.environ.update(
+        {
+            "FRAUD_DATA_DIR": f"{workdir}/data",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "PREFECT_HOME": f"{workdir}/prefect",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+    )
+
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.retrain import monthly_retrain
+    from fraud_detection import retraining
+    from fraud_detection.config import Settings
+    from fraud_detection.lake import Lake
+    from fraud_detection.synthetic import generate_lake_partitions
+
+    settings = Settings()
+    lake = Lake.from_settings(settings)
+    for part in generate_lake_partitions(
+        months=2, rows_per_month=args.rows_per_month, base_rows=args.base_rows, seed=settings.seed
+    ):
+        lake.write(part.name, part.frame, part.truth)
+    base = retraining.fetch(settings, "base")
+    retraining.bootstrap_champion(settings, base, retraining.validate(settings, base))
+    # month 2 trains on base + all of month 1 + the training half of month 2
+    pool_rows = (
+        args.base_rows
+        + args.rows_per_month
+        + int(args.rows_per_month * (1 - settings.holdout_fraction))
+    )
+
+    with prefect_test_harness(server_startup_timeout=120):
+        monthly_retrain(month="2025-01")  # warm-up: imports, first API calls, MLflow tables
+        _instrument()
+        SPENT.clear()
+        start = time.perf_counter()
+        state = monthly_retrain(month="2025-02", return_state=True)
+        wall = time.perf_counter() - start
+        assert state.is_completed(), state.message
+
+    measured = sum(SPENT.values())
+    print(
+        f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}"
+    )
+    print(
+        f"pool: ~{pool_rows:,} rows (base {args.base_rows:,} + month 1 + half of month 2, {args.rows_per_month:,} rows each);"
+        f" holdout {int(args.rows_per_month * settings.holdout_fraction):,} rows"
+    )
+    print(f"{'monthly run wall time':32s} {wall:7.2f} s")
+    for category in sorted(SPENT):
+        print(f"  {category:30s} {SPENT[category]:7.2f} s  ({SPENT[category] / wall:5.1%})")
+    print(
+        f"  {'prefect + pandas glue (rest)':30s} {wall - measured:7.2f} s  ({(wall - measured) / wall:5.1%})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The one-command demo on embedded defaults: data → champion → monthly retrains → served score."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from rich.console import Console
+
+from fraud_detection.config import Settings
+from fraud_detection.lake import Lake
+from fraud_detection.redact import redact_uri
+from fraud_detection.registry import Registry
+from fraud_detection.synthetic import generate_lake_partitions
+
+
+def _seed(settings: Settings, months: int, console: Console) -> None:
+    lake = Lake.from_settings(settings)
+    if lake.has_base():
+        console.print(f"lake already seeded: {len(lake.list_months())} months in {lake.uri}")
+        return
+    console.print("seeding synthetic data (base history + monthly partitions)…")
+    for partition in generate_lake_partitions(
+        months=months, rows_per_month=5_000, base_rows=40_000, seed=settings.seed
+    ):
+        lake.write(partition.name, partition.frame, partition.truth)
+
+
+def _start_service(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "FRAUD_MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "BENTOML_DO_NOT_TRACK": "true",
+    }
+    command = [sys.executable, "-m", "bentoml", "serve", "service.service:FraudDetector",
+               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    handle = log.open("wb")
+    return subprocess.Popen(
+        command, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"the service at {url} was not ready within {timeout:.0f} s")
+
+
+def _sample_records(settings: Settings, count: int = 3) -> list[dict[str, object]]:
+    lake = Lake.from_settings(settings)
+    frame = lake.read_month(lake.list_months()[-1]).head(count)
+    return json.loads(frame.to_json(orient="records"))
+
+
+def run_demo(
+    settings: Settings, *, months: int, port: int, console: Console, keep_serving: bool = False
+) -> None:
+    from flows.bootstrap import bootstrap
+    from flows.retrain import monthly_retrain
+
+    _seed(settings, months=max(months, 4), console=console)
+    console.rule("bootstrap: the first champion")
+    console.print(bootstrap())
+    console.rule(f"monthly retrain × {months}")
+    for _ in range(months):
+        result = monthly_retrain()
+        console.print(result)
+        if result.get("status") == "nothing to do":
+            break
+    champion = Registry(settings).champion()
+    assert champion is not None
+    console.rule("serving the champion")
+    url = f"http://127.0.0.1:{port}"
+    log = settings.data_dir / "service.log"
+    process = _start_service(settings, port, log)
+    try:
+        _wait_ready(url, process)
+        body = json.dumps({"data": _sample_records(settings)}).encode()
+        request = urllib.request.Request(
+            f"{url}/predict", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            console.print_json(response.read().decode())
+        console.rule("where to look")
+        console.print(
+            f"champion: {settings.model_name} version {champion.version} (month {champion.tags.get('month')})"
+        )
+        console.print(
+            f"MLflow UI:  .venv/bin/mlflow ui --backend-store-uri {redact_uri(settings.tracking_uri)} --port 5000  → http://127.0.0.1:5000"
+        )
+        console.print(
+            "Prefect UI: .venv/bin/prefect server start  → http://127.0.0.1:4200 (this demo's runs are in PREFECT_HOME)"
+        )
+        console.print(f"Service:    {url}/ (Swagger UI) — log in {log}")
+        console.print(f"Lake:       {redact_uri(settings.lake)}")
+        if keep_serving:
+            console.print("serving until Ctrl-C…")
+            process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
