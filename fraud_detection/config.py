@@ -42,6 +42,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="ignore",
         frozen=True,
+        populate_by_name=True,
     )
 
     data_dir: Path = DEFAULT_DATA_DIR
