@@ -224,6 +224,6 @@ class Lake:
         except FileExistsError:
             return False
         except OSError as exc:
-            if "PreconditionFailed" in str(exc) or "412" in str(exc):
+            if any(s in str(exc) for s in ("PreconditionFailed", "412", "pre-conditions")):
                 return False
             raise LakeError(f"{self.display(path)}: write failed ({exc})") from exc
