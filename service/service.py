@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,10 @@ def _bundled_model() -> LoadedModel | None:
 @bentoml.asgi_app(info_app, path="/")
 class FraudDetector:
     def __init__(self) -> None:
+        # A registry poll must fail fast when MLflow is down (its client retries for minutes).
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+        logging.getLogger("fraud_detection").setLevel(logging.INFO)
         self.settings: Settings = get_settings()
         self.holder = ModelHolder(RiskBands(self.settings.risk_low, self.settings.risk_high))
         bundled = _bundled_model()

@@ -1,0 +1,111 @@
+"""Start `bentoml serve` as a subprocess on a free loopback port, and talk to it over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fraud_detection.localstack import free_port, log_tail
+
+PROJECT = Path(__file__).resolve().parents[2]
+BENTOML = str(Path(sys.executable).parent / "bentoml")
+
+
+@dataclass
+class BentoServer:
+    target: str
+    env: dict[str, str]
+    log: Path
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120) -> BentoServer:
+        self.port = free_port()
+        base = {
+            k: v for k, v in os.environ.items() if not k.startswith(("FRAUD_", "MLFLOW_TRACKING"))
+        }
+        env = {
+            **base,
+            "BENTOML_DO_NOT_TRACK": "true",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            **self.env,
+        }
+        command = [BENTOML, "serve", self.target, "--host", "127.0.0.1", "--port", str(self.port)]
+        with self.log.open("wb") as handle:
+            self.process = subprocess.Popen(
+                command,
+                cwd=PROJECT,
+                env=env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"bentoml serve exited ({self.process.returncode}):\n{log_tail(self.log, 40)}"
+                )
+            if get(f"{self.url}/readyz")[0] == 200:
+                return self
+            time.sleep(0.5)
+        self.stop()
+        raise TimeoutError(f"bentoml serve not ready in {timeout} s:\n{log_tail(self.log, 40)}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def request(
+    url: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    method: str | None = None,
+) -> tuple[int, Any]:
+    req = urllib.request.Request(
+        url,
+        data=body,
+        method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return response.status, _decode(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, _decode(error.read())
+    except (urllib.error.URLError, OSError) as error:
+        return 0, str(error)
+
+
+def _decode(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return data.decode(errors="replace")
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    return request(url, headers=headers, method="GET")
+
+
+def post(url: str, payload: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    return request(url, json.dumps(payload).encode(), headers=headers)

@@ -1,0 +1,373 @@
+"""The BentoML service as a client sees it: `bentoml serve` subprocesses called over HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+
+from fraud_detection.config import Settings
+from fraud_detection.features import INPUT_FEATURES, feature_matrix, underscore_name, validate_frame
+from fraud_detection.localstack import MlflowServer
+from fraud_detection.registry import Registry
+from fraud_detection.synthetic import generate
+from fraud_detection.training import train
+from tests.integration.service_helpers import BENTOML, PROJECT, BentoServer, get, post, request
+
+pytestmark = pytest.mark.integration
+REFRESH_S = 1.0
+
+# The original's own example record (seed-contract.md §2); the columns it elides are set here.
+EXAMPLE = {
+    "SK_ID_CURR": 212200,
+    "TARGET": 0,
+    "NAME_CONTRACT_TYPE": 1,
+    "CODE_GENDER": 0,
+    "FLAG_OWN_CAR": 0,
+    "FLAG_OWN_REALTY": 1,
+    "CNT_CHILDREN": 0,
+    "AMT_INCOME_TOTAL": 122850,
+    "AMT_CREDIT": 270000,
+    "AMT_ANNUITY": 13500,
+    "AMT_GOODS_PRICE": 270000,
+    "DAYS_BIRTH": -21078,
+    "DAYS_EMPLOYED": -13168,
+    "DAYS_REGISTRATION": -1162,
+    "CNT_FAM_MEMBERS": 1,
+    "FLAG_EMP_PHONE": 1,
+    "FLAG_WORK_PHONE": 0,
+    "FLAG_CONT_MOBILE": 1,
+    "FLAG_EMAIL": 0,
+    "REGION_RATING_CLIENT": 2,
+    "REG_REGION_NOT_LIVE_REGION": 0,
+    "PREV_AMT_CREDIT_mean": 63758,
+    "PREV_AMT_CREDIT_max": 254340,
+    "PREV_CNT_PAYMENT_mean": 18,
+    "PREV_NFLAG_LAST_APPL_IN_DAY_sum": 7,
+}
+EXAMPLE.update({c: 0 for c in INPUT_FEATURES if c not in EXAMPLE})
+EXAMPLE.update(
+    {
+        "PREV_NAME_CONTRACT_STATUS_Approved_sum": 5,
+        "PREV_NAME_CONTRACT_STATUS_Refused_sum": 2,
+        "PREV_NAME_CLIENT_TYPE_Repeater_sum": 6,
+        "PREV_NAME_CLIENT_TYPE_New_sum": 1,
+        "PREV_DAYS_DECISION_mean": -700.5,
+        "NAME_FAMILY_STATUS_Widow": 1,
+        "NAME_INCOME_TYPE_Retired": 1,
+        "NAME_EDUCATION_TYPE_Secondary": 1,
+        "NAME_HOUSING_TYPE_Stable": 1,
+        "OCCUPATION_TYPE_Unknown": 1,
+        "ORGANIZATION_TYPE_Business": 1,
+    }
+)
+
+
+def _train(seed: int, month_index: int) -> Any:
+    frame, _ = generate(3_000, month_index=month_index, seed=seed)
+    return train(
+        validate_frame(frame),
+        Settings().xgb,
+        train_positive_rate=0.25,
+        validation_fraction=0.2,
+        seed=seed,
+    )
+
+
+def _register(settings: Settings, trained: Any, month: str) -> str:
+    registry = Registry(settings)
+    run_id, uri = registry.log_model_run(
+        trained.model,
+        run_name=f"test-{month}",
+        params={},
+        metrics={},
+        tags={"month": month},
+        lineage=[],
+    )
+    return registry.register_version(
+        uri, run_id, {"month": month, "threshold": repr(trained.threshold)}
+    )
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A SQLite registry with two versions; champion = v1."""
+    data_dir = tmp_path_factory.mktemp("service") / "data"
+    settings = Settings(data_dir=data_dir)
+    first, second = _train(1, 0), _train(2, 6)
+    v1, v2 = _register(settings, first, "2025-01"), _register(settings, second, "2025-06")
+    Registry(settings).promote(v1, expected_champion=None)
+    return {
+        "settings": settings,
+        "versions": (v1, v2),
+        "models": (first, second),
+        "env": {
+            "FRAUD_MLFLOW_TRACKING_URI": settings.tracking_uri,
+            "FRAUD_REFRESH_INTERVAL_S": str(REFRESH_S),
+            "FRAUD_MAX_RECORDS_PER_REQUEST": "50",
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def server(
+    store: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BentoServer]:
+    bento = BentoServer(
+        "service.service:FraudDetector",
+        store["env"],
+        tmp_path_factory.mktemp("bento") / "serve.log",
+    )
+    try:
+        yield bento.start()
+    finally:
+        bento.stop()
+
+
+def _records(count: int, seed: int = 7) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    frame, _ = generate(count, month_index=3, seed=seed, id_start=50_000_000)
+    records = json.loads(frame.to_json(orient="records"))
+    for record in records[::2]:  # half the clients use the original's underscore spellings
+        for name in [c for c in record if underscore_name(c) != c]:
+            record[underscore_name(name)] = record.pop(name)
+    return frame, records
+
+
+def test_the_original_contract_matches_in_process_scoring(
+    server: BentoServer, store: dict[str, Any]
+) -> None:
+    # Given records as the original's clients send them (TARGET included, both spellings)
+    frame, records = _records(40)
+    frame = pd.concat([pd.DataFrame([EXAMPLE]), frame], ignore_index=True)
+    records = [EXAMPLE, *records]
+    booster: xgb.Booster = store["models"][0].booster
+    expected = booster.inplace_predict(feature_matrix(validate_frame(frame)))
+
+    # When they are scored over HTTP
+    status, body = post(f"{server.url}/predict", {"data": records})
+    score_status, scored = post(f"{server.url}/score", {"data": records})
+
+    # Then the answers are the in-process probabilities, in request order, with the original's bands
+    assert status == 200 and score_status == 200, (body, scored)
+    unrounded = np.array([s["probability"] for s in scored["scores"]])
+    assert np.max(np.abs(unrounded - expected)) <= 1e-6
+    predictions = body["predictions"]
+    assert [p["probability"] for p in predictions] == [round(float(p), 4) for p in expected]
+    for p, raw in zip(predictions, expected, strict=True):
+        assert set(p) >= {"probability", "risk_level"}
+        assert p["risk_level"] == (
+            "low_risk" if raw < 0.25 else "high_risk" if raw > 0.45 else "moderate_risk"
+        )
+    assert body["model_version"] == store["versions"][0]
+    status, info = get(f"{server.url}/model")
+    assert status == 200 and info["version"] == store["versions"][0] and info["month"] == "2025-01"
+
+
+def _with(**changes: Any) -> dict[str, Any]:
+    record = dict(EXAMPLE)
+    for key, value in changes.items():
+        if value is ...:
+            record.pop(key)
+        else:
+            record[key] = value
+    return record
+
+
+BAD_REQUESTS = {
+    "missing field": ({"data": [_with(AMT_CREDIT=...)]}, "AMT_CREDIT"),
+    "wrong type": ({"data": [_with(DAYS_BIRTH="old")]}, "DAYS_BIRTH"),
+    "boolean for a number": ({"data": [_with(CNT_CHILDREN=True)]}, "CNT_CHILDREN"),
+    "null": ({"data": [_with(AMT_ANNUITY=None)]}, "AMT_ANNUITY"),
+    "income zero": ({"data": [_with(AMT_INCOME_TOTAL=0)]}, "AMT_INCOME_TOTAL"),
+    "negative income": ({"data": [_with(AMT_INCOME_TOTAL=-5)]}, "AMT_INCOME_TOTAL"),
+    "flag out of range": ({"data": [_with(FLAG_EMAIL=2)]}, "FLAG_EMAIL"),
+    "negative amount": ({"data": [_with(AMT_CREDIT=-1)]}, "AMT_CREDIT"),
+    "unknown field": ({"data": [_with(SALARY=1)]}, "SALARY"),
+    "empty list": ({"data": []}, "data"),
+    "too many records": ({"data": [EXAMPLE] * 51}, "data"),
+    "no data key": ({"rows": [EXAMPLE]}, "data"),
+    "record not an object": ({"data": [1, 2]}, "data"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_REQUESTS))
+def test_bad_input_gets_a_4xx_naming_the_field(server: BentoServer, case: str) -> None:
+    payload, field = BAD_REQUESTS[case]
+    status, body = post(f"{server.url}/predict", payload)
+    assert 400 <= status < 500, (status, body)
+    assert field in json.dumps(body), body
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (b'{"data": [', "json"),
+        (b"not json at all", "json"),
+        (b'{"data": [{"AMT_CREDIT": NaN}]}', "AMT_CREDIT"),
+        (b'{"data": [{"AMT_CREDIT": Infinity}]}', "AMT_CREDIT"),
+    ],
+)
+def test_malformed_bodies_get_a_4xx(server: BentoServer, raw: bytes, field: str) -> None:
+    status, body = request(f"{server.url}/predict", raw)
+    assert 400 <= status < 500, (status, body)
+    assert field.lower() in json.dumps(body).lower(), body
+
+
+def test_health_endpoints(server: BentoServer) -> None:
+    assert get(f"{server.url}/livez")[0] == 200
+    assert get(f"{server.url}/readyz")[0] == 200
+    status, metrics = get(f"{server.url}/metrics")
+    assert status == 200 and "bentoml" in str(metrics)
+
+
+def test_an_api_key_guards_scoring_but_not_health(store: dict[str, Any], tmp_path: Path) -> None:
+    key = "test-key-" + "x" * 20
+    guarded = BentoServer(
+        "service.service:FraudDetector",
+        {**store["env"], "FRAUD_API_KEY": key},
+        tmp_path / "serve.log",
+    ).start()
+    try:
+        payload = {"data": [EXAMPLE]}
+        assert post(f"{guarded.url}/predict", payload)[0] == 401
+        assert post(f"{guarded.url}/predict", payload, {"X-API-Key": "wrong"})[0] == 401
+        assert get(f"{guarded.url}/model")[0] == 401
+        assert post(f"{guarded.url}/predict", payload, {"X-API-Key": key})[0] == 200
+        assert post(f"{guarded.url}/predict", payload, {"Authorization": f"Bearer {key}"})[0] == 200
+        assert get(f"{guarded.url}/livez")[0] == 200 and get(f"{guarded.url}/readyz")[0] == 200
+        assert key not in (tmp_path / "serve.log").read_text()
+    finally:
+        guarded.stop()
+
+
+def test_a_promotion_is_served_without_restart_or_failed_request(
+    server: BentoServer, store: dict[str, Any]
+) -> None:
+    # Given a client sending requests continuously
+    v1, v2 = store["versions"]
+    payload = {"data": [EXAMPLE]}
+    seen: list[tuple[float, int, str | None]] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        while not stop.is_set():
+            status, body = post(f"{server.url}/predict", payload)
+            seen.append(
+                (time.monotonic(), status, body.get("model_version") if status == 200 else None)
+            )
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    try:
+        time.sleep(0.5)
+        # When champion moves to v2
+        Registry(store["settings"]).promote(v2, expected_champion=v1)
+        promoted_at = time.monotonic()
+        deadline = promoted_at + REFRESH_S + 2
+        while time.monotonic() < deadline and not any(v == v2 for _, _, v in seen[-5:]):
+            time.sleep(0.1)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        thread.join()
+        Registry(store["settings"]).promote(
+            v1, expected_champion=v2
+        )  # leave v1 for the other tests
+
+    # Then every request succeeded and the new version answered within interval + 2 s
+    assert seen and all(status == 200 for _, status, _ in seen), [s for s in seen if s[1] != 200][
+        :3
+    ]
+    first_v2 = next(t for t, _, v in seen if v == v2)
+    assert first_v2 - promoted_at <= REFRESH_S + 2
+    assert all(v == v2 for t, _, v in seen if t > first_v2 + 0.05)  # no flapping back
+
+
+def test_requests_are_answered_with_the_last_model_while_mlflow_is_down(tmp_path: Path) -> None:
+    # Given a service following a real MLflow server
+    mlflow = MlflowServer("mlflow", tmp_path / "mlflow").start()
+    bento = None
+    try:
+        settings = Settings(data_dir=tmp_path / "data", mlflow_tracking_uri=mlflow.url)
+        version = _register(settings, _train(3, 1), "2025-02")
+        Registry(settings).promote(version, expected_champion=None)
+        bento = BentoServer(
+            "service.service:FraudDetector",
+            {"FRAUD_MLFLOW_TRACKING_URI": mlflow.url, "FRAUD_REFRESH_INTERVAL_S": "0.5"},
+            tmp_path / "serve.log",
+        ).start()
+        assert post(f"{bento.url}/predict", {"data": [EXAMPLE]})[1]["model_version"] == version
+
+        # When the tracking server goes away
+        mlflow.stop()
+        time.sleep(2)  # several failed refreshes
+
+        # Then requests are still answered by the model it had, and it stays ready
+        for _ in range(5):
+            status, body = post(f"{bento.url}/predict", {"data": [EXAMPLE]})
+            assert status == 200 and body["model_version"] == version
+        assert get(f"{bento.url}/readyz")[0] == 200
+        deadline = time.monotonic() + 30
+        while "champion refresh failed" not in (tmp_path / "serve.log").read_text():
+            assert time.monotonic() < deadline, "no warning about the unreachable registry"
+            time.sleep(0.5)
+    finally:
+        if bento is not None:
+            bento.stop()
+        mlflow.stop()
+
+
+def test_a_built_bento_serves_its_bundled_model_without_mlflow(
+    store: dict[str, Any], tmp_path: Path
+) -> None:
+    # Given the champion imported into a fresh BentoML store and a bento built from bentofile.yaml
+    env = {
+        "BENTOML_HOME": str(tmp_path / "bentoml"),
+        "BENTOML_DO_NOT_TRACK": "true",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "PATH": str(Path(BENTOML).parent) + ":/usr/bin:/bin",
+    }
+    imported = subprocess.run(
+        [str(Path(BENTOML).parent / "fraud-detection"), "bento", "import-champion"],
+        cwd=PROJECT,
+        env={**env, "FRAUD_MLFLOW_TRACKING_URI": store["settings"].tracking_uri},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert imported.returncode == 0, imported.stderr[-2000:]
+    built = subprocess.run(
+        [BENTOML, "build", "--output", "tag"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    tag = built.stdout.strip().splitlines()[-1].removeprefix("__tag__:")
+
+    # When it is served exactly as its container would, with no MLflow configured
+    bento = BentoServer(tag, env, tmp_path / "serve.log").start()
+    try:
+        status, body = post(f"{bento.url}/predict", {"data": [EXAMPLE]})
+        info = get(f"{bento.url}/model")[1]
+    finally:
+        bento.stop()
+
+    # Then it answers with the bundled champion
+    assert status == 200 and body["model_version"] == store["versions"][0]
+    assert info["source"] == "bundle"
+    expected = store["models"][0].booster.inplace_predict(
+        feature_matrix(validate_frame(pd.DataFrame([EXAMPLE])))
+    )
+    assert body["predictions"][0]["probability"] == round(float(expected[0]), 4)
