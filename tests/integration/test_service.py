@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 import time
@@ -330,11 +331,14 @@ def test_a_built_bento_serves_its_bundled_model_without_mlflow(
     store: dict[str, Any], tmp_path: Path
 ) -> None:
     # Given the champion imported into a fresh BentoML store and a bento built from bentofile.yaml
+    inherited = {
+        k: v for k, v in os.environ.items() if not k.startswith(("FRAUD_", "MLFLOW_TRACKING"))
+    }
     env = {
+        **inherited,
         "BENTOML_HOME": str(tmp_path / "bentoml"),
         "BENTOML_DO_NOT_TRACK": "true",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "PATH": str(Path(BENTOML).parent) + ":/usr/bin:/bin",
+        "PATH": f"{Path(BENTOML).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
     }
     imported = subprocess.run(
         [str(Path(BENTOML).parent / "fraud-detection"), "bento", "import-champion"],
