@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fraud_detection.config import Settings
+from fraud_detection.redact import redact_text, redact_uri
+
+SECRET = "s3cr3t-VALUE-42"
+
+
+def test_embedded_defaults(settings: Settings, tmp_path: Path) -> None:
+    assert settings.tracking_uri == f"sqlite:///{(tmp_path / 'data' / 'mlflow.db').resolve()}"
+    assert settings.lake == str((tmp_path / "data" / "lake").resolve())
+    assert (settings.model_name, settings.champion_alias, settings.challenger_alias) == (
+        "fraud-detector",
+        "champion",
+        "challenger",
+    )
+    xgb = settings.xgb
+    assert (
+        xgb.learning_rate,
+        xgb.max_depth,
+        xgb.min_child_weight,
+        xgb.subsample,
+        xgb.colsample_bytree,
+    ) == (0.1, 7, 25, 0.9, 0.6)
+    assert settings.train_positive_rate == 0.25
+    assert settings.storage_options() == {}
+
+
+def test_environment_overrides_including_nested_xgboost_params(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRAUD_XGB__MAX_DEPTH", "4")
+    monkeypatch.setenv("FRAUD_LAKE_URI", "s3://bucket/lake")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow:5000")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:8333")
+    overridden = Settings()
+    assert overridden.xgb.max_depth == 4 and overridden.xgb.learning_rate == 0.1
+    assert overridden.lake == "s3://bucket/lake" and overridden.tracking_uri == "http://mlflow:5000"
+    assert overridden.artifact_location is None  # the tracking server decides
+    assert overridden.storage_options()["endpoint_url"] == "http://127.0.0.1:8333"
+
+
+def test_dotenv_file_is_read(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text("FRAUD_PROMOTION_MARGIN=0.05\nFRAUD_MODEL_NAME=other\n")
+    monkeypatch.chdir(tmp_path)
+    assert (Settings().promotion_margin, Settings().model_name) == (0.05, "other")
+
+
+def test_secrets_never_show(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKID")
+    monkeypatch.setenv("FRAUD_API_KEY", SECRET)
+    monkeypatch.setenv("FRAUD_LAKE_URI", "s3://bucket/lake")
+    loaded = Settings()
+    for text in (repr(loaded), str(loaded), loaded.model_dump_json(), str(loaded.public_params())):
+        assert SECRET not in text
+    assert loaded.storage_options()["secret"] == SECRET  # handed to s3fs, nowhere else
+
+
+def test_redaction_of_uris_and_known_secrets() -> None:
+    assert (
+        redact_uri("postgresql+psycopg2://mlflow:pw123@db:5432/mlflow")
+        == "postgresql+psycopg2://mlflow:***@db:5432/mlflow"
+    )
+    assert redact_text(f"failed with {SECRET}", [SECRET]) == "failed with ***"
+
+
+def test_risk_bands_must_be_ordered() -> None:
+    with pytest.raises(ValueError, match="risk_low"):
+        Settings(risk_low=0.6, risk_high=0.4)

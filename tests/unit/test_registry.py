@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xgboost as xgb
+
+from fraud_detection.config import Settings
+from fraud_detection.features import FEATURES
+from fraud_detection.registry import (
+    Registry,
+    RegistryError,
+    StaleChampionError,
+    register_model_file,
+)
+from fraud_detection.training import TrainedModel
+
+
+def _register(registry: Registry, trained: TrainedModel, month: str, data_sha256: str = "h") -> str:
+    run_id, uri = registry.log_model_run(
+        trained.model,
+        run_name=month,
+        params={"p": 1},
+        metrics={"m": 0.5},
+        tags={"month": month},
+        lineage=[],
+    )
+    return registry.register_version(
+        uri,
+        run_id,
+        {"month": month, "data_sha256": data_sha256, "threshold": repr(trained.threshold)},
+    )
+
+
+def test_versions_carry_tags_and_load_back_in_xgboost_format(
+    settings: Settings, trained: TrainedModel
+) -> None:
+    registry = Registry(settings)
+    assert registry.champion() is None and registry.versions() == []
+    version = _register(registry, trained, "2025-01", "abc")
+    assert registry.find_version("2025-01", "abc").version in (version, int(version))
+    assert registry.find_version("2025-01", "other") is None
+    booster = registry.load_booster(version)
+    matrix = np.random.default_rng(0).random((5, 54)).astype(np.float32)
+    np.testing.assert_array_equal(
+        booster.inplace_predict(matrix), trained.booster.inplace_predict(matrix)
+    )
+    artifacts = [a.path for a in registry.client.list_artifacts(registry.version(version).run_id)]
+    assert "lineage.json" in artifacts
+
+
+def test_promotion_is_compare_and_set(settings: Settings, trained: TrainedModel) -> None:
+    registry = Registry(settings)
+    v1, v2, v3 = (_register(registry, trained, m) for m in ("2025-01", "2025-02", "2025-03"))
+    registry.promote(v1, expected_champion=None)
+    assert registry.champion().version == v1
+    # While v3 was being evaluated against v1, someone moved the champion to v2
+    registry.promote(v2, expected_champion=v1)
+    with pytest.raises(StaleChampionError, match=f"champion is version {v2}, not {v1}"):
+        registry.promote(v3, expected_champion=v1)
+    assert registry.champion().version == v2
+
+
+def test_rollback_returns_to_the_previous_champion(
+    settings: Settings, trained: TrainedModel
+) -> None:
+    registry = Registry(settings)
+    v1, v2 = _register(registry, trained, "2025-01"), _register(registry, trained, "2025-02")
+    registry.promote(v1, expected_champion=None)
+    with pytest.raises(RegistryError, match="no previous champion"):
+        registry.rollback()
+    registry.promote(v2, expected_champion=v1)
+    assert registry.rollback() == v1 and registry.champion().version == v1
+
+
+def test_decided_months(settings: Settings, trained: TrainedModel) -> None:
+    registry = Registry(settings)
+    v1 = _register(registry, trained, "2025-01")
+    _register(registry, trained, "2025-02")
+    registry.set_tags(v1, {"decision": "rejected"})
+    assert registry.decided_months() == {"2025-01"}
+
+
+@pytest.mark.parametrize("suffix", [".ubj", ".json"])
+def test_an_xgboost_file_from_elsewhere_is_registered(
+    settings: Settings, trained: TrainedModel, tmp_path: Path, suffix: str
+) -> None:
+    path = tmp_path / f"model{suffix}"
+    trained.booster.save_model(str(path))
+    version = register_model_file(Registry(settings), path, threshold=0.3, alias="champion")
+    champion = Registry(settings).champion()
+    assert champion.version == version and champion.threshold == 0.3
+
+
+def test_a_wrong_feature_count_is_rejected(settings: Settings, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    small = xgb.XGBClassifier(n_estimators=3).fit(rng.random((50, 10)), rng.integers(0, 2, 50))
+    path = tmp_path / "small.ubj"
+    small.get_booster().save_model(str(path))
+    with pytest.raises(RegistryError, match="expects 10 features; the contract has 54"):
+        register_model_file(Registry(settings), path, threshold=0.3, alias=None)
+    assert Registry(settings).versions() == []
+
+
+def test_wrong_feature_names_are_rejected(
+    settings: Settings, trained: TrainedModel, tmp_path: Path
+) -> None:
+    booster = trained.booster.copy()
+    booster.feature_names = [f"f{i}" for i in range(len(FEATURES))]
+    booster.save_model(str(tmp_path / "renamed.json"))
+    with pytest.raises(RegistryError, match="feature 0 is named 'f0'"):
+        register_model_file(
+            Registry(settings), tmp_path / "renamed.json", threshold=0.3, alias=None
+        )
+
+
+class _Exploding:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (pytest.fail, ("a pickle was loaded",))
+
+
+@pytest.mark.parametrize("name", ["model.pkl", "model.json", "model.ubj"])
+def test_pickles_are_refused_without_being_loaded(
+    settings: Settings, tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(pickle.dumps(_Exploding()))
+    with pytest.raises(RegistryError, match=r"\.json or \.ubj|pickles are never loaded"):
+        register_model_file(Registry(settings), path, threshold=0.3, alias=None)
