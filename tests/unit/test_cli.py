@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import xgboost as xgb
+from typer.testing import CliRunner
+
+from fraud_detection.cli import app
+from fraud_detection.config import Settings
+from fraud_detection.training import TrainedModel
+
+runner = CliRunner()
+
+
+def test_seed_data_writes_partitions_once(settings: Settings) -> None:
+    args = ["seed-data", "--months", "2", "--rows-per-month", "300", "--base-rows", "1000"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "2025-02" in first.output
+    assert runner.invoke(app, args).exit_code == 0  # identical content: nothing to refuse
+    changed = runner.invoke(app, [*args[:3], "--rows-per-month", "301", "--base-rows", "1000"])
+    assert changed.exit_code == 1 and "immutable" in changed.output
+    status = runner.invoke(app, ["status", "--json"])
+    assert json.loads(status.stdout)["months"] == ["2025-01", "2025-02"]
+
+
+def test_seed_data_from_the_public_raw_files(settings: Settings) -> None:
+    fixtures = Path(__file__).parents[1] / "fixtures" / "homecredit"
+    result = runner.invoke(
+        app,
+        [
+            "seed-data",
+            "--months",
+            "1",
+            "--from-raw",
+            str(fixtures / "application_train.csv"),
+            str(fixtures / "previous_application.csv"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "base" in result.output and "2025-01" in result.output
+
+
+def test_register_model_promote_and_rollback(
+    settings: Settings, trained: TrainedModel, tmp_path: Path
+) -> None:
+    good = tmp_path / "good.ubj"
+    trained.booster.save_model(str(good))
+    assert runner.invoke(app, ["register-model", str(good), "--alias", "champion"]).exit_code == 0
+    assert runner.invoke(app, ["register-model", str(good)]).exit_code == 0
+    assert runner.invoke(app, ["promote", "2"]).exit_code == 0
+    rolled = runner.invoke(app, ["rollback"])
+    assert rolled.exit_code == 0 and "version 1" in rolled.output
+    status = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    assert status["champion"] == "1" and len(status["versions"]) == 2
+
+
+def test_register_model_rejects_a_wrong_feature_count(settings: Settings, tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    model = xgb.XGBClassifier(n_estimators=2).fit(rng.random((40, 7)), rng.integers(0, 2, 40))
+    path = tmp_path / "seven.json"
+    model.get_booster().save_model(str(path))
+    result = runner.invoke(app, ["register-model", str(path)])
+    assert result.exit_code == 1 and "expects 7 features" in result.output
