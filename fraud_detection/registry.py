@@ -143,7 +143,9 @@ class Registry:
             with contextlib.suppress(MlflowException):  # created concurrently
                 self.client.create_registered_model(self.name)
         # A logged model's URI (models:/m-…) names its id; a tracking server insists on it.
-        model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
+        model_id = (
+            model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
+        )
         version = self.client.create_model_version(
             self.name, source=model_uri, run_id=run_id, tags=dict(tags), model_id=model_id
         )
