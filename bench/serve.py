@@ -1,0 +1,252 @@
+"""Latency and throughput of the prediction service, against the in-process floor and a minimal
+numpy + inplace_predict HTTP server measured in the same run.
+
+    .venv/bin/python bench/serve.py [--quick]
+
+Everything runs on 127.0.0.1 with bounded request counts; servers are stopped at the end.
+Prints numbers; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+from fraud_detection.features import FEATURES, INPUT_FEATURES, matrix_from_records  # noqa: E402
+from fraud_detection.localstack import free_port, wait_until  # noqa: E402
+
+MINIMAL_APP = """
+import json, sys
+import numpy as np, uvicorn, xgboost as xgb
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+NAMES = json.loads(sys.argv[3])
+booster = xgb.Booster(); booster.load_model(sys.argv[2])
+async def predict(request):
+    data = json.loads(await request.body())["data"]
+    m = np.array([[r[c] for c in NAMES] for r in data], dtype=np.float64)
+    m = np.column_stack([m, m[:, NAMES.index("AMT_CREDIT")] / m[:, NAMES.index("AMT_INCOME_TOTAL")]])
+    p = booster.inplace_predict(m.astype(np.float32))
+    return Response(json.dumps({"predictions": [{"probability": round(float(x), 4)} for x in p]}),
+                    media_type="application/json")
+async def ready(request):
+    return Response("ok")
+app = Starlette(routes=[Route("/predict", predict, methods=["POST"]), Route("/readyz", ready)])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def _records(count: int) -> list[dict[str, Any]]:
+    from fraud_detection.synthetic import generate
+
+    frame, _ = generate(count, month_index=1, seed=3)
+    return json.loads(frame.to_json(orient="records"))
+
+
+def _load(port: int, body: bytes, requests: int, concurrency: int) -> dict[str, float]:
+    """Send ``requests`` POSTs over keep-alive connections from ``concurrency`` threads."""
+    latencies: list[float] = []
+    failures = 0
+    lock = threading.Lock()
+    per_thread = requests // concurrency
+
+    def worker() -> None:
+        nonlocal failures
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        for _ in range(per_thread):
+            start = time.perf_counter()
+            connection.request("POST", "/predict", body, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - start)
+            if response.status != 200:
+                with lock:
+                    failures += 1
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    ordered = sorted(latencies)
+    return {
+        "p50_ms": 1000 * statistics.median(ordered),
+        "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))],
+        "req_s": len(ordered) / wall,
+        "failures": failures,
+    }
+
+
+def _start(
+    command: list[str], env: dict[str, str], port: int, log: Path
+) -> subprocess.Popen[bytes]:
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            command,
+            env={**os.environ, **env},
+            cwd=PROJECT,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    wait_until(lambda: _ready(port), timeout=120, what=command[1], log=log, process=process)
+    return process
+
+
+def _ready(port: int) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    connection.request("GET", "/readyz")
+    return connection.getresponse().status == 200
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _floor(booster: Any, records: list[dict[str, Any]], repeat: int) -> tuple[float, float]:
+    """Median ms of (records → matrix → inplace_predict) and of inplace_predict alone."""
+    whole, predict_only = [], []
+    matrix = matrix_from_records(records)
+    for _ in range(repeat):
+        start = time.perf_counter()
+        booster.inplace_predict(matrix_from_records(records))
+        whole.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        booster.inplace_predict(matrix)
+        predict_only.append(time.perf_counter() - start)
+    return 1000 * statistics.median(whole), 1000 * statistics.median(predict_only)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests")
+    args = parser.parse_args()
+    scale = 0.2 if args.quick else 1.0
+    workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    os.environ.update({"MLFLOW_DISABLE_TELEMETRY": "true", "BENTOML_DO_NOT_TRACK": "true"})
+
+    from fraud_detection.config import Settings
+    from fraud_detection.features import validate_frame
+    from fraud_detection.registry import Registry
+    from fraud_detection.synthetic import generate
+    from fraud_detection.training import train
+
+    settings = Settings(data_dir=workdir / "data")
+    base, _ = generate(60_000, month_index=0, seed=1)
+    model = train(
+        validate_frame(base),
+        settings.xgb,
+        train_positive_rate=0.25,
+        validation_fraction=0.2,
+        seed=1,
+    )
+    registry = Registry(settings)
+    run_id, uri = registry.log_model_run(
+        model.model, run_name="bench", params={}, metrics={}, tags={"month": "bench"}, lineage=[]
+    )
+    version = registry.register_version(
+        uri, run_id, {"month": "bench", "threshold": repr(model.threshold)}
+    )
+    registry.promote(version, expected_champion=None)
+    model_file = workdir / "model.ubj"
+    model.booster.save_model(str(model_file))
+
+    records = _records(1_000)
+    bodies = {n: json.dumps({"data": records[:n]}).encode() for n in (1, 100, 1000)}
+    scenarios = [
+        ("1 record, c=1", 1, 1, int(1000 * scale)),
+        ("1 record, c=8", 1, 8, int(2000 * scale)),
+        ("100 records, c=1", 100, 1, int(300 * scale)),
+        ("1000 records, c=1", 1000, 1, int(60 * scale)),
+    ]
+
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    servers = {
+        "bento": (
+            [
+                str(Path(sys.executable).parent / "bentoml"),
+                "serve",
+                "service.service:FraudDetector",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "{port}",
+            ],
+            {"FRAUD_MLFLOW_TRACKING_URI": settings.tracking_uri},
+        ),
+        "minimal": (
+            [
+                sys.executable,
+                "-c",
+                MINIMAL_APP,
+                "{port}",
+                str(model_file),
+                json.dumps(list(INPUT_FEATURES)),
+            ],
+            {},
+        ),
+    }
+    for name, (template, env) in servers.items():
+        port = free_port()
+        command = [part.replace("{port}", str(port)) for part in template]
+        process = _start(command, env, port, workdir / f"{name}.log")
+        try:
+            _load(port, bodies[1], 50, 1)  # warm-up
+            results[name] = {
+                label: _load(port, bodies[n], count, c) | {"rows": n}
+                for label, n, c, count in scenarios
+            }
+        finally:
+            _stop(process)
+
+    print(
+        f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}; "
+        f"model: {settings.xgb.n_estimators} trees, depth {settings.xgb.max_depth}, {len(FEATURES)} features"
+    )
+    print(
+        f"{'scenario':20s} {'server':8s} {'p50 ms':>8s} {'p99 ms':>8s} {'req/s':>8s} {'rows/s':>10s} {'fail':>5s}"
+    )
+    for label, n, _, _ in scenarios:
+        for name in servers:
+            r = results[name][label]
+            print(
+                f"{label:20s} {name:8s} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['req_s']:8.0f} "
+                f"{r['req_s'] * n:10.0f} {int(r['failures']):5d}"
+            )
+    for label in ("1 record, c=8", "100 records, c=1"):
+        ratio = results["bento"][label]["req_s"] / results["minimal"][label]["req_s"]
+        print(f"bento / minimal throughput, {label}: {ratio:.2f}")
+    print("in-process floor (median ms): records → matrix → inplace_predict | inplace_predict only")
+    for n in (1, 100, 1000):
+        whole, predict_only = _floor(model.booster, records[:n], repeat=200 if n < 1000 else 50)
+        print(f"  {n:5d} rows: {whole:7.3f} | {predict_only:7.3f}")
+
+
+if __name__ == "__main__":
+    main()
