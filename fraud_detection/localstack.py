@@ -412,8 +412,6 @@ class MlflowServer(Managed):
         command = [
             str(_binary("mlflow")),
             "server",
-            "--backend-store-uri",
-            backend,
             "--artifacts-destination",
             artifacts,
             "--host",
@@ -423,7 +421,8 @@ class MlflowServer(Managed):
             "--workers",
             "1",
         ]
-        env = {**self.server_env}
+        # The store URI holds the DB password: pass it in the environment, not on the command line.
+        env = {**self.server_env, "MLFLOW_BACKEND_STORE_URI": backend}
         if "AWS_ENDPOINT_URL" in env:
             env["MLFLOW_S3_ENDPOINT_URL"] = env["AWS_ENDPOINT_URL"]
         process = self._spawn(command, env=env)

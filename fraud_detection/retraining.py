@@ -34,7 +34,7 @@ from fraud_detection.features import (
 from fraud_detection.lake import Lake, LakeError, PartitionRef
 from fraud_detection.redact import redact_uri
 from fraud_detection.registry import Registry, lineage_hash
-from fraud_detection.training import train
+from fraud_detection.training import TrainedModel, train
 
 BASE = "base"
 MIN_POSITIVES = 4  # fewer cannot be split into training and holdout parts meaningfully
@@ -171,13 +171,43 @@ def train_challenger(settings: Settings, data: MonthData, clean: pd.DataFrame) -
             decision=existing.tags.get("decision"),
         )
     seed = stable_seed(settings.seed, month) % (2**31)
-    trained = train(
+    trained = _fit(settings, pool, seed)
+    version, run_id = _log_and_register(
+        settings,
+        trained,
+        month=month,
+        data_sha256=data_sha256,
+        lineage=lineage,
+        run_name=f"retrain-{month}",
+        metrics={"threshold": trained.threshold},
+        params={"train_seed": seed},
+    )
+    return Challenger(month, version, run_id, trained.threshold, data_sha256, reused=False)
+
+
+def _fit(settings: Settings, pool: pd.DataFrame, seed: int) -> TrainedModel:
+    return train(
         pool,
         settings.xgb,
         train_positive_rate=settings.train_positive_rate,
         validation_fraction=settings.validation_fraction,
         seed=seed,
     )
+
+
+def _log_and_register(
+    settings: Settings,
+    trained: TrainedModel,
+    *,
+    month: str,
+    data_sha256: str,
+    lineage: list[PartitionRef],
+    run_name: str,
+    metrics: dict[str, float],
+    params: dict[str, Any] | None = None,
+) -> tuple[str, str]:
+    """One MLflow run (params, metrics, lineage, importance plot, UBJ model) and its version."""
+    registry = Registry(settings)
     tags = {
         "month": month,
         "data_sha256": data_sha256,
@@ -186,15 +216,14 @@ def train_challenger(settings: Settings, data: MonthData, clean: pd.DataFrame) -
     }
     run_id, model_uri = registry.log_model_run(
         trained.model,
-        run_name=f"retrain-{month}",
-        params={**settings.public_params(), **trained.rows, "month": month, "train_seed": seed},
-        metrics={"validation_f1": trained.validation_f1, "threshold": trained.threshold},
+        run_name=run_name,
+        params={**settings.public_params(), **trained.rows, "month": month, **(params or {})},
+        metrics={"validation_f1": trained.validation_f1, **metrics},
         tags=tags,
         lineage=lineage,
         figures={"plots/feature_importance.png": plots.feature_importance(trained.booster)},
     )
-    version = registry.register_version(model_uri, run_id, {**tags, "run_id": run_id})
-    return Challenger(month, version, run_id, trained.threshold, data_sha256, reused=False)
+    return registry.register_version(model_uri, run_id, {**tags, "run_id": run_id}), run_id
 
 
 # -- evaluate, decide, transition --------------------------------------------------------------
@@ -366,37 +395,21 @@ def bootstrap_champion(settings: Settings, base: MonthData, clean: pd.DataFrame)
         registry.promote(str(existing.version), expected_champion=None)
         return Bootstrap(str(existing.version), created=True)
     split = split_month(clean, holdout_fraction=0.2, seed=settings.seed, month=BASE)
-    trained = train(
-        split.train,
-        settings.xgb,
-        train_positive_rate=settings.train_positive_rate,
-        validation_fraction=settings.validation_fraction,
-        seed=settings.seed,
-    )
+    trained = _fit(settings, split.train, settings.seed)
     holdout_metrics = metrics_at(
         split.holdout[TARGET_COLUMN].to_numpy(),
         predict_proba(trained.booster, feature_matrix(split.holdout)),
         trained.threshold,
     )
-    tags = {
-        "month": BASE,
-        "data_sha256": data_sha256,
-        "threshold": repr(trained.threshold),
-        "training_rows": str(trained.rows["pool_rows"]),
-    }
-    run_id, model_uri = registry.log_model_run(
-        trained.model,
-        run_name="bootstrap-base",
-        params={**settings.public_params(), **trained.rows, "month": BASE},
-        metrics={
-            "validation_f1": trained.validation_f1,
-            **{f"holdout_{k}": v for k, v in holdout_metrics.items()},
-        },
-        tags=tags,
+    version, _ = _log_and_register(
+        settings,
+        trained,
+        month=BASE,
+        data_sha256=data_sha256,
         lineage=[base.ref],
-        figures={"plots/feature_importance.png": plots.feature_importance(trained.booster)},
+        run_name="bootstrap-base",
+        metrics={f"holdout_{k}": v for k, v in holdout_metrics.items()},
     )
-    version = registry.register_version(model_uri, run_id, {**tags, "run_id": run_id})
     registry.promote(version, expected_champion=None)
     registry.set_tags(
         version,

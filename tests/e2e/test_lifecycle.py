@@ -27,8 +27,7 @@ from fraud_detection.localstack import (
     log_tail,
 )
 from fraud_detection.registry import Registry
-from fraud_detection.synthetic import generate_lake_partitions
-from tests.integration.flow_helpers import BASE_ROWS, ROWS_PER_MONTH
+from tests.integration.flow_helpers import seed_lake
 from tests.integration.service_helpers import BentoServer, post
 from tests.integration.test_prefect_deployment import _cli, _run, _wait_final
 from tests.servers import BUCKET
@@ -36,17 +35,6 @@ from tests.servers import BUCKET
 pytestmark = pytest.mark.e2e
 PROJECT = Path(__file__).resolve().parents[2]
 MONTHS = 4
-
-
-def _seed_s3_lake(settings: Settings) -> list[str]:
-    lake = Lake.from_settings(settings)
-    names = []
-    for part in generate_lake_partitions(
-        months=MONTHS, rows_per_month=ROWS_PER_MONTH, base_rows=BASE_ROWS, seed=settings.seed
-    ):
-        lake.write(part.name, part.frame, part.truth)
-        names.append(part.name)
-    return names[1:]
 
 
 def test_the_whole_lifecycle_on_the_real_stack(
@@ -72,7 +60,7 @@ def test_the_whole_lifecycle_on_the_real_stack(
         s3_access_key_id=s3_server.access_key,
         s3_secret_access_key=s3_server.secret_key,
     )
-    months = _seed_s3_lake(settings)
+    months = seed_lake(settings, months=MONTHS)  # the same code writes to S3 as to a folder
     deploy_flows(PROJECT, prefect_server.api_url, "fraud-detection", client_env)
     worker = PrefectWorker(
         "worker",
