@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from fraud_detection.features import FEATURES
 from fraud_detection.lake import PartitionRef
 
 MODEL_ARTIFACT = "model"
+_FLUENT_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
 class RegistryError(RuntimeError):
@@ -80,11 +82,28 @@ class Registry:
             assert experiment is not None
             return experiment.experiment_id
 
-    def _activate(self) -> str:
-        """Point the fluent API (needed by log_model) at our store, at call time."""
+    @contextlib.contextmanager
+    def _fluent_store(self) -> Iterator[None]:
+        """Point MLflow's fluent API (log_model, load_model) at our store for one call.
+
+        ``mlflow.set_tracking_uri`` also writes ``MLFLOW_TRACKING_URI`` / ``MLFLOW_REGISTRY_URI``
+        into the environment; they are put back afterwards so that a later ``Settings()`` in this
+        process does not silently inherit this store.
+        """
+        saved_env = {name: os.environ.get(name) for name in _FLUENT_ENV}
+        saved_uris = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
         mlflow.set_tracking_uri(self.settings.tracking_uri)
         mlflow.set_registry_uri(self.settings.tracking_uri)
-        return self.experiment_id()
+        try:
+            yield
+        finally:
+            mlflow.set_tracking_uri(saved_uris[0])
+            mlflow.set_registry_uri(saved_uris[1])
+            for name, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
     def log_model_run(
         self,
@@ -98,8 +117,11 @@ class Registry:
         figures: Mapping[str, Any] | None = None,
     ) -> tuple[str, str]:
         """Log one training run with its model in XGBoost's own format → (run_id, model_uri)."""
-        experiment_id = self._activate()
-        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+        experiment_id = self.experiment_id()
+        with (
+            self._fluent_store(),
+            mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run,
+        ):
             mlflow.set_tags(dict(tags))
             mlflow.log_params({k: str(v) for k, v in params.items()})
             mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
@@ -146,9 +168,11 @@ class Registry:
         model_id = (
             model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
         )
-        version = self.client.create_model_version(
-            self.name, source=model_uri, run_id=run_id, tags=dict(tags), model_id=model_id
-        )
+        # The SQL registry store looks a logged model up through the process-global URI.
+        with self._fluent_store():
+            version = self.client.create_model_version(
+                self.name, source=model_uri, run_id=run_id, tags=dict(tags), model_id=model_id
+            )
         return self._wait_ready(version)
 
     def register_version(self, model_uri: str, run_id: str | None, tags: Mapping[str, str]) -> str:
@@ -248,18 +272,18 @@ class Registry:
 
     def load_booster(self, version: str) -> xgb.Booster:
         """Load a version in XGBoost's own format (the xgboost flavor; nothing is unpickled)."""
-        mlflow.set_registry_uri(self.settings.tracking_uri)
-        mlflow.set_tracking_uri(self.settings.tracking_uri)
-        model = mlflow.xgboost.load_model(self.model_uri(version))
+        with self._fluent_store():
+            model = mlflow.xgboost.load_model(self.model_uri(version))
         return model.get_booster() if isinstance(model, xgb.XGBModel) else model
 
     def download_model(self, version: str, destination: Path) -> Path:
         """Copy a version's MLflow model directory (MLmodel + model.ubj) to ``destination``."""
-        mlflow.set_tracking_uri(self.settings.tracking_uri)
-        mlflow.set_registry_uri(self.settings.tracking_uri)
-        return Path(
-            mlflow.artifacts.download_artifacts(self.model_uri(version), dst_path=str(destination))
-        )
+        with self._fluent_store():
+            return Path(
+                mlflow.artifacts.download_artifacts(
+                    self.model_uri(version), dst_path=str(destination)
+                )
+            )
 
 
 def check_booster(booster: xgb.Booster) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
@@ -49,6 +50,20 @@ def test_versions_carry_tags_and_load_back_in_xgboost_format(
     )
     artifacts = [a.path for a in registry.client.list_artifacts(registry.version(version).run_id)]
     assert "lineage.json" in artifacts
+
+
+def test_logging_a_model_leaves_no_store_behind_for_later_settings(
+    settings: Settings, trained: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # MLflow's fluent API exports its URI to MLFLOW_TRACKING_URI, which Settings also reads
+    version = _register(Registry(settings), trained, "2025-01")
+    Registry(settings).load_booster(version)
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    assert "MLFLOW_REGISTRY_URI" not in os.environ
+    monkeypatch.setenv("FRAUD_DATA_DIR", str(tmp_path / "elsewhere"))
+    other = Registry(Settings())
+    assert other.settings.tracking_uri != settings.tracking_uri
+    assert other.versions() == [] and other.champion() is None
 
 
 def test_promotion_is_compare_and_set(settings: Settings, trained: TrainedModel) -> None:
