@@ -7,6 +7,7 @@ lazily inside the command, so importing the domain package never imports Prefect
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -169,6 +170,15 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
     console.print(table)
 
 
+def _patient_local_prefect() -> None:
+    """Give Prefect's temporary local API (used when no PREFECT_API_URL is set) time to start.
+
+    Its default start-up budget of 20 s is sometimes too short on a busy 2-core machine; must run
+    before Prefect is imported, as Prefect reads its settings then.
+    """
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
 @app.command()
 def bootstrap(
     model_file: Annotated[
@@ -176,6 +186,7 @@ def bootstrap(
     ] = None,
 ) -> None:
     """Run the bootstrap flow: the first champion from the base history."""
+    _patient_local_prefect()
     from flows.bootstrap import bootstrap as bootstrap_flow
 
     result = bootstrap_flow(model_file=str(model_file) if model_file else None)
@@ -190,6 +201,7 @@ def retrain(
     ] = False,
 ) -> None:
     """Run the monthly-retrain flow in this process (without a deployment)."""
+    _patient_local_prefect()
     from flows.retrain import monthly_retrain
 
     while True:
@@ -214,6 +226,7 @@ def demo(
     serve: Annotated[bool, typer.Option(help="Keep serving after the sample is scored")] = False,
 ) -> None:
     """Seed data, bootstrap a champion, retrain a few months, serve it and score a sample."""
+    _patient_local_prefect()
     from flows.demo import run_demo
 
     run_demo(get_settings(), months=months, port=port, console=console, keep_serving=serve)
