@@ -120,7 +120,7 @@ class FraudDetector:
         return _error(HTTPStatus.BAD_REQUEST, str(error), problems)
 
     @bentoml.api(route="/predict")
-    def predict(self, data: list[dict[str, Any]]) -> Any:
+    async def predict(self, data: list[dict[str, Any]]) -> Any:
         """The original contract: {"data": [record, …]} → {"predictions": [{probability, risk_level}, …]}."""
         if (problem := self._check(data)) is not None:
             return problem
@@ -130,7 +130,7 @@ class FraudDetector:
             return self._contract_error(error)
 
     @bentoml.api(route="/score")
-    def score(self, data: list[dict[str, Any]]) -> Any:
+    async def score(self, data: list[dict[str, Any]]) -> Any:
         """Unrounded probabilities, the model's own decision and which model answered."""
         if (problem := self._check(data)) is not None:
             return problem

@@ -139,6 +139,17 @@ def test_records_give_the_same_matrix_as_frames(month_frame: pd.DataFrame) -> No
     )
 
 
+@pytest.mark.parametrize("spell", [str, underscore_name], ids=["contract names", "underscores"])
+def test_uniformly_spelled_records_give_the_same_matrix_as_frames(
+    month_frame: pd.DataFrame, spell: Any
+) -> None:
+    # Every record spelled alike (the usual request) takes the column-wise path
+    records = [{spell(k): v for k, v in r.items()} for r in _records(month_frame)]
+    np.testing.assert_array_equal(
+        matrix_from_records(records), feature_matrix(validate_frame(_raw(month_frame)))
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "column", "words"),
     [
@@ -149,6 +160,10 @@ def test_records_give_the_same_matrix_as_frames(month_frame: pd.DataFrame) -> No
         ({"AMT_INCOME_TOTAL": 0}, "AMT_INCOME_TOTAL", "greater than 0"),
         ({"FLAG_EMAIL": 2}, "FLAG_EMAIL", "0 or 1"),
         ({"CNT_CHILDREN": 1.5}, "CNT_CHILDREN", "whole number"),
+        ({"AMT_CREDIT": -5.0}, "AMT_CREDIT", "must not be negative"),
+        ({"REGION_RATING_CLIENT": 4}, "REGION_RATING_CLIENT", "1, 2 or 3"),
+        ({"FLAG_EMAIL": None}, "FLAG_EMAIL", "got NoneType"),
+        ({"AMT_ANNUITY": float("inf")}, "AMT_ANNUITY", "infinite"),
     ],
 )
 def test_record_errors_name_the_record_and_the_field(
