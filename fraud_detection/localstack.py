@@ -56,14 +56,20 @@ def wait_until(
     what: str,
     log: Path | None = None,
     process: subprocess.Popen[bytes] | None = None,
+    fatal: tuple[str, ...] = (),
 ) -> None:
-    """Poll ``check`` until true; fail fast if the process died, with the log's last lines."""
+    """Poll ``check`` until true; fail fast, with the log's last lines, if the process died or
+    its log shows one of the ``fatal`` messages (errors it keeps retrying but never gets past)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(
                 f"{what} exited with code {process.returncode}:\n{log_tail(log) if log else ''}"
             )
+        if fatal and log is not None:
+            tail = log_tail(log, lines=200)
+            if any(message in tail for message in fatal):
+                raise RuntimeError(f"{what} cannot start:\n{log_tail(log)}")
         with contextlib.suppress(Exception):
             if check():
                 return
@@ -432,6 +438,8 @@ class MlflowServer(Managed):
             what="MLflow server",
             log=self.log,
             process=process,
+            # Its workers retry a refused database forever; these never heal on their own.
+            fatal=("password authentication failed", "could not translate host name"),
         )
         return self
 

@@ -228,5 +228,6 @@ def test_a_wrong_database_password_fails_clearly_and_fast(
     with pytest.raises((RuntimeError, TimeoutError)) as error:
         server.start(timeout=90)
     server.stop()
-    assert time.monotonic() - started < 95
+    # reported as soon as the server logs the refusal, not when the start-up budget runs out
+    assert time.monotonic() - started < 60
     assert "password authentication failed" in str(error.value)
