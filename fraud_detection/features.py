@@ -307,15 +307,17 @@ def _fast_matrix(records: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
         if not _NUMBER_TYPES.issuperset(map(type, values)):
             return None
         rows.append(values)
-    inputs = np.array(rows, dtype=np.float64)
-    if not _valid(inputs):
-        return None
-    matrix = np.empty((len(rows), len(FEATURES)), dtype=np.float32)
-    matrix[:, :-1] = inputs
+    matrix = np.empty((len(rows), len(FEATURES)), dtype=np.float64)
+    matrix[:, :-1] = rows
+    return _with_derived(matrix) if _valid(matrix[:, :-1]) else None
+
+
+def _with_derived(matrix: np.ndarray) -> np.ndarray:
+    """Fill the derived last column of a validated (n, 54) matrix; the model takes float32."""
     matrix[:, -1] = credit_to_income(
-        inputs[:, _INPUT_INDEX["AMT_CREDIT"]], inputs[:, _INPUT_INDEX["AMT_INCOME_TOTAL"]]
+        matrix[:, _INPUT_INDEX["AMT_CREDIT"]], matrix[:, _INPUT_INDEX["AMT_INCOME_TOTAL"]]
     )
-    return matrix
+    return matrix.astype(np.float32)
 
 
 def matrix_from_records(records: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -371,10 +373,7 @@ def matrix_from_records(records: Sequence[Mapping[str, Any]]) -> np.ndarray:
             break
     if problems:
         raise ContractError(problems, "request")
-    matrix[:, -1] = credit_to_income(
-        matrix[:, _INPUT_INDEX["AMT_CREDIT"]], matrix[:, _INPUT_INDEX["AMT_INCOME_TOTAL"]]
-    )
-    return matrix.astype(np.float32)
+    return _with_derived(matrix)
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def wait_until(
         if fatal and log is not None:
             tail = log_tail(log, lines=200)
             if any(message in tail for message in fatal):
-                raise RuntimeError(f"{what} cannot start:\n{log_tail(log)}")
+                raise RuntimeError(f"{what} cannot start:\n" + "\n".join(tail.splitlines()[-20:]))
         with contextlib.suppress(Exception):
             if check():
                 return
