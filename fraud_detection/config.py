@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = None
     refresh_interval_s: float = Field(30.0, gt=0)
     max_records_per_request: int = Field(10_000, ge=1)
+    # Threads per prediction call. One: concurrent requests already keep the cores busy, and on a
+    # loaded machine OpenMP's hand-off between threads costs more than a request-sized batch.
+    predict_threads: int = Field(1, ge=0)
 
     @model_validator(mode="after")
     def _bands_ordered(self) -> Settings:

@@ -54,8 +54,9 @@ class ModelHolder:
     """Requests read ``current`` once; a swap is one attribute assignment, so a request in flight
     finishes on the model it started with and no request ever sees a half-loaded model."""
 
-    def __init__(self, bands: RiskBands) -> None:
+    def __init__(self, bands: RiskBands, predict_threads: int = 1) -> None:
         self.bands = bands
+        self.predict_threads = predict_threads
         self._current: LoadedModel | None = None
 
     @property
@@ -63,6 +64,8 @@ class ModelHolder:
         return self._current
 
     def swap(self, model: LoadedModel) -> None:
+        # Set before the swap: the booster is not yet visible to any request.
+        model.booster.set_param({"nthread": self.predict_threads})
         self._current = model
 
     def probabilities(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, LoadedModel]:
