@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -228,6 +229,31 @@ def test_health_endpoints(server: BentoServer) -> None:
     assert get(f"{server.url}/readyz")[0] == 200
     status, metrics = get(f"{server.url}/metrics")
     assert status == 200 and "bentoml" in str(metrics)
+
+
+def _predict_count(server: BentoServer) -> float:
+    metrics = str(get(f"{server.url}/metrics")[1])
+    found = re.search(
+        r'bentoml_service_request_total\{endpoint="/predict",http_response_code="200"[^}]*\} (\S+)',
+        metrics,
+    )
+    return float(found.group(1)) if found else 0.0
+
+
+def test_scoring_is_counted_in_metrics_but_not_written_to_the_access_log(
+    server: BentoServer,
+) -> None:
+    before = _predict_count(server)
+    for _ in range(3):
+        assert post(f"{server.url}/predict", {"data": [EXAMPLE]})[0] == 200
+    assert get(f"{server.url}/model")[0] == 200
+
+    assert _predict_count(server) == before + 3
+    deadline = time.monotonic() + 5
+    while "path=/model" not in server.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = server.log.read_text()
+    assert "path=/model" in log and "path=/predict" not in log
 
 
 def test_an_api_key_guards_scoring_but_not_health(store: dict[str, Any], tmp_path: Path) -> None:
