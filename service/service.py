@@ -82,7 +82,9 @@ def _bundled_model() -> LoadedModel | None:
 
 @bentoml.service(
     name="fraud-detection",
-    workers=1,
+    # One process per core (cgroup-aware): a worker's event loop is single-threaded, and one
+    # thread per prediction keeps each worker on its core.
+    workers="cpu_count",
     traffic={"timeout": 30},
     # Per-request spans (sampled or not) and access-log lines cost a one-record request more than
     # the model does; scoring is counted and timed by /metrics instead. README, "Observability",

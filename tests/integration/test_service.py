@@ -299,10 +299,8 @@ def test_a_promotion_is_served_without_restart_or_failed_request(
         # When champion moves to v2
         Registry(store["settings"]).promote(v2, expected_champion=v1)
         promoted_at = time.monotonic()
-        deadline = promoted_at + REFRESH_S + 2
-        while time.monotonic() < deadline and not any(v == v2 for _, _, v in seen[-5:]):
-            time.sleep(0.1)
-        time.sleep(0.3)
+        # Each worker follows the alias on its own: keep sending past the bound to see them all.
+        time.sleep(REFRESH_S + 3)
     finally:
         stop.set()
         thread.join()
@@ -310,13 +308,13 @@ def test_a_promotion_is_served_without_restart_or_failed_request(
             v1, expected_champion=v2
         )  # leave v1 for the other tests
 
-    # Then every request succeeded and the new version answered within interval + 2 s
+    # Then every request succeeded, and from interval + 2 s on every answer came from v2
     assert seen and all(status == 200 for _, status, _ in seen), [s for s in seen if s[1] != 200][
         :3
     ]
-    first_v2 = next(t for t, _, v in seen if v == v2)
-    assert first_v2 - promoted_at <= REFRESH_S + 2
-    assert all(v == v2 for t, _, v in seen if t > first_v2 + 0.05)  # no flapping back
+    assert any(v == v1 for t, _, v in seen if t < promoted_at)
+    after = [v for t, _, v in seen if t > promoted_at + REFRESH_S + 2]
+    assert after and all(v == v2 for v in after), sorted(set(after))
 
 
 def test_requests_are_answered_with_the_last_model_while_mlflow_is_down(tmp_path: Path) -> None:
