@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,10 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bentoml._internal.resource import system_resources
+
 from fraud_detection.localstack import free_port, log_tail
 
 PROJECT = Path(__file__).resolve().parents[2]
 BENTOML = str(Path(sys.executable).parent / "bentoml")
+# The service runs workers="cpu_count"; BentoML counts CPUs the same way (cgroup-aware).
+WORKERS = max(1, int(system_resources()["cpu"]))
 
 
 @dataclass
@@ -59,11 +64,16 @@ class BentoServer:
                 raise RuntimeError(
                     f"bentoml serve exited ({self.process.returncode}):\n{log_tail(self.log, 40)}"
                 )
-            if get(f"{self.url}/readyz")[0] == 200:
+            # /readyz answers from whichever worker accepts; wait until every worker has a model.
+            if get(f"{self.url}/readyz")[0] == 200 and self._workers_serving() >= WORKERS:
                 return self
             time.sleep(0.5)
         self.stop()
         raise TimeoutError(f"bentoml serve not ready in {timeout} s:\n{log_tail(self.log, 40)}")
+
+    def _workers_serving(self) -> int:
+        """How many workers have logged that they serve a model ("… :N] serving …")."""
+        return len(set(re.findall(r":(\d+)\] serving ", self.log.read_text(errors="replace"))))
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
