@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -62,6 +63,22 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90)
     raise TimeoutError(f"the service at {url} was not ready within {timeout:.0f} s")
 
 
+def _predict(url: str, body: bytes, timeout: float = 60) -> str:
+    """POST /predict; a 503 means the worker that took the request is still loading its model."""
+    deadline = time.monotonic() + timeout
+    while True:
+        request = urllib.request.Request(
+            f"{url}/predict", data=body, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.read().decode()
+        except urllib.error.HTTPError as error:
+            if error.code != 503 or time.monotonic() > deadline:
+                raise
+        time.sleep(0.5)
+
+
 def _sample_records(settings: Settings, count: int = 3) -> list[dict[str, object]]:
     lake = Lake.from_settings(settings)
     frame = lake.read_month(lake.list_months()[-1]).head(count)
@@ -92,11 +109,7 @@ def run_demo(
     try:
         _wait_ready(url, process)
         body = json.dumps({"data": _sample_records(settings)}).encode()
-        request = urllib.request.Request(
-            f"{url}/predict", data=body, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            console.print_json(response.read().decode())
+        console.print_json(_predict(url, body))
         console.rule("where to look")
         console.print(
             f"champion: {settings.model_name} version {champion.version} (month {champion.tags.get('month')})"
