@@ -7,8 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from rich.console import Console
 
 from fraud_detection.config import Settings
 from fraud_detection.lake import Lake
+from fraud_detection.localstack import wait_until
 from fraud_detection.redact import redact_uri
 from fraud_detection.registry import Registry
 from fraud_detection.synthetic import generate_lake_partitions
@@ -49,34 +48,21 @@ def _start_service(settings: Settings, port: int, log: Path) -> subprocess.Popen
     )
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the service exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"the service at {url} was not ready within {timeout:.0f} s")
+def _first_prediction(url: str, body: bytes, process: subprocess.Popen[bytes], log: Path) -> str:
+    """POST /predict until answered: before every worker has loaded its model, a request may be
+    refused (not listening yet) or get a 503 from the worker that took it."""
+    answers: list[str] = []
 
-
-def _predict(url: str, body: bytes, timeout: float = 60) -> str:
-    """POST /predict; a 503 means the worker that took the request is still loading its model."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def answered() -> bool:
         request = urllib.request.Request(
             f"{url}/predict", data=body, headers={"Content-Type": "application/json"}
         )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.read().decode()
-        except urllib.error.HTTPError as error:
-            if error.code != 503 or time.monotonic() > deadline:
-                raise
-        time.sleep(0.5)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answers.append(response.read().decode())
+        return True
+
+    wait_until(answered, timeout=150, what="the service", log=log, process=process)
+    return answers[0]
 
 
 def _sample_records(settings: Settings, count: int = 3) -> list[dict[str, object]]:
@@ -107,9 +93,8 @@ def run_demo(
     log = settings.data_dir / "service.log"
     process = _start_service(settings, port, log)
     try:
-        _wait_ready(url, process)
         body = json.dumps({"data": _sample_records(settings)}).encode()
-        console.print_json(_predict(url, body))
+        console.print_json(_first_prediction(url, body, process, log))
         console.rule("where to look")
         console.print(
             f"champion: {settings.model_name} version {champion.version} (month {champion.tags.get('month')})"

@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 
 from bentoml._internal.resource import system_resources
 
-from fraud_detection.localstack import free_port, log_tail
+from fraud_detection.localstack import free_port, wait_until
 
 PROJECT = Path(__file__).resolve().parents[2]
 BENTOML = str(Path(sys.executable).parent / "bentoml")
@@ -58,18 +57,19 @@ class BentoServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"bentoml serve exited ({self.process.returncode}):\n{log_tail(self.log, 40)}"
-                )
+        try:
             # /readyz answers from whichever worker accepts; wait until every worker has a model.
-            if get(f"{self.url}/readyz")[0] == 200 and self._workers_serving() >= WORKERS:
-                return self
-            time.sleep(0.5)
-        self.stop()
-        raise TimeoutError(f"bentoml serve not ready in {timeout} s:\n{log_tail(self.log, 40)}")
+            wait_until(
+                lambda: get(f"{self.url}/readyz")[0] == 200 and self._workers_serving() >= WORKERS,
+                timeout=timeout,
+                what="bentoml serve",
+                log=self.log,
+                process=self.process,
+            )
+        except (RuntimeError, TimeoutError):
+            self.stop()
+            raise
+        return self
 
     def _workers_serving(self) -> int:
         """How many workers have logged that they serve a model ("… :N] serving …")."""
