@@ -1,12 +1,16 @@
-"""The feature contract (seed-contract.md §1): 54 columns in a fixed order, used by training and
-serving alike so the two can never disagree."""
+"""The feature contract (seed-contract.md §1) applied: 54 columns in a fixed order, used by training
+and serving alike so the two can never disagree.
+
+Every rule comes from the one table in :mod:`fraud_detection.contract`: month validation
+(:func:`validate_frame`), the column-wise fast path for requests (:func:`_fast_matrix`) and the
+per-field error path (:func:`matrix_from_records`) check the same bounds and one-hot groups.
+"""
 
 from __future__ import annotations
 
 import functools
 import math
 import operator
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,70 +18,47 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-ID_COLUMN = "SK_ID_CURR"
-TARGET_COLUMN = "TARGET"
-DERIVED_COLUMN = "CREDIT_TO_INCOME"
+from fraud_detection.contract import (
+    BY_SPELLING,
+    DERIVED_COLUMN,
+    GROUPS,
+    ID_COLUMN,
+    INPUTS,
+    MAX_ID,
+    TARGET_COLUMN,
+    Column,
+    underscore_name,
+)
 
-FEATURES: tuple[str, ...] = (
-    "NAME_CONTRACT_TYPE", "CODE_GENDER", "FLAG_OWN_CAR", "FLAG_OWN_REALTY", "CNT_CHILDREN",
-    "AMT_INCOME_TOTAL", "AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE", "DAYS_BIRTH",
-    "DAYS_EMPLOYED", "DAYS_REGISTRATION", "CNT_FAM_MEMBERS", "FLAG_EMP_PHONE", "FLAG_WORK_PHONE",
-    "FLAG_CONT_MOBILE", "FLAG_EMAIL", "REGION_RATING_CLIENT", "REG_REGION_NOT_LIVE_REGION",
-    "PREV_AMT_CREDIT_mean", "PREV_AMT_CREDIT_max", "PREV_CNT_PAYMENT_mean",
-    "PREV_NFLAG_LAST_APPL_IN_DAY_sum", "PREV_DAYS_DECISION_mean",
-    "PREV_NAME_CONTRACT_STATUS_Approved_sum", "PREV_NAME_CONTRACT_STATUS_Refused_sum",
-    "PREV_NAME_CONTRACT_STATUS_Canceled_sum", "PREV_NAME_CONTRACT_STATUS_Unused offer_sum",
-    "PREV_NAME_CLIENT_TYPE_New_sum", "PREV_NAME_CLIENT_TYPE_Repeater_sum",
-    "PREV_NAME_CLIENT_TYPE_Refreshed_sum", "PREV_NAME_CLIENT_TYPE_XNA_sum",
-    "NAME_FAMILY_STATUS_Married", "NAME_FAMILY_STATUS_Separated",
-    "NAME_FAMILY_STATUS_Single / not married", "NAME_FAMILY_STATUS_Widow",
-    "NAME_INCOME_TYPE_Public", "NAME_INCOME_TYPE_Retired", "NAME_INCOME_TYPE_Working",
-    "NAME_EDUCATION_TYPE_Lower", "NAME_EDUCATION_TYPE_Secondary",
-    "NAME_HOUSING_TYPE_Stable", "NAME_HOUSING_TYPE_With parents",
-    "OCCUPATION_TYPE_Service", "OCCUPATION_TYPE_Unknown", "OCCUPATION_TYPE_White collar",
-    "ORGANIZATION_TYPE_Business", "ORGANIZATION_TYPE_Government",
-    "ORGANIZATION_TYPE_Health/Education", "ORGANIZATION_TYPE_Industry",
-    "ORGANIZATION_TYPE_Services", "ORGANIZATION_TYPE_Trade", "ORGANIZATION_TYPE_Transport",
-    "CREDIT_TO_INCOME",
-)  # fmt: skip
-INPUT_FEATURES: tuple[str, ...] = FEATURES[:-1]  # the 53 a record carries; the last is derived
-assert len(FEATURES) == 54 and FEATURES[-1] == DERIVED_COLUMN
+__all__ = [
+    "COLUMN_ALIASES",
+    "DERIVED_COLUMN",
+    "FEATURES",
+    "ID_COLUMN",
+    "INPUT_FEATURES",
+    "ONE_HOT_GROUPS",
+    "TARGET_COLUMN",
+    "ContractError",
+    "Problem",
+    "RiskBands",
+    "feature_frame",
+    "feature_matrix",
+    "matrix_from_records",
+    "underscore_name",
+    "validate_frame",
+]
 
+INPUT_FEATURES: tuple[str, ...] = tuple(c.name for c in INPUTS)  # the 53 a record carries
+FEATURES: tuple[str, ...] = (*INPUT_FEATURES, DERIVED_COLUMN)  # the model's 54, in order
 # One-hot groups (first level dropped, so "all zero" is a valid baseline level).
 ONE_HOT_GROUPS: dict[str, tuple[str, ...]] = {
-    prefix: tuple(c for c in FEATURES if c.startswith(prefix + "_"))
-    for prefix in (
-        "NAME_FAMILY_STATUS", "NAME_INCOME_TYPE", "NAME_EDUCATION_TYPE", "NAME_HOUSING_TYPE",
-        "OCCUPATION_TYPE", "ORGANIZATION_TYPE",
-    )
-}  # fmt: skip
-BINARY_COLUMNS: tuple[str, ...] = (
-    "NAME_CONTRACT_TYPE", "CODE_GENDER", "FLAG_OWN_CAR", "FLAG_OWN_REALTY", "FLAG_EMP_PHONE",
-    "FLAG_WORK_PHONE", "FLAG_CONT_MOBILE", "FLAG_EMAIL", "REG_REGION_NOT_LIVE_REGION",
-    *(c for cols in ONE_HOT_GROUPS.values() for c in cols),
-)  # fmt: skip
-COUNT_COLUMNS: tuple[str, ...] = (
-    "CNT_CHILDREN", "CNT_FAM_MEMBERS", "PREV_NFLAG_LAST_APPL_IN_DAY_sum",
-    *(c for c in INPUT_FEATURES if c.startswith(("PREV_NAME_CONTRACT_STATUS_", "PREV_NAME_CLIENT_TYPE_"))),
-)  # fmt: skip
-NON_NEGATIVE_COLUMNS: tuple[str, ...] = (
-    "AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE", "PREV_AMT_CREDIT_mean",
-    "PREV_AMT_CREDIT_max", "PREV_CNT_PAYMENT_mean", *COUNT_COLUMNS,
-)  # fmt: skip
-INTEGER_COLUMNS: tuple[str, ...] = (*BINARY_COLUMNS, *COUNT_COLUMNS, "REGION_RATING_CLIENT")
-REGION_RATINGS = (1, 2, 3)
-
-
-def underscore_name(name: str) -> str:
-    """The original's underscore variant: ``Single / not married`` → ``Single_not_married``."""
-    return re.sub(r"[^0-9A-Za-z_]+", "_", name)
-
-
-# Every accepted spelling of an input column → its contract name.
-COLUMN_ALIASES: dict[str, str] = {
-    **{underscore_name(c): c for c in INPUT_FEATURES},
-    **{c: c for c in INPUT_FEATURES},
+    group: tuple(c.name for c in columns) for group, columns in GROUPS.items()
 }
+INTEGER_COLUMNS: tuple[str, ...] = tuple(c.name for c in INPUTS if c.integer)
+# Every accepted spelling of an input column → its contract name.
+COLUMN_ALIASES: dict[str, str] = {spelling: c.name for spelling, c in BY_SPELLING.items()}
+ID_RULE = f"must be a whole number from 0 to {MAX_ID}"
+ONE_HOT_RULE = "more than one level set in a one-hot group"
 
 
 class ContractError(ValueError):
@@ -107,7 +88,7 @@ class Problem:
 
 
 def credit_to_income(credit: Any, income: Any) -> Any:
-    """The one derived feature. Income must be > 0 (validated before this is called)."""
+    """The one derived feature. Income is ≥ 1 (validated before this is called)."""
     return credit / income
 
 
@@ -128,6 +109,52 @@ def normalise_columns(frame: pd.DataFrame) -> pd.DataFrame:
         if c in COLUMN_ALIASES and COLUMN_ALIASES[c] != c
     }
     return frame.rename(columns=renames) if renames else frame
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules of the table as arrays over the 53 inputs in contract order: one implementation of
+# "in the domain" for whole columns (months, the fast path) and single values (the error path).
+
+_INPUT_INDEX = {c.name: i for i, c in enumerate(INPUTS)}
+_LOW = np.array([c.minimum for c in INPUTS], dtype=np.float64)
+_HIGH = np.array([c.maximum for c in INPUTS], dtype=np.float64)
+_INTEGER = np.array([c.integer for c in INPUTS])
+_INTEGER_INDEX = np.flatnonzero(_INTEGER)
+_GROUP_INDEX = {g: np.array([_INPUT_INDEX[c.name] for c in cs]) for g, cs in GROUPS.items()}
+_GROUPED_INDEX = np.concatenate(list(_GROUP_INDEX.values()))
+# (grouped columns) x (groups): one matrix product sums every group of every row at once.
+_GROUP_SUM = np.zeros((len(_GROUPED_INDEX), len(GROUPS)))
+for _g, _group in enumerate(GROUPS):
+    for _column in GROUPS[_group]:
+        _GROUP_SUM[list(_GROUPED_INDEX).index(_INPUT_INDEX[_column.name]), _g] = 1.0
+
+
+def _outside(values: np.ndarray, column: Column) -> np.ndarray:
+    """Rows of one column's float64 values outside its domain (NaN and ±∞ included)."""
+    bad = ~((values >= column.minimum) & (values <= column.maximum))
+    if column.integer:
+        bad |= values != np.floor(values)
+    return bad
+
+
+def _in_domain(value: float, column: Column) -> bool:
+    return column.minimum <= value <= column.maximum and (
+        not column.integer or value == math.floor(value)
+    )
+
+
+def _valid(inputs: np.ndarray) -> bool:
+    """Every rule of the table on a float64 (n, 53) matrix at once; NaN and ±∞ fail the bounds."""
+    integer = inputs[:, _INTEGER_INDEX]
+    return bool(
+        ((inputs >= _LOW) & (inputs <= _HIGH)).all()
+        and (integer == np.floor(integer)).all()
+        and (inputs[:, _GROUPED_INDEX] @ _GROUP_SUM <= 1).all()
+    )
+
+
+def _id_outside(values: np.ndarray) -> np.ndarray:
+    return ~((values >= 0) & (values <= MAX_ID)) | (values != np.floor(values))
 
 
 def _rows(mask: pd.Series | np.ndarray) -> tuple[int, ...]:
@@ -154,10 +181,13 @@ def validate_frame(
     for column in frame.columns:
         if column not in allowed:
             problems.append(Problem(str(column), "unknown column"))
+    duplicated_names = frame.columns[frame.columns.duplicated()]
+    for column in dict.fromkeys(duplicated_names):
+        problems.append(Problem(str(column), "given twice (in both spellings)"))
     if problems:
         raise ContractError(problems, source)
 
-    numeric: dict[str, pd.Series] = {}
+    numeric: dict[str, np.ndarray] = {}
     for column in required:
         series = frame[column]
         if series.dtype == bool or not (
@@ -165,51 +195,34 @@ def validate_frame(
         ):
             problems.append(Problem(column, f"expected numbers, got dtype {series.dtype}"))
             continue
-        values = series.astype("float64")
-        bad = ~np.isfinite(values.to_numpy())
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        bad = ~np.isfinite(values)
         if bad.any():
             problems.append(Problem(column, "missing, NaN or infinite value", _rows(bad)))
             continue
         numeric[column] = values
-    for column in INTEGER_COLUMNS:
-        if column in numeric:
-            values = numeric[column]
-            fractional = values != np.round(values)
-            if fractional.any():
-                problems.append(Problem(column, "expected whole numbers", _rows(fractional)))
-    for column in BINARY_COLUMNS:
-        if column in numeric:
-            outside = ~numeric[column].isin((0, 1))
+    in_domain: set[str] = set()
+    for column in INPUTS:
+        if column.name in numeric:
+            outside = _outside(numeric[column.name], column)
             if outside.any():
-                problems.append(Problem(column, "flag must be 0 or 1", _rows(outside)))
-    for prefix, columns in ONE_HOT_GROUPS.items():
-        if all(c in numeric for c in columns):
-            several = sum(numeric[c] for c in columns) > 1
+                problems.append(Problem(column.name, column.rule, _rows(outside)))
+            else:
+                in_domain.add(column.name)
+    for group, columns in GROUPS.items():
+        if all(c.name in in_domain for c in columns):
+            several = sum(numeric[c.name] for c in columns) > 1
             if several.any():
-                problems.append(
-                    Problem(prefix, "more than one level set in a one-hot group", _rows(several))
-                )
-    for column in NON_NEGATIVE_COLUMNS:
-        if column in numeric:
-            negative = numeric[column] < 0
-            if negative.any():
-                problems.append(Problem(column, "must not be negative", _rows(negative)))
-    if "AMT_INCOME_TOTAL" in numeric:
-        non_positive = numeric["AMT_INCOME_TOTAL"] <= 0
-        if non_positive.any():
-            problems.append(
-                Problem("AMT_INCOME_TOTAL", "must be greater than 0", _rows(non_positive))
-            )
-    if "REGION_RATING_CLIENT" in numeric:
-        outside = ~numeric["REGION_RATING_CLIENT"].isin(REGION_RATINGS)
-        if outside.any():
-            problems.append(Problem("REGION_RATING_CLIENT", "must be 1, 2 or 3", _rows(outside)))
+                problems.append(Problem(group, ONE_HOT_RULE, _rows(several)))
     if ID_COLUMN in numeric:
+        outside = _id_outside(numeric[ID_COLUMN])
+        if outside.any():
+            problems.append(Problem(ID_COLUMN, ID_RULE, _rows(outside)))
         duplicated = frame[ID_COLUMN].duplicated(keep="first")
         if duplicated.any():
             problems.append(Problem(ID_COLUMN, "duplicated application id", _rows(duplicated)))
     if require_target and TARGET_COLUMN in numeric:
-        outside = ~numeric[TARGET_COLUMN].isin((0, 1))
+        outside = ~np.isin(numeric[TARGET_COLUMN], (0, 1))
         if outside.any():
             problems.append(Problem(TARGET_COLUMN, "must be 0 or 1", _rows(outside)))
     if problems:
@@ -243,54 +256,31 @@ def feature_frame(frame: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # Records as they arrive over HTTP: a list of JSON objects.
 
-_INPUT_INDEX = {name: i for i, name in enumerate(INPUT_FEATURES)}
-_BINARY_SET = frozenset(BINARY_COLUMNS)
-_NON_NEGATIVE_SET = frozenset(NON_NEGATIVE_COLUMNS)
-_INTEGER_SET = frozenset(INTEGER_COLUMNS)
-_IGNORED_FIELDS = frozenset({ID_COLUMN, TARGET_COLUMN, DERIVED_COLUMN})
-
-
+_IGNORED_FIELDS = frozenset({TARGET_COLUMN, DERIVED_COLUMN})  # accepted with any value, unused
 _NUMBER_TYPES = frozenset({int, float})  # exact types: bool is not a number here
-_BINARY_INDEX = np.array([_INPUT_INDEX[c] for c in BINARY_COLUMNS])
-_INTEGER_INDEX = np.array([_INPUT_INDEX[c] for c in INTEGER_COLUMNS])
-_NON_NEGATIVE_INDEX = np.array([_INPUT_INDEX[c] for c in NON_NEGATIVE_COLUMNS])
-_REGION_RATINGS = np.array(REGION_RATINGS, dtype=np.float64)
 
 
 @functools.lru_cache(maxsize=64)
-def _getter_for(keys: frozenset[str]) -> operator.itemgetter[Any] | None:
-    """How to read the 53 inputs, in contract order, from records spelled with ``keys``.
+def _getter_for(keys: frozenset[str]) -> tuple[operator.itemgetter[Any], int] | None:
+    """How to read [the id and] the 53 inputs, in contract order, from records spelled with
+    ``keys``, and how many leading values are the id (0 or 1).
 
-    None when a field is missing, unknown or given twice (the precise path then says which).
+    None when a field is missing, unknown or given twice (the error path then says which).
     """
     spelling: dict[str, str] = {}
     for key in keys:
-        name = COLUMN_ALIASES.get(key)
-        if name is None:
-            if key not in _IGNORED_FIELDS:
+        column = BY_SPELLING.get(key)
+        if column is None:
+            if key not in _IGNORED_FIELDS and key != ID_COLUMN:
                 return None
-        elif name in spelling:
+        elif column.name in spelling:
             return None
         else:
-            spelling[name] = key
-    if len(spelling) != len(INPUT_FEATURES):
+            spelling[column.name] = key
+    if len(spelling) != len(INPUTS):
         return None
-    return operator.itemgetter(*(spelling[c] for c in INPUT_FEATURES))
-
-
-def _valid(inputs: np.ndarray) -> bool:
-    """Every check of the precise path, on whole columns at once."""
-    binary, integer = inputs[:, _BINARY_INDEX], inputs[:, _INTEGER_INDEX]
-    region = inputs[:, _INPUT_INDEX["REGION_RATING_CLIENT"]]
-    return bool(
-        np.isfinite(inputs).all()
-        and ((binary == 0) | (binary == 1)).all()
-        and (integer == np.floor(integer)).all()
-        and (inputs[:, _NON_NEGATIVE_INDEX] >= 0).all()
-        and (inputs[:, _INPUT_INDEX["AMT_INCOME_TOTAL"]] > 0).all()
-        # A broadcast compare: np.isin sorts, which costs more than the rest for one record.
-        and (region[:, None] == _REGION_RATINGS).any(axis=1).all()
-    )
+    leading = (ID_COLUMN,) if ID_COLUMN in keys else ()
+    return operator.itemgetter(*leading, *(spelling[c] for c in INPUT_FEATURES)), len(leading)
 
 
 def _fast_matrix(records: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
@@ -298,9 +288,10 @@ def _fast_matrix(records: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
     if not records or not isinstance(records[0], dict):
         return None
     keys = records[0].keys()
-    getter = _getter_for(frozenset(keys))
-    if getter is None:
+    found = _getter_for(frozenset(keys))
+    if found is None:
         return None
+    getter, offset = found
     rows = []
     for record in records:
         if not isinstance(record, dict) or record.keys() != keys:
@@ -309,9 +300,16 @@ def _fast_matrix(records: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
         if not _NUMBER_TYPES.issuperset(map(type, values)):
             return None
         rows.append(values)
-    matrix = np.empty((len(rows), len(FEATURES)), dtype=np.float64)
-    matrix[:, :-1] = rows
-    return _with_derived(matrix) if _valid(matrix[:, :-1]) else None
+    # [id,] 53 inputs, derived: the id column (if any) is checked and then left out.
+    matrix = np.empty((len(rows), offset + len(FEATURES)), dtype=np.float64)
+    try:
+        matrix[:, :-1] = rows
+    except OverflowError:  # an integer beyond float64: the error path names it
+        return None
+    if offset and _id_outside(matrix[:, 0]).any():
+        return None
+    inputs = matrix[:, offset:-1]
+    return _with_derived(matrix[:, offset:]) if _valid(inputs) else None
 
 
 def _with_derived(matrix: np.ndarray) -> np.ndarray:
@@ -320,6 +318,23 @@ def _with_derived(matrix: np.ndarray) -> np.ndarray:
         matrix[:, _INPUT_INDEX["AMT_CREDIT"]], matrix[:, _INPUT_INDEX["AMT_INCOME_TOTAL"]]
     )
     return matrix.astype(np.float32)
+
+
+def _number(value: Any) -> float | str:
+    """A JSON number as float, or why it is not one (as the end of an error message)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"expected a number, got {type(value).__name__}"
+    try:
+        number = float(value)
+    except OverflowError:
+        return "got a number too large for a float"
+    if not math.isfinite(number):
+        return "NaN or infinite value"
+    return number
+
+
+def _shown(value: float | int) -> str:
+    return repr(value) if not isinstance(value, int) or abs(value) < 10**20 else f"{value:.3e}"
 
 
 def matrix_from_records(records: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -331,46 +346,54 @@ def matrix_from_records(records: Sequence[Mapping[str, Any]]) -> np.ndarray:
     if fast is not None:
         return fast
     n = len(records)
-    matrix = np.empty((n, len(FEATURES)), dtype=np.float64)
+    matrix = np.zeros((n, len(FEATURES)), dtype=np.float64)
     problems: list[Problem] = []
     for row, record in enumerate(records):
         if not isinstance(record, Mapping):
             problems.append(Problem("*", f"record {row} is not an object"))
             continue
-        seen = 0
+        given: dict[str, str] = {}  # column → the spelling it came in
+        valid: set[str] = set()
         for key, value in record.items():
-            name = COLUMN_ALIASES.get(key)
-            if name is None:
-                if key not in _IGNORED_FIELDS:
+            column = BY_SPELLING.get(key)
+            if column is None:
+                if key == ID_COLUMN:
+                    number = _number(value)
+                    if isinstance(number, str):
+                        problems.append(Problem(key, f"record {row}: {number}"))
+                    elif _id_outside(np.array([number])).any():
+                        problems.append(Problem(key, f"record {row}: {ID_RULE}, got {value}"))
+                elif key not in _IGNORED_FIELDS:
                     problems.append(Problem(key, f"unknown field in record {row}"))
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if column.name in given:
                 problems.append(
-                    Problem(name, f"record {row}: expected a number, got {type(value).__name__}")
+                    Problem(
+                        column.name,
+                        f"record {row}: given twice, as '{given[column.name]}' and '{key}'",
+                    )
                 )
                 continue
-            if not math.isfinite(value):
-                problems.append(Problem(name, f"record {row}: NaN or infinite value"))
-                continue
-            if name in _BINARY_SET and value not in (0, 1):
-                problems.append(Problem(name, f"record {row}: flag must be 0 or 1, got {value}"))
-            elif name in _INTEGER_SET and value != int(value):
+            given[column.name] = key
+            number = _number(value)
+            if isinstance(number, str):
+                problems.append(Problem(column.name, f"record {row}: {number}"))
+            elif not _in_domain(number, column):
                 problems.append(
-                    Problem(name, f"record {row}: expected a whole number, got {value}")
+                    Problem(column.name, f"record {row}: {column.rule}, got {_shown(value)}")
                 )
-            elif name in _NON_NEGATIVE_SET and value < 0:
-                problems.append(Problem(name, f"record {row}: must not be negative, got {value}"))
-            elif name == "AMT_INCOME_TOTAL" and value <= 0:
-                problems.append(Problem(name, f"record {row}: must be greater than 0, got {value}"))
-            elif name == "REGION_RATING_CLIENT" and value not in REGION_RATINGS:
-                problems.append(Problem(name, f"record {row}: must be 1, 2 or 3, got {value}"))
-            matrix[row, _INPUT_INDEX[name]] = value
-            seen += 1
-        if seen < len(INPUT_FEATURES):
-            given = {COLUMN_ALIASES.get(k) for k in record}
+            else:
+                matrix[row, _INPUT_INDEX[column.name]] = number
+                valid.add(column.name)
+        if len(given) < len(INPUTS):
             missing = [c for c in INPUT_FEATURES if c not in given]
-            for column in missing[:5]:
-                problems.append(Problem(column, f"record {row}: missing field"))
+            for name in missing[:5]:
+                problems.append(Problem(name, f"record {row}: missing field"))
+            if len(missing) > 5:
+                problems.append(Problem("*", f"record {row}: {len(missing) - 5} more missing"))
+        for group, columns in GROUPS.items():
+            if all(c.name in valid for c in columns) and matrix[row, _GROUP_INDEX[group]].sum() > 1:
+                problems.append(Problem(group, f"record {row}: {ONE_HOT_RULE}"))
         if len(problems) > 50:
             break
     if problems:

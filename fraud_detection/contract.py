@@ -1,0 +1,177 @@
+"""The feature contract as one table (seed-contract.md §1): every column with its kind, its domain
+bounds, its one-hot group, both of its spellings and what it means.
+
+Month validation and request validation (``features.py``), the OpenAPI schema of the service and
+the README's field table are all derived from :data:`COLUMNS`, so they cannot drift apart.
+Bounds come from what the raw data means (seed-contract.md §3): day counts are days before the
+application (≤ 0), counts are whole and ≥ 0, flags are 0 or 1, application amounts are positive
+currency amounts; upper bounds are far above anything the raw data holds but keep every value,
+and the derived credit-to-income ratio, finite in the model's float32 input.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["flag", "count", "rating", "amount", "days", "number"]
+
+# Bounds shared by several columns.
+MAX_AMOUNT = 1e9  # currency units; the raw data's largest amount is ~1.2e8 (an income)
+MAX_COUNT = 1_000  # previous applications of one applicant (raw data: at most 77)
+MAX_DAYS = 43_830  # 120 years
+MIN_AGE_DAYS = 5_114  # 14 years
+# The largest whole number a float64 (and a JSON parser in a browser) holds exactly.
+MAX_ID = 2**53 - 1
+
+
+def underscore_name(name: str) -> str:
+    """The original's underscore variant: ``Single / not married`` → ``Single_not_married``."""
+    return re.sub(r"[^0-9A-Za-z_]+", "_", name)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One input column of the contract; bounds are inclusive."""
+
+    name: str
+    kind: Kind
+    minimum: float
+    maximum: float
+    meaning: str
+    group: str | None = None  # one-hot group (at most one level set; all zero = dropped level)
+
+    @property
+    def alias(self) -> str | None:
+        """The underscore spelling clients may send instead, if it differs."""
+        other = underscore_name(self.name)
+        return other if other != self.name else None
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        return (self.name,) if self.alias is None else (self.name, self.alias)
+
+    @property
+    def integer(self) -> bool:
+        return self.kind in ("flag", "count", "rating")
+
+    @property
+    def rule(self) -> str:
+        """The domain in words, as an error message states it."""
+        if self.kind == "flag":
+            return "flag must be 0 or 1"
+        if self.kind == "rating":
+            return "must be 1, 2 or 3"
+        low, high = _number(self.minimum), _number(self.maximum)
+        if self.integer:
+            return f"must be a whole number from {low} to {high}"
+        if self.minimum > 0:
+            return f"must be greater than 0 (from {low} to {high})"
+        return f"must be from {low} to {high}"
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def _flag(name: str, meaning: str, group: str | None = None) -> Column:
+    return Column(name, "flag", 0, 1, meaning, group)
+
+
+def _count(name: str, meaning: str, maximum: float = MAX_COUNT, minimum: float = 0) -> Column:
+    return Column(name, "count", minimum, maximum, meaning)
+
+
+def _amount(name: str, meaning: str) -> Column:
+    return Column(name, "amount", 1, MAX_AMOUNT, meaning)
+
+
+def _days(name: str, meaning: str, maximum: float = 0) -> Column:
+    return Column(name, "days", -MAX_DAYS, maximum, meaning)
+
+
+def _levels(group: str, meaning: str, *levels: str) -> list[Column]:
+    return [_flag(f"{group}_{level}", f"{meaning}: {level}", group) for level in levels]
+
+
+_PREV = "previous applications"
+
+INPUTS: tuple[Column, ...] = (
+    _flag("NAME_CONTRACT_TYPE", "contract type: 0 cash loan, 1 revolving loan"),
+    _flag("CODE_GENDER", "gender: 0 female, 1 male"),
+    _flag("FLAG_OWN_CAR", "owns a car"),
+    _flag("FLAG_OWN_REALTY", "owns a house or flat"),
+    _count("CNT_CHILDREN", "number of children", maximum=30),
+    _amount("AMT_INCOME_TOTAL", "annual income"),
+    _amount("AMT_CREDIT", "credit amount of the application"),
+    _amount("AMT_ANNUITY", "annuity of the credit"),
+    _amount("AMT_GOODS_PRICE", "price of the goods the credit is for"),
+    _days("DAYS_BIRTH", "age in days before the application (14 to 120 years)", -MIN_AGE_DAYS),
+    _days("DAYS_EMPLOYED", "days employed before the application (0: not employed)"),
+    _days("DAYS_REGISTRATION", "days since the applicant's registration changed"),
+    _count("CNT_FAM_MEMBERS", "family members, the applicant included", maximum=40, minimum=1),
+    _flag("FLAG_EMP_PHONE", "gave an employer's phone"),
+    _flag("FLAG_WORK_PHONE", "gave a work phone"),
+    _flag("FLAG_CONT_MOBILE", "mobile phone reachable"),
+    _flag("FLAG_EMAIL", "gave an e-mail address"),
+    Column("REGION_RATING_CLIENT", "rating", 1, 3, "rating of the applicant's region: 1, 2 or 3"),
+    _flag("REG_REGION_NOT_LIVE_REGION", "permanent address differs from the contact address"),
+    Column("PREV_AMT_CREDIT_mean", "number", 0, MAX_AMOUNT, f"mean credit of {_PREV} (0: none)"),
+    Column("PREV_AMT_CREDIT_max", "number", 0, MAX_AMOUNT, f"largest credit of {_PREV} (0: none)"),
+    Column("PREV_CNT_PAYMENT_mean", "number", 0, 600, f"mean number of payments of {_PREV}"),
+    _count("PREV_NFLAG_LAST_APPL_IN_DAY_sum", f"{_PREV} that were the last of their day"),
+    _days("PREV_DAYS_DECISION_mean", f"mean days since the decision on {_PREV} (0: none)"),
+    _count("PREV_NAME_CONTRACT_STATUS_Approved_sum", f"{_PREV} approved"),
+    _count("PREV_NAME_CONTRACT_STATUS_Refused_sum", f"{_PREV} refused"),
+    _count("PREV_NAME_CONTRACT_STATUS_Canceled_sum", f"{_PREV} canceled"),
+    _count("PREV_NAME_CONTRACT_STATUS_Unused offer_sum", f"{_PREV} with an unused offer"),
+    _count("PREV_NAME_CLIENT_TYPE_New_sum", f"{_PREV} as a new client"),
+    _count("PREV_NAME_CLIENT_TYPE_Repeater_sum", f"{_PREV} as a repeat client"),
+    _count("PREV_NAME_CLIENT_TYPE_Refreshed_sum", f"{_PREV} as a refreshed client"),
+    _count("PREV_NAME_CLIENT_TYPE_XNA_sum", f"{_PREV} with an unknown client type"),
+    *_levels("NAME_FAMILY_STATUS", "family status (none set: civil marriage)",
+             "Married", "Separated", "Single / not married", "Widow"),
+    *_levels("NAME_INCOME_TYPE", "income type (none set: other)", "Public", "Retired", "Working"),
+    *_levels("NAME_EDUCATION_TYPE", "education (none set: higher)", "Lower", "Secondary"),
+    *_levels("NAME_HOUSING_TYPE", "housing (none set: other)", "Stable", "With parents"),
+    *_levels("OCCUPATION_TYPE", "occupation (none set: blue collar)",
+             "Service", "Unknown", "White collar"),
+    *_levels("ORGANIZATION_TYPE", "organisation (none set: agriculture)", "Business",
+             "Government", "Health/Education", "Industry", "Services", "Trade", "Transport"),
+)  # fmt: skip
+
+ID_COLUMN = "SK_ID_CURR"
+TARGET_COLUMN = "TARGET"
+DERIVED_COLUMN = "CREDIT_TO_INCOME"
+DERIVED_MEANING = "AMT_CREDIT / AMT_INCOME_TOTAL, computed by the service (a value sent is ignored)"
+ID_MEANING = "application id (a whole number ≥ 0; optional in a request)"
+TARGET_MEANING = "label in training data: 1 fraud, 0 not (ignored in a request)"
+
+BY_NAME: dict[str, Column] = {c.name: c for c in INPUTS}
+# Every accepted spelling of an input column → its column.
+BY_SPELLING: dict[str, Column] = {s: c for c in INPUTS for s in c.spellings}
+GROUPS: dict[str, tuple[Column, ...]] = {}
+for _column in INPUTS:
+    if _column.group is not None:
+        GROUPS.setdefault(_column.group, ())
+        GROUPS[_column.group] += (_column,)
+
+assert len(INPUTS) == 53 and len(BY_SPELLING) == 58
+
+
+def field_table() -> str:
+    """The README's table of a record's fields, in contract order."""
+    lines = [
+        "| # | field (underscore spelling) | kind | allowed values | meaning |",
+        "|---:|---|---|---|---|",
+        f"| | `{ID_COLUMN}` | id | whole number ≥ 0 | {ID_MEANING} |",
+    ]
+    for i, column in enumerate(INPUTS, start=1):
+        name = f"`{column.name}`" + (f" (`{column.alias}`)" if column.alias else "")
+        allowed = column.rule.removeprefix("flag ").removeprefix("must be ")
+        group = f"; one-hot group `{column.group}`" if column.group else ""
+        lines.append(f"| {i} | {name} | {column.kind} | {allowed} | {column.meaning}{group} |")
+    lines.append(f"| 54 | `{DERIVED_COLUMN}` | derived | | {DERIVED_MEANING} |")
+    lines.append(f"| | `{TARGET_COLUMN}` | label | 0 or 1 | {TARGET_MEANING} |")
+    return "\n".join(lines)
