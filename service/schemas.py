@@ -1,36 +1,282 @@
-"""Request and response models of the HTTP API (the original /predict contract and /score)."""
+"""The service's OpenAPI document (served at ``/docs.json``, shown by Swagger UI at ``/docs``).
+
+The request schema is derived from the contract table (``fraud_detection.contract``): every field
+in both spellings with its bounds and meaning, "exactly one spelling" of each field and "at most
+one level" of each one-hot group, so that a request the schema admits is a request the service
+accepts. Responses and the one error shape are pydantic models.
+"""
 
 from __future__ import annotations
 
+from itertools import combinations
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from fraud_detection.contract import (
+    DERIVED_COLUMN,
+    DERIVED_MEANING,
+    GROUPS,
+    ID_COLUMN,
+    ID_MEANING,
+    INPUTS,
+    MAX_ID,
+    TARGET_COLUMN,
+    TARGET_MEANING,
+    Column,
+)
+
+RISK_LEVELS = ("low_risk", "moderate_risk", "high_risk")
+
 
 class Prediction(BaseModel):
-    probability: float = Field(description="p(fraud), rounded to 4 places")
+    probability: float = Field(description="p(fraud), rounded to 4 places", ge=0, le=1)
     risk_level: str = Field(
-        description="low_risk below 0.25, high_risk above 0.45, else moderate_risk"
+        description="low_risk below 0.25, high_risk above 0.45, else moderate_risk (configurable)",
+        json_schema_extra={"enum": list(RISK_LEVELS)},
     )
     is_fraud: bool = Field(description="probability at or above the model's own decision threshold")
 
 
 class PredictResponse(BaseModel):
-    predictions: list[Prediction]
-    model_version: str
+    predictions: list[Prediction] = Field(description="one per record, in request order")
+    model_version: str = Field(description="registry version of the model that answered")
 
 
 class Score(BaseModel):
-    probability: float = Field(description="p(fraud), unrounded")
-    risk_level: str
-    is_fraud: bool
+    probability: float = Field(description="p(fraud), unrounded", ge=0, le=1)
+    risk_level: str = Field(json_schema_extra={"enum": list(RISK_LEVELS)})
+    is_fraud: bool = Field(description="probability at or above the model's own decision threshold")
+
+
+class ModelInfo(BaseModel):
+    version: str = Field(description="registry version (or the bundled model's)")
+    run_id: str | None = Field(description="MLflow run that trained it")
+    source: str = Field(description="mlflow or bundle")
+    month: str | None = Field(description="the month it was trained for")
+    threshold: float = Field(description="decision threshold behind is_fraud")
+    metrics: dict[str, str] = Field(description="holdout metrics recorded with the version")
+    loaded_at: str = Field(description="when this worker loaded it (UTC)")
 
 
 class ScoreResponse(BaseModel):
-    scores: list[Score]
-    model: dict[str, Any]
+    scores: list[Score] = Field(description="one per record, in request order")
+    model: ModelInfo
+
+
+class ErrorProblem(BaseModel):
+    field: str = Field(description="the field (or 'data', 'body', …) the problem is about")
+    message: str = Field(description="what is wrong, with the record index for record fields")
 
 
 class ErrorResponse(BaseModel):
-    error: str
-    problems: list[dict[str, str]] = []
+    """The one shape of every 4xx answer (and of 503)."""
+
+    error: str = Field(description="a summary of what is wrong")
+    problems: list[ErrorProblem] = Field(description="each problem, naming its field")
+
+
+def column_schema(column: Column) -> dict[str, Any]:
+    """One input field: its JSON type and inclusive domain bounds from the contract."""
+    kind = "integer" if column.integer else "number"
+    minimum: float = column.minimum
+    maximum: float = column.maximum
+    if column.integer:
+        minimum, maximum = int(minimum), int(maximum)
+    return {"type": kind, "minimum": minimum, "maximum": maximum}
+
+
+def _describe(column: Column, spelling: str) -> str:
+    other = column.alias if spelling == column.name else column.name
+    parts = [column.meaning, f"Allowed: {column.rule.removeprefix('flag ')}."]
+    if column.group:
+        parts.append(f"One-hot group {column.group}: at most one level set to 1.")
+    if column.alias:
+        parts.append(f"Also spelled '{other}'; give exactly one of the two spellings.")
+    return " ".join(parts)
+
+
+def _both_set(first: str, second: str) -> dict[str, Any]:
+    return {
+        "required": [first, second],
+        "properties": {first: {"enum": [1]}, second: {"enum": [1]}},
+    }
+
+
+def record_schema() -> dict[str, Any]:
+    """A record of ``/predict`` and ``/score``: exactly what the contract accepts."""
+    properties: dict[str, Any] = {
+        ID_COLUMN: {"type": "integer", "minimum": 0, "maximum": MAX_ID, "description": ID_MEANING}
+    }
+    for column in INPUTS:
+        for spelling in column.spellings:
+            properties[spelling] = {
+                **column_schema(column),
+                "description": _describe(column, spelling),
+            }
+    properties[TARGET_COLUMN] = {"description": TARGET_MEANING}
+    properties[DERIVED_COLUMN] = {"description": DERIVED_MEANING}
+    rules: list[dict[str, Any]] = [
+        {"oneOf": [{"required": [column.name]}, {"required": [column.alias]}]}
+        for column in INPUTS
+        if column.alias
+    ]
+    for columns in GROUPS.values():
+        spellings = [s for c in columns for s in c.spellings]
+        rules.append({"not": {"anyOf": [_both_set(a, b) for a, b in combinations(spellings, 2)]}})
+    return {
+        "type": "object",
+        "description": "One application: the 53 input fields of the feature contract.",
+        "properties": properties,
+        "required": [c.name for c in INPUTS if c.alias is None],
+        "additionalProperties": False,
+        "allOf": rules,
+    }
+
+
+REF = "#/components/schemas/{model}"
+JSON = "application/json"
+TEXT = "text/plain"
+
+
+def _component(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
+    schema = model.model_json_schema(ref_template=REF)
+    schemas.update(schema.pop("$defs", {}))
+    schemas[model.__name__] = schema
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {JSON: {"schema": {"$ref": REF.format(model="ErrorResponse")}}},
+    }
+
+
+def _text(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {TEXT: {"schema": {"type": "string"}}}}
+
+
+def openapi_document(*, max_records: int, api_key: bool, version: str = "") -> dict[str, Any]:
+    """The whole OpenAPI 3.0 document of the service, for the running configuration."""
+    schemas: dict[str, Any] = {"Record": record_schema()}
+    error = _component(ErrorResponse, schemas)
+    predict_response = _component(PredictResponse, schemas)
+    score_response = _component(ScoreResponse, schemas)
+    model_info = _component(ModelInfo, schemas)
+    del error
+    schemas["ScoringRequest"] = {
+        "type": "object",
+        "required": ["data"],
+        "description": "Other top-level keys are ignored.",
+        "properties": {
+            "data": {
+                "type": "array",
+                "items": {"$ref": REF.format(model="Record")},
+                "minItems": 1,
+                "maxItems": max_records,
+                "description": f"1 to {max_records} records (FRAUD_MAX_RECORDS_PER_REQUEST)",
+            }
+        },
+    }
+    guarded: dict[str, Any] = {}
+    if api_key:
+        guarded = {
+            "security": [{"ApiKey": []}, {"Bearer": []}],
+        }
+    auth = {"401": _error("missing or wrong API key")} if api_key else {}
+    unavailable = {"503": _error("no model loaded yet")}
+
+    def scoring(
+        summary: str, description: str, response: dict[str, str], name: str
+    ) -> dict[str, Any]:
+        return {
+            "post": {
+                "summary": summary,
+                "description": description,
+                "operationId": name,
+                "tags": ["scoring"],
+                **guarded,
+                "requestBody": {
+                    "required": True,
+                    "content": {JSON: {"schema": {"$ref": REF.format(model="ScoringRequest")}}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "one answer per record, in order",
+                        "content": {JSON: {"schema": response}},
+                    },
+                    "400": _error(
+                        "malformed JSON, or a record that breaks the contract (each field named)"
+                    ),
+                    **auth,
+                    "404": _error("no such path"),
+                    "405": _error("method not allowed"),
+                    "413": _error(f"more than {max_records} records"),
+                    "415": _error("a body that is not application/json"),
+                    **unavailable,
+                },
+            }
+        }
+
+    def health(summary: str, ready: bool = False) -> dict[str, Any]:
+        responses = {"200": _text("yes")}
+        if ready:
+            responses["503"] = _text("not (yet)")
+        return {"get": {"summary": summary, "tags": ["infrastructure"], "responses": responses}}
+
+    document: dict[str, Any] = {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "fraud-detection",
+            "version": version or "0",
+            "description": (
+                "p(fraud) of funding applications. Every 4xx answer has the shape "
+                '{"error": "…", "problems": [{"field": "…", "message": "…"}]}.'
+            ),
+        },
+        "servers": [{"url": "."}],
+        "tags": [{"name": "scoring"}, {"name": "infrastructure"}],
+        "paths": {
+            "/predict": scoring(
+                "The original contract",
+                'p(fraud) rounded to 4 places with the risk band: {"data": [record, …]} → '
+                '{"predictions": [{"probability", "risk_level", "is_fraud"}, …], "model_version"}',
+                predict_response,
+                "predict",
+            ),
+            "/score": scoring(
+                "Unrounded probabilities and the model's decision",
+                "The same input; unrounded probabilities, the model's own decision and which model answered.",
+                score_response,
+                "score",
+            ),
+            "/model": {
+                "get": {
+                    "summary": "The model being served",
+                    "operationId": "model",
+                    "tags": ["scoring"],
+                    **guarded,
+                    "responses": {
+                        "200": {
+                            "description": "version, run, month, threshold, metrics",
+                            "content": {JSON: {"schema": model_info}},
+                        },
+                        **auth,
+                        **unavailable,
+                    },
+                }
+            },
+            "/livez": health("Liveness"),
+            "/healthz": health("Liveness (alias)"),
+            "/readyz": health("Readiness: a model is loaded", ready=True),
+            "/metrics": health("Prometheus metrics"),
+        },
+        "components": {"schemas": schemas},
+    }
+    if api_key:
+        document["components"]["securitySchemes"] = {
+            "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            "Bearer": {"type": "http", "scheme": "bearer"},
+        }
+    return document
