@@ -343,8 +343,11 @@ def matrix_from_records(records: Sequence[Mapping[str, Any]]) -> np.ndarray:
     Raises :class:`ContractError` naming the record index and field of each problem.
     """
     fast = _fast_matrix(records)
-    if fast is not None:
-        return fast
+    return fast if fast is not None else _checked_matrix(records)
+
+
+def _checked_matrix(records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """The error path: every field of every record checked on its own, each problem named."""
     n = len(records)
     matrix = np.zeros((n, len(FEATURES)), dtype=np.float64)
     problems: list[Problem] = []
