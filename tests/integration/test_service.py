@@ -224,6 +224,161 @@ def test_malformed_bodies_get_a_4xx(server: BentoServer, raw: bytes, field: str)
     assert field.lower() in json.dumps(body).lower(), body
 
 
+def _is_error_shape(body: Any) -> bool:
+    return (
+        isinstance(body, dict)
+        and set(body) == {"error", "problems"}
+        and isinstance(body["error"], str)
+        and all(set(p) == {"field", "message"} for p in body["problems"])
+    )
+
+
+# What issue 10 measured against `bentoml serve`; each was a 200 or a 500 before.
+MEASURED = {
+    "both spellings of one field, another missing": (
+        _with(AMT_ANNUITY=..., NAME_FAMILY_STATUS_Single_not_married=0),
+        ["AMT_ANNUITY", "missing field", "given twice"],
+    ),
+    "every family status set": (
+        _with(**{c: 1 for c in INPUT_FEATURES if c.startswith("NAME_FAMILY_STATUS_")}),
+        ["NAME_FAMILY_STATUS", "more than one level"],
+    ),
+    "a positive age in days": (_with(DAYS_BIRTH=12_000), ["DAYS_BIRTH"]),
+    "10^30 children": (_with(CNT_CHILDREN=10**30), ["CNT_CHILDREN"]),
+    "an amount of 1e308": (_with(AMT_CREDIT=1e308), ["AMT_CREDIT"]),
+}
+
+
+@pytest.mark.parametrize("case", list(MEASURED))
+@pytest.mark.parametrize("path", ["/predict", "/score"])
+def test_what_was_measured_is_now_a_400_naming_the_field(
+    server: BentoServer, case: str, path: str
+) -> None:
+    record, words = MEASURED[case]
+    status, body = post(f"{server.url}{path}", {"data": [record]})
+    assert status == 400 and _is_error_shape(body), (status, body)
+    for word in words:
+        assert word in json.dumps(body), (word, body)
+
+
+@pytest.mark.parametrize("path", ["/predict", "/score"])
+@pytest.mark.parametrize("number", ["1" + "0" * 400, "-1" + "0" * 400, "1e400", "-1e400"])
+def test_any_json_number_gets_a_4xx_naming_the_field_never_a_500(
+    server: BentoServer, path: str, number: str
+) -> None:
+    body = json.dumps({"data": [_with(AMT_INCOME_TOTAL=0)]}).replace(
+        '"AMT_INCOME_TOTAL": 0', f'"AMT_INCOME_TOTAL": {number}'
+    )
+    status, answer = request(f"{server.url}{path}", body.encode())
+    assert status == 400 and _is_error_shape(answer), (status, answer)
+    assert [p["field"] for p in answer["problems"]] == ["AMT_INCOME_TOTAL"], answer
+
+
+@pytest.mark.parametrize("path", ["/predict", "/score"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data", "multipart/form-data; boundary=x", "text/plain", "application/xml",
+     "application/x-www-form-urlencoded"],
+)  # fmt: skip
+def test_bodies_that_are_not_json_get_a_415(
+    server: BentoServer, path: str, content_type: str
+) -> None:
+    payload = json.dumps({"data": [EXAMPLE]}).encode()
+    status, body = request(f"{server.url}{path}", payload, {"Content-Type": content_type})
+    assert status == 415 and _is_error_shape(body), (status, body)
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (b'{"data": 5}', "data"),
+        (b'{"rows": []}', "data"),
+        (b'{"data": [', "body"),
+        (b"", "data"),
+        (b'{"data": [1]}', "data.0"),
+    ],
+)
+def test_the_frameworks_own_input_errors_have_the_one_shape(
+    server: BentoServer, raw: bytes, field: str
+) -> None:
+    status, body = request(f"{server.url}/predict", raw)
+    assert status == 400 and _is_error_shape(body), (status, body)
+    assert field in [p["field"] for p in body["problems"]], body
+
+
+def test_unknown_paths_and_methods_have_the_one_shape(server: BentoServer) -> None:
+    for status, body in (
+        get(f"{server.url}/no-such-path"),
+        request(f"{server.url}/predict", method="PUT"),
+    ):
+        assert status in (404, 405) and _is_error_shape(body), (status, body)
+
+
+def test_swagger_lists_every_field_of_a_record_with_its_domain(server: BentoServer) -> None:
+    status, document = get(f"{server.url}/docs.json")
+    assert status == 200
+    schemas = document["components"]["schemas"]
+    record = schemas["Record"]["properties"]
+    for name in INPUT_FEATURES:
+        assert name in record and underscore_name(name) in record, name
+        assert {"type", "minimum", "maximum", "description"} <= set(record[name])
+    assert "SK_ID_CURR" in record and "TARGET" in record
+    request_body = document["paths"]["/predict"]["post"]["requestBody"]["content"]
+    assert request_body["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ScoringRequest"
+    }
+    for path in ("/predict", "/score"):
+        responses = document["paths"][path]["post"]["responses"]
+        assert {"200", "400", "413", "415"} <= set(responses)
+        assert responses["400"]["content"]["application/json"]["schema"]["$ref"].endswith(
+            "/ErrorResponse"
+        )
+    assert schemas["PredictResponse"]["properties"]["predictions"]["items"]
+
+
+def test_schemathesis_finds_no_server_error_and_no_schema_violation(
+    server: BentoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every check of schemathesis, >= 1000 cases over the operations of /docs.json."""
+    config = tmp_path / "schemathesis.toml"
+    # 413 (more records than FRAUD_MAX_RECORDS_PER_REQUEST) is a rejection too.
+    config.write_text(
+        "[checks.negative_data_rejection]\n"
+        'expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415",'
+        ' "422", "428", "429"]\n'
+    )
+    command = [
+        str(Path(BENTOML).parent / "st"),
+        "--config-file",
+        str(config),
+        "run",
+        f"{server.url}/docs.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        "150",
+        "--workers",
+        "1",
+        "--seed",
+        "10",
+        "--no-color",
+    ]
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.integration.schemathesis_hooks",
+        "PYTHONPATH": str(PROJECT),
+    }
+    run = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900
+    )
+    output = run.stdout + run.stderr
+    generated = re.search(r"(\d+) generated", output)
+    with capsys.disabled():
+        print(f"\nschemathesis: {generated.group(0) if generated else '?'} cases")
+    assert run.returncode == 0 and "No issues found" in output, output[-6000:]
+    assert generated is not None and int(generated.group(1)) >= 1000, output[-2000:]
+
+
 def test_health_endpoints(server: BentoServer) -> None:
     assert get(f"{server.url}/livez")[0] == 200
     assert get(f"{server.url}/readyz")[0] == 200
