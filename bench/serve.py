@@ -255,7 +255,7 @@ def main() -> None:
                 f"{label:20s} {name:8s} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['req_s']:8.0f} "
                 f"{r['req_s'] * n:10.0f} {int(r['failures']):5d}"
             )
-    for label in ("1 record, c=8", "100 records, c=1"):
+    for label in ("1 record, c=1", "1 record, c=8", "100 records, c=1"):
         ratio = results["bento"][label]["req_s"] / results["minimal"][label]["req_s"]
         paired = sorted(
             b["req_s"] / m["req_s"]

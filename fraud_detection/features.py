@@ -143,14 +143,35 @@ def _in_domain(value: float, column: Column) -> bool:
     )
 
 
-def _valid(inputs: np.ndarray) -> bool:
-    """Every rule of the table on a float64 (n, 53) matrix at once; NaN and ±∞ fail the bounds."""
-    integer = inputs[:, _INTEGER_INDEX]
-    return bool(
-        ((inputs >= _LOW) & (inputs <= _HIGH)).all()
-        and (integer == np.floor(integer)).all()
-        and (inputs[:, _GROUPED_INDEX] @ _GROUP_SUM <= 1).all()
-    )
+@dataclass(frozen=True)
+class _Rules:
+    """The table's rules over the matrix the fast path fills: [the id,] the 53 inputs."""
+
+    low: np.ndarray
+    high: np.ndarray
+    integer: np.ndarray
+    grouped: np.ndarray
+
+    @classmethod
+    def with_id(cls, offset: int) -> _Rules:
+        return cls(
+            np.concatenate([[0.0] * offset, _LOW]),
+            np.concatenate([[float(MAX_ID)] * offset, _HIGH]),
+            np.concatenate([np.arange(offset), _INTEGER_INDEX + offset]).astype(int),
+            _GROUPED_INDEX + offset,
+        )
+
+    def valid(self, values: np.ndarray) -> bool:
+        """Every rule on a float64 matrix at once; NaN and ±∞ fail the bounds."""
+        integer = values[:, self.integer]
+        return bool(
+            ((values >= self.low) & (values <= self.high)).all()
+            and (integer == np.floor(integer)).all()
+            and (values[:, self.grouped] @ _GROUP_SUM <= 1).all()
+        )
+
+
+_RULES = (_Rules.with_id(0), _Rules.with_id(1))  # by the number of leading id columns
 
 
 def _id_outside(values: np.ndarray) -> np.ndarray:
@@ -306,10 +327,9 @@ def _fast_matrix(records: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
         matrix[:, :-1] = rows
     except OverflowError:  # an integer beyond float64: the error path names it
         return None
-    if offset and _id_outside(matrix[:, 0]).any():
+    if not _RULES[offset].valid(matrix[:, :-1]):
         return None
-    inputs = matrix[:, offset:-1]
-    return _with_derived(matrix[:, offset:]) if _valid(inputs) else None
+    return _with_derived(matrix[:, offset:])
 
 
 def _with_derived(matrix: np.ndarray) -> np.ndarray:
