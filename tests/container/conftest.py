@@ -1,0 +1,134 @@
+"""The container tier: images built once per session, run with podman on 127.0.0.1.
+
+Session fixtures, in the order a test pulls them in: the engine (installed with apt when missing)
+and the offline base image (made once per machine), an ``mlflow server`` on the host with two
+registered versions (champion = v1), the service image (champion bundled) and the jobs image.
+Each prints how long it took; images built here are removed at the end of the session.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fraud_detection.config import Settings
+from fraud_detection.features import validate_frame
+from fraud_detection.localstack import MlflowServer
+from fraud_detection.registry import Registry
+from fraud_detection.synthetic import generate
+from fraud_detection.training import train
+from tests.container import engine, images
+
+REFRESH_S = 1.0
+
+
+def report(what: str, value: str) -> None:
+    """Numbers the tier promises to print (build time, size, time to ready)."""
+    print(f"\n[container] {what}: {value}", flush=True)
+
+
+@pytest.fixture(scope="session")
+def container_engine(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """podman + runc, and the base image every build starts from."""
+    reason = engine.ensure_engine()
+    if reason is not None:
+        pytest.skip(reason)
+    base, seconds = engine.ensure_base_image(tmp_path_factory.mktemp("base"))
+    report("base image", f"{base} ({engine.image_size_mb(base):.0f} MB; {seconds:.1f} s)")
+    return base
+
+
+def train_small(seed: int, month_index: int) -> Any:
+    frame, _ = generate(3_000, month_index=month_index, seed=seed)
+    return train(
+        validate_frame(frame),
+        Settings().xgb,
+        train_positive_rate=0.25,
+        validation_fraction=0.2,
+        seed=seed,
+    )
+
+
+def register(settings: Settings, trained: Any, month: str) -> str:
+    registry = Registry(settings)
+    run_id, uri = registry.log_model_run(
+        trained.model,
+        run_name=f"container-{month}",
+        params={},
+        metrics={},
+        tags={"month": month},
+        lineage=[],
+    )
+    return registry.register_version(
+        uri, run_id, {"month": month, "threshold": repr(trained.threshold)}
+    )
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A real ``mlflow server`` on 127.0.0.1 (SQLite store, artifacts served by the server)
+    with two versions of ``fraud-detector``; champion = v1."""
+    root = tmp_path_factory.mktemp("container-mlflow")
+    server = MlflowServer("mlflow", root / "server").start()
+    try:
+        settings = Settings(data_dir=root / "client", mlflow_tracking_uri=server.url)
+        first, second = train_small(1, 0), train_small(2, 6)
+        v1, v2 = register(settings, first, "2025-01"), register(settings, second, "2025-06")
+        Registry(settings).promote(v1, expected_champion=None)
+        yield {
+            "server": server,
+            "settings": settings,
+            "versions": (v1, v2),
+            "models": (first, second),
+        }
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def service_image(
+    container_engine: str,
+    registry: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The champion (v1) bundled into the bento, containerized with the shipped bentofile."""
+    image, bento, times = images.build_service_image(
+        tmp_path_factory.mktemp("bentoml"),
+        {"FRAUD_MLFLOW_TRACKING_URI": registry["server"].url},
+    )
+    report(
+        "service image",
+        f"{image} from {bento}: {engine.image_size_mb(image):.0f} MB; "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()),
+    )
+    try:
+        yield image
+    finally:
+        images.remove_image(image)
+
+
+@pytest.fixture(scope="session")
+def jobs_image(container_engine: str) -> Iterator[str]:
+    """deployments/Dockerfile, built as a user builds it (base images as build arguments)."""
+    image, seconds = images.build_jobs_image()
+    report("jobs image", f"{image}: {engine.image_size_mb(image):.0f} MB; build {seconds:.1f} s")
+    try:
+        yield image
+    finally:
+        images.remove_image(image)
+
+
+def wait_for(check: Any, timeout: float, what: str, interval: float = 0.2) -> float:
+    """Poll ``check`` until it is true; returns the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            if check():
+                return time.monotonic() - started
+        except Exception:
+            pass
+        time.sleep(interval)
+    raise TimeoutError(f"{what}: not within {timeout:.0f} s")

@@ -1,0 +1,191 @@
+"""The service image as `bentoml containerize` makes it, run with podman.
+
+- with the bundled champion and no MLflow, the API key passed as a secret environment variable;
+- pointed at a real `mlflow server` on the host: follows a promotion under load, survives the
+  server going away.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fraud_detection.features import feature_matrix, validate_frame
+from fraud_detection.registry import Registry
+from fraud_detection.synthetic import generate
+from tests.container.conftest import REFRESH_S, report
+from tests.container.engine import image_size_mb
+from tests.container.running import Container, create_secret, remove_secret, run_service
+from tests.integration.service_helpers import get, post
+from tests.integration.test_service import EXAMPLE
+
+pytestmark = pytest.mark.container
+API_KEY = "container-key-" + "k" * 24
+SIZE_GOAL_MB, READY_GOAL_S = 700, 5.0
+
+
+def _records(count: int) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    frame, _ = generate(count, month_index=3, seed=11, id_start=70_000_000)
+    return frame, [dict(EXAMPLE), *frame.to_dict(orient="records")]
+
+
+@pytest.fixture(scope="module")
+def bundled(service_image: str) -> Iterator[tuple[Container, tuple[float, float]]]:
+    """The image alone: no MLflow anywhere, the API key from a podman secret."""
+    secret = create_secret(API_KEY)
+    container = run_service(service_image, api_key_secret=secret)
+    try:
+        timing = container.wait_ready()
+        report(
+            "time to ready (bundled model)",
+            f"/readyz 200 after {timing[0]:.1f} s, every worker serving after {timing[1]:.1f} s",
+        )
+        yield container, timing
+    finally:
+        container.remove()
+        remove_secret(secret)
+
+
+def test_the_image_is_lean_and_ready_within_seconds(
+    service_image: str, bundled: tuple[Container, tuple[float, float]]
+) -> None:
+    size = image_size_mb(service_image)
+    ready, _ = bundled[1]
+    report(
+        "service image vs goals",
+        f"{size:.0f} MB (goal ≤ {SIZE_GOAL_MB}), ready {ready:.1f} s (goal ≤ {READY_GOAL_S:.0f})",
+    )
+    # Hard limits with headroom for a busy CI machine; the goals are printed above.
+    assert size < 900, f"service image {size:.0f} MB"
+    assert ready < 20, f"service image ready after {ready:.1f} s"
+
+
+def test_the_bundled_champion_answers_like_in_process_scoring(
+    bundled: tuple[Container, tuple[float, float]], registry: dict[str, Any]
+) -> None:
+    container = bundled[0]
+    frame, records = _records(30)
+    frame = pd.concat([pd.DataFrame([EXAMPLE]), frame], ignore_index=True)
+    expected = registry["models"][0].booster.inplace_predict(feature_matrix(validate_frame(frame)))
+    key = {"X-API-Key": API_KEY}
+
+    status, body = post(f"{container.url}/predict", {"data": records}, key)
+    score_status, scored = post(f"{container.url}/score", {"data": records}, key)
+    info_status, info = get(f"{container.url}/model", key)
+
+    assert status == 200 and score_status == 200 and info_status == 200, (body, scored, info)
+    assert [p["probability"] for p in body["predictions"]] == [round(float(p), 4) for p in expected]
+    unrounded = np.array([s["probability"] for s in scored["scores"]])
+    assert np.max(np.abs(unrounded - expected)) <= 1e-6
+    assert body["model_version"] == registry["versions"][0]
+    assert info["source"] == "bundle" and info["version"] == registry["versions"][0]
+
+
+def test_the_api_key_from_a_secret_guards_scoring_but_not_health(
+    bundled: tuple[Container, tuple[float, float]],
+) -> None:
+    container = bundled[0]
+    payload = {"data": [EXAMPLE]}
+    assert post(f"{container.url}/predict", payload)[0] == 401
+    assert post(f"{container.url}/predict", payload, {"X-API-Key": "wrong"})[0] == 401
+    assert get(f"{container.url}/model")[0] == 401
+    bearer = {"Authorization": f"Bearer {API_KEY}"}
+    assert post(f"{container.url}/predict", payload, bearer)[0] == 200
+    assert get(f"{container.url}/livez")[0] == 200 and get(f"{container.url}/readyz")[0] == 200
+    assert get(f"{container.url}/metrics")[0] == 200
+    assert API_KEY not in container.logs()
+
+
+def _load(url: str, stop: threading.Event, seen: list[tuple[float, int, Any]]) -> None:
+    """One client of a small bounded load: sequential requests, as fast as answered."""
+    while not stop.is_set():
+        status, body = post(f"{url}/predict", {"data": [EXAMPLE]})
+        version = body.get("model_version") if status == 200 else body
+        seen.append((time.monotonic(), status, version))
+
+
+def follow_promotion(urls: list[str], registry: dict[str, Any], clients_per_url: int = 2) -> None:
+    """Promote v2 under load; every request succeeds and every answer after one refresh
+    interval (+2 s for the slowest worker's poll and load) comes from v2. v1 is put back."""
+    v1, v2 = registry["versions"]
+    seen: dict[str, list[tuple[float, int, Any]]] = {url: [] for url in urls}
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=_load, args=(url, stop, seen[url]))
+        for url in urls
+        for _ in range(clients_per_url)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(1.0)
+        Registry(registry["settings"]).promote(v2, expected_champion=v1)
+        promoted_at = time.monotonic()
+        time.sleep(REFRESH_S + 4)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        Registry(registry["settings"]).promote(v1, expected_champion=v2)
+    for url, answers in seen.items():
+        failed = [a for a in answers if a[1] != 200]
+        assert answers and not failed, (url, len(answers), failed[:3])
+        assert any(v == v1 for t, _, v in answers if t < promoted_at), url
+        late = [v for t, _, v in answers if t > promoted_at + REFRESH_S + 2]
+        assert late and set(late) == {v2}, (url, sorted(set(map(str, late))))
+        report("promotion followed", f"{url}: {len(answers)} requests, 0 failed")
+
+
+def test_following_mlflow_a_promotion_is_served_and_an_outage_survived(
+    service_image: str, registry: dict[str, Any]
+) -> None:
+    server = registry["server"]
+    v1 = registry["versions"][0]
+    container = run_service(
+        service_image,
+        {
+            "MLFLOW_TRACKING_URI": server.url,
+            "FRAUD_REFRESH_INTERVAL_S": str(REFRESH_S),
+        },
+        host_network=True,
+    )
+    try:
+        ready, all_workers = container.wait_ready()
+        report(
+            "time to ready (champion from MLflow)",
+            f"/readyz 200 after {ready:.1f} s, every worker serving after {all_workers:.1f} s",
+        )
+        info = get(f"{container.url}/model")[1]
+        assert info["source"] == "mlflow" and info["version"] == v1, info
+
+        # A promotion, followed with zero failed requests under load
+        follow_promotion([container.url], registry)
+        # (v1 is champion again; wait until every answer says so before the outage)
+        deadline = time.monotonic() + REFRESH_S + 10
+        while time.monotonic() < deadline:
+            versions = {
+                post(f"{container.url}/predict", {"data": [EXAMPLE]})[1]["model_version"]
+                for _ in range(8)
+            }
+            if versions == {v1}:
+                break
+            time.sleep(0.3)
+
+        # MLflow goes away: answers keep coming from the model it had, and it stays ready
+        server.stop()
+        time.sleep(3 * REFRESH_S + 1)
+        for _ in range(10):
+            status, body = post(f"{container.url}/predict", {"data": [EXAMPLE]})
+            assert status == 200 and body["model_version"] == v1, (status, body)
+        assert get(f"{container.url}/readyz")[0] == 200
+        assert "champion refresh failed" in container.logs()
+    finally:
+        container.remove()
+        if not server.alive():
+            server.start()  # same port and store: later tests find the registry as it was
