@@ -102,22 +102,29 @@ def test_the_api_key_from_a_secret_guards_scoring_but_not_health(
     assert API_KEY not in container.logs()
 
 
-def _load(url: str, stop: threading.Event, seen: list[tuple[float, int, Any]]) -> None:
+def _load(
+    url: str, headers: dict[str, str], stop: threading.Event, seen: list[tuple[float, int, Any]]
+) -> None:
     """One client of a small bounded load: sequential requests, as fast as answered."""
     while not stop.is_set():
-        status, body = post(f"{url}/predict", {"data": [EXAMPLE]})
+        status, body = post(f"{url}/predict", {"data": [EXAMPLE]}, headers)
         version = body.get("model_version") if status == 200 else body
         seen.append((time.monotonic(), status, version))
 
 
-def follow_promotion(urls: list[str], registry: dict[str, Any], clients_per_url: int = 2) -> None:
+def follow_promotion(
+    urls: list[str],
+    registry: dict[str, Any],
+    clients_per_url: int = 2,
+    headers: dict[str, str] | None = None,
+) -> None:
     """Promote v2 under load; every request succeeds and every answer after one refresh
     interval (+2 s for the slowest worker's poll and load) comes from v2. v1 is put back."""
     v1, v2 = registry["versions"]
     seen: dict[str, list[tuple[float, int, Any]]] = {url: [] for url in urls}
     stop = threading.Event()
     threads = [
-        threading.Thread(target=_load, args=(url, stop, seen[url]))
+        threading.Thread(target=_load, args=(url, headers or {}, stop, seen[url]))
         for url in urls
         for _ in range(clients_per_url)
     ]
