@@ -142,7 +142,7 @@ def test_played_pods_serve_the_champion_with_the_key_from_the_secret(
         status, body = post(f"{url}/predict", {"data": [EXAMPLE]}, key)
         assert status == 200 and body["model_version"] == registry["versions"][0], body
         info = get(f"{url}/model", key)[1]
-        assert info["source"] == "mlflow", info
+        assert info["source"] == "mlflow", (info, podman("logs", name, check=False)[-3000:])
 
 
 def test_both_replicas_follow_a_promotion(

@@ -169,7 +169,10 @@ def test_following_mlflow_a_promotion_is_served_and_an_outage_survived(
             f"/readyz 200 after {ready:.1f} s, every worker serving after {all_workers:.1f} s",
         )
         info = get(f"{container.url}/model")[1]
-        assert info["source"] == "mlflow" and info["version"] == v1, info
+        assert info["source"] == "mlflow" and info["version"] == v1, (
+            info,
+            container.logs()[-3000:],
+        )
 
         # A promotion, followed with zero failed requests under load
         follow_promotion([container.url], registry)
