@@ -12,24 +12,25 @@ from prefect.cache_policies import NO_CACHE
 from flows.retrain import io_task
 from fraud_detection import retraining
 from fraud_detection.config import Settings, get_settings
+from fraud_detection.lake import Lake
 from fraud_detection.registry import Registry, register_model_file
 
 
 @task(**io_task)
 def fetch_base(settings: Settings) -> retraining.MonthData:
-    return retraining.fetch(settings, retraining.BASE)
+    return retraining.fetch(Lake.from_settings(settings), retraining.BASE)
 
 
 @task(cache_policy=NO_CACHE)
-def validate_base(settings: Settings, data: retraining.MonthData) -> Any:
-    return retraining.validate(settings, data)
+def validate_base(data: retraining.MonthData) -> Any:
+    return retraining.validate(data)
 
 
 @task(**io_task)
 def train_champion(
     settings: Settings, data: retraining.MonthData, clean: Any
 ) -> retraining.Bootstrap:
-    return retraining.bootstrap_champion(settings, data, clean)
+    return retraining.bootstrap_champion(Registry(settings), settings, data, clean)
 
 
 @task(**io_task)
@@ -38,20 +39,23 @@ def register_file(settings: Settings, model_file: str, threshold: float) -> retr
     champion = registry.champion()
     if champion is not None:
         return retraining.Bootstrap(champion.version, created=False)
-    version = register_model_file(registry, Path(model_file), threshold=threshold, alias="champion")
+    version = register_model_file(
+        registry, Path(model_file), threshold=threshold, alias=settings.champion_alias
+    )
     return retraining.Bootstrap(version, created=True)
 
 
 @flow(name="bootstrap", log_prints=True)
-def bootstrap(model_file: str | None = None, threshold: float = 0.25) -> dict[str, Any]:
+def bootstrap(model_file: str | None = None, threshold: float | None = None) -> dict[str, Any]:
     """Set the first ``champion``; does nothing when there already is one (safe to run twice)."""
     logger = get_run_logger()
     settings = get_settings()
     if model_file:
-        result = register_file(settings, model_file, threshold)
+        chosen = settings.default_threshold if threshold is None else threshold
+        result = register_file(settings, model_file, chosen)
     else:
         data = fetch_base(settings)
-        result = train_champion(settings, data, validate_base(settings, data))
+        result = train_champion(settings, data, validate_base(data))
     verb = "created" if result.created else "already set"
     logger.info("Champion %s: version %s", verb, result.version)
     metrics = ", ".join(

@@ -12,9 +12,17 @@ from prefect.runtime import flow_run
 
 from fraud_detection import retraining
 from fraud_detection.config import Settings, get_settings
-from fraud_detection.evaluation import Decision
-from fraud_detection.registry import StaleChampionError
-from fraud_detection.retraining import Challenger, Evaluation, MonthData, MonthError, Outcome
+from fraud_detection.dataset import MonthSplit
+from fraud_detection.lake import Lake
+from fraud_detection.registry import Registry, StaleChampionError
+from fraud_detection.retraining import (
+    Challenger,
+    Evaluation,
+    MonthData,
+    MonthError,
+    Outcome,
+    TrainingInputs,
+)
 
 IO_RETRIES = 2
 IO_RETRY_DELAYS = [2, 10]
@@ -40,44 +48,80 @@ io_task = {
 
 
 @task(**io_task)
-def pick_month(settings: Settings, month: str | None) -> str | None:
-    return month or retraining.next_month(settings)
+def pick_month(lake: Lake, registry: Registry, month: str | None) -> str | None:
+    return month or retraining.next_month(lake, registry)
 
 
 @task(**io_task)
-def fetch_month(settings: Settings, month: str) -> MonthData:
-    return retraining.fetch(settings, month)
+def check_decided(registry: Registry, month: str) -> dict[str, str] | None:
+    return retraining.already_decided(registry, month)
+
+
+@task(**io_task)
+def fetch_month(lake: Lake, month: str) -> MonthData:
+    return retraining.fetch(lake, month)
 
 
 @task(cache_policy=NO_CACHE)
-def validate_month(settings: Settings, data: MonthData) -> pd.DataFrame:
-    return retraining.validate(settings, data)
+def validate_month(data: MonthData) -> pd.DataFrame:
+    return retraining.validate(data)
 
 
 @task(**io_task)
-def train_challenger(settings: Settings, data: MonthData, clean: pd.DataFrame) -> Challenger:
+def quarantine_month(registry: Registry, data: MonthData, reason: str) -> None:
+    retraining.quarantine(registry, data, reason)
+
+
+@task(cache_policy=NO_CACHE)
+def split_month(settings: Settings, month: str, clean: pd.DataFrame) -> MonthSplit:
+    return retraining.split(settings, month, clean)
+
+
+@task(**io_task)
+def gather_pool(
+    lake: Lake, registry: Registry, data: MonthData, month_split: MonthSplit
+) -> TrainingInputs:
+    return retraining.gather(lake, registry, data, month_split)
+
+
+@task(**io_task)
+def train_challenger(registry: Registry, settings: Settings, inputs: TrainingInputs) -> Challenger:
     # Idempotent: a retry finds the version already registered for this month and data.
-    return retraining.train_challenger(settings, data, clean)
+    return retraining.train_challenger(registry, settings, inputs)
 
 
 @task(**io_task)
-def evaluate(settings: Settings, challenger: Challenger, clean: pd.DataFrame) -> Evaluation:
-    holdout = retraining.holdout_of(settings, challenger.month, clean)
-    return retraining.evaluate(settings, challenger, holdout)
-
-
-@task(cache_policy=NO_CACHE)
-def compare_with_champion(settings: Settings, evaluation: Evaluation) -> Decision:
-    return retraining.compare(settings, evaluation)
+def evaluate(
+    registry: Registry, settings: Settings, challenger: Challenger, holdout: pd.DataFrame
+) -> Evaluation:
+    return retraining.evaluate(registry, settings, challenger, holdout)
 
 
 @task(**io_task)
-def transition_stage(settings: Settings, evaluation: Evaluation, decision: Decision) -> Outcome:
-    return retraining.transition(settings, evaluation, decision)
+def refit_served_model(
+    registry: Registry, settings: Settings, inputs: TrainingInputs, challenger: Challenger
+) -> str:
+    return retraining.refit(registry, settings, inputs, challenger)
 
 
 @task(**io_task)
-def report(settings: Settings, evaluation: Evaluation, outcome: Outcome) -> str:
+def record_evaluation(registry: Registry, evaluation: Evaluation) -> None:
+    retraining.record(registry, evaluation)
+
+
+@task(**io_task)
+def transition_stage(
+    registry: Registry,
+    settings: Settings,
+    evaluation: Evaluation,
+    data: MonthData,
+    served_version: str | None,
+) -> Outcome:
+    return retraining.transition(registry, settings, evaluation, data, served_version)
+
+
+@task(**io_task)
+def report(registry: Registry, settings: Settings, evaluation: Evaluation, outcome: Outcome) -> str:
     markdown = retraining.report_markdown(evaluation, outcome, tracking_uri=settings.tracking_uri)
     create_markdown_artifact(
         key="retrain-report",
@@ -89,7 +133,7 @@ def report(settings: Settings, evaluation: Evaluation, outcome: Outcome) -> str:
         table=retraining.report_rows(evaluation),
         description=f"Holdout metrics for {evaluation.month}",
     )
-    retraining.record_report(settings, evaluation, markdown)
+    retraining.record_report(registry, evaluation, markdown)
     return markdown
 
 
@@ -106,42 +150,57 @@ def _run_name() -> str:
 
 @flow(name="monthly-retrain", flow_run_name=_run_name, log_prints=True)
 def monthly_retrain(month: str | None = None) -> dict[str, Any]:
-    """Train a challenger on ``month`` (default: the earliest undecided month in the lake),
-    judge it against the champion on the month's holdout, and promote it only if it wins."""
+    """Train a challenger on ``month`` (default: the earliest undecided month in the lake that
+    is not quarantined), judge it against the champion on the month's holdout, and promote it
+    unless the evidence says it is worse; a month with garbage labels is quarantined."""
     logger = get_run_logger()
     settings = get_settings()
-    chosen = pick_month(settings, month)
+    lake, registry = Lake.from_settings(settings), Registry(settings)
+    chosen = pick_month(lake, registry, month)
     if chosen is None:
-        logger.info("Nothing to do: every month in the lake already has a decided run.")
+        logger.info("Nothing to do: every month in the lake is decided or quarantined.")
         return {"status": "nothing to do"}
     if month is None:
         _rename_run(f"retrain-{chosen}")
-    data = fetch_month(settings, chosen)
-    clean = validate_month(settings, data)
-    challenger = train_challenger(settings, data, clean)
-    if challenger.decision is not None:
+    decided = check_decided(registry, chosen)
+    if decided is not None:
         logger.info(
             "Month %s was already decided (%s, version %s): nothing to do.",
             chosen,
-            challenger.decision,
-            challenger.version,
+            decided["decision"],
+            decided["version"],
         )
-        return {
-            "status": "already decided",
-            "month": chosen,
-            "version": challenger.version,
-            "decision": challenger.decision,
-        }
-    evaluation = evaluate(settings, challenger, clean)
-    decision = compare_with_champion(settings, evaluation)
-    outcome = transition_stage(settings, evaluation, decision)
-    report(settings, evaluation, outcome)
-    logger.info("%s: %s", chosen, decision.reason)
+        return {"status": "already decided", "month": chosen, **decided}
+    data = fetch_month(lake, chosen)
+    try:
+        clean = validate_month(data)
+    except MonthError as exc:
+        quarantine_month(registry, data, str(exc))
+        create_markdown_artifact(
+            key="retrain-report",
+            markdown=f"# Retrain {chosen}: **quarantined**\n\n{exc}\n\n"
+            "The schedule skips this month until a corrected delivery arrives "
+            "(`fraud-detection ingest`).",
+            description=f"Validation failure of {chosen}",
+        )
+        raise
+    month_split = split_month(settings, chosen, clean)
+    inputs = gather_pool(lake, registry, data, month_split)
+    challenger = train_challenger(registry, settings, inputs)
+    evaluation = evaluate(registry, settings, challenger, month_split.holdout)
+    served = None
+    if evaluation.decision.promote and settings.refit_on_promotion:
+        served = refit_served_model(registry, settings, inputs, challenger)
+    record_evaluation(registry, evaluation)
+    outcome = transition_stage(registry, settings, evaluation, data, served)
+    report(registry, settings, evaluation, outcome)
+    logger.info("%s: %s", chosen, evaluation.decision.reason)
     return {
-        "status": "promoted" if decision.promote else "rejected",
+        "status": evaluation.decision.verdict,
         "month": chosen,
         "challenger_version": outcome.challenger_version,
         "champion_version": outcome.champion_version,
+        "served_version": outcome.served_version,
     }
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from fraud_detection.decision import GateRule
+    from fraud_detection.training import DriftPlan
 
 DEFAULT_DATA_DIR = Path("data")
 
@@ -62,12 +66,33 @@ class Settings(BaseSettings):
     champion_alias: str = "champion"
     challenger_alias: str = "challenger"
 
-    primary_metric: Literal["f1", "pr_auc", "roc_auc"] = "f1"
-    promotion_margin: float = Field(0.01, ge=0)
-    bootstrap_samples: int = Field(1000, ge=50)
+    # The promotion gate (see decision.py): a paired per-row test of a proper score.
+    gate_mode: Literal["non_inferiority", "superiority"] = "non_inferiority"
+    gate_statistic: Literal["log_loss", "brier"] = "log_loss"
+    gate_tolerance: float = Field(
+        0.025, ge=0, lt=1, description="non-inferiority margin, share of the champion's loss"
+    )
+    promotion_margin: float = Field(
+        0.0, ge=0, lt=1, description="superiority margin, share of the champion's loss"
+    )
+    gate_confidence: float = Field(0.95, gt=0.5, lt=1)
+    # Threshold metric shown beside the gate in reports (F1, precision and recall are all logged).
+    primary_metric: Literal["f1", "pr_auc", "roc_auc"] = "pr_auc"
+    bootstrap_samples: int = Field(200, ge=50)
+    # The data alarm: the champion's ranking collapsed, or the fraud rate jumped.
+    alarm_auc_drop: float = Field(0.10, gt=0, le=1)
+    alarm_rate_factor: float = Field(2.0, gt=1)
     seed: int = 1237
 
     xgb: XGBoostParams = XGBoostParams()
+    # Training that follows drift (see training.py); chosen by bench/decisions.py.
+    history_half_life_months: float = Field(3.0, ge=0)
+    recent_months: int = Field(2, ge=1)
+    recent_half_life_months: float = Field(1.0, ge=0)
+    correction_rounds: int = Field(40, ge=0)
+    correction_learning_rate: float = Field(0.05, gt=0, le=1)
+    correction_max_depth: int = Field(4, ge=1)
+    refit_on_promotion: bool = True  # serve the judged recipe refitted on the whole month
     train_positive_rate: float = Field(0.25, gt=0, lt=1)
     validation_fraction: float = Field(0.2, gt=0, lt=1)
     holdout_fraction: float = Field(0.5, gt=0, lt=1)
@@ -131,6 +156,31 @@ class Settings(BaseSettings):
             options["secret"] = self.s3_secret_access_key.get_secret_value()
         return options
 
+    def drift_plan(self) -> DriftPlan:
+        from fraud_detection.training import DriftPlan
+
+        return DriftPlan(
+            history_half_life=self.history_half_life_months,
+            recent_months=self.recent_months,
+            recent_half_life=self.recent_half_life_months,
+            correction_rounds=self.correction_rounds,
+            correction_learning_rate=self.correction_learning_rate,
+            correction_max_depth=self.correction_max_depth,
+            train_positive_rate=self.train_positive_rate,
+            validation_fraction=self.validation_fraction,
+        )
+
+    def gate_rule(self) -> GateRule:
+        from fraud_detection.decision import GateRule
+
+        return GateRule(
+            mode=self.gate_mode,
+            statistic=self.gate_statistic,
+            tolerance=self.gate_tolerance,
+            margin=self.promotion_margin,
+            confidence=self.gate_confidence,
+        )
+
     def public_params(self) -> dict[str, str]:
         """Settings safe to log (no secrets, no credentials in URIs)."""
         from fraud_detection.redact import redact_uri
@@ -138,8 +188,20 @@ class Settings(BaseSettings):
         return {
             "lake": redact_uri(self.lake),
             "model_name": self.model_name,
-            "primary_metric": self.primary_metric,
+            "gate_mode": self.gate_mode,
+            "gate_statistic": self.gate_statistic,
+            "gate_tolerance": str(self.gate_tolerance),
             "promotion_margin": str(self.promotion_margin),
+            "gate_confidence": str(self.gate_confidence),
+            "alarm_auc_drop": str(self.alarm_auc_drop),
+            "alarm_rate_factor": str(self.alarm_rate_factor),
+            "history_half_life_months": str(self.history_half_life_months),
+            "recent_months": str(self.recent_months),
+            "recent_half_life_months": str(self.recent_half_life_months),
+            "correction_rounds": str(self.correction_rounds),
+            "correction_learning_rate": str(self.correction_learning_rate),
+            "correction_max_depth": str(self.correction_max_depth),
+            "refit_on_promotion": str(self.refit_on_promotion),
             "seed": str(self.seed),
             "train_positive_rate": str(self.train_positive_rate),
             "validation_fraction": str(self.validation_fraction),

@@ -43,6 +43,11 @@ def split_month(
     return MonthSplit(train.reset_index(drop=True), holdout.reset_index(drop=True))
 
 
+def month_age(month: str, other: str) -> float:
+    """How many months ``other`` lies before ``month`` (both YYYY-MM)."""
+    return float((pd.Period(month, freq="M") - pd.Period(other, freq="M")).n)
+
+
 def undersample(frame: pd.DataFrame, *, positive_rate: float, seed: int) -> pd.DataFrame:
     """Drop negatives at random until positives make ``positive_rate`` of the rows."""
     positives = frame[frame[TARGET_COLUMN] == 1]

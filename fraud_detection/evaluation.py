@@ -1,4 +1,4 @@
-"""Judge models on one holdout: metrics at each model's own threshold, a paired comparison, a decision."""
+"""Judge models on one holdout: metrics at each model's own threshold and a paired bootstrap."""
 
 from __future__ import annotations
 
@@ -117,25 +117,3 @@ def paired_bootstrap(
         share_better=float(np.mean(differences > 0)),
         samples=samples,
     )
-
-
-@dataclass(frozen=True)
-class Decision:
-    promote: bool
-    reason: str
-
-
-def decide(
-    champion: dict[str, float] | None,
-    challenger: dict[str, float],
-    *,
-    metric: str,
-    margin: float,
-) -> Decision:
-    """The challenger wins only if it beats the champion by at least ``margin`` on ``metric``."""
-    if champion is None:
-        return Decision(True, "no champion yet: the challenger becomes champion")
-    gain = challenger[metric] - champion[metric]
-    if gain >= margin:
-        return Decision(True, f"{metric} +{gain:.4f} ≥ margin {margin:.4f}: challenger promoted")
-    return Decision(False, f"{metric} {gain:+.4f} < margin {margin:.4f}: champion kept")

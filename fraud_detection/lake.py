@@ -25,6 +25,10 @@ from fraud_detection.redact import redact_uri
 
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 DATA_NAMES = ("applications.parquet", "applications.csv")
+# Delivery 1 is applications.<ext>; a corrected delivery of the same month is applications-N.<ext>.
+DELIVERY_PATTERN = re.compile(
+    r"^applications(?:-(?P<number>[2-9]|[1-9]\d+))?\.(?P<ext>parquet|csv)$"
+)
 TRUTH_NAME = "truth.parquet"  # true p(fraud) of synthetic rows, kept out of the features
 
 
@@ -59,6 +63,18 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def decode(ref: PartitionRef, data: bytes) -> pd.DataFrame:
+    """Bytes of a fetched partition → rows (pure); corrupt or empty bytes raise LakeError."""
+    if not data:
+        raise LakeError(f"{ref.path}: empty file")
+    try:
+        if ref.path.endswith(".csv"):
+            return pd.read_csv(io.BytesIO(data))
+        return pd.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # pyarrow/pandas raise many kinds for corrupt bytes
+        raise LakeError(f"{ref.path}: unreadable ({type(exc).__name__}: {exc})") from exc
+
+
 class Lake:
     @classmethod
     def from_settings(cls, settings: Settings) -> Lake:
@@ -84,10 +100,10 @@ class Lake:
 
     # -- listing -------------------------------------------------------------------------------
     def list_months(self) -> list[str]:
-        pattern = f"{self.root}/incoming/month=*/applications.*"
+        pattern = f"{self.root}/incoming/month=*/applications*"
         months = set()
         for path in self.fs.glob(pattern):
-            match = re.search(r"month=([^/]+)/applications\.(parquet|csv)$", path)
+            match = re.search(r"month=([^/]+)/" + DELIVERY_PATTERN.pattern.lstrip("^"), path)
             if match and MONTH_PATTERN.match(match[1]):
                 months.add(match[1])
         return sorted(months)
@@ -95,11 +111,26 @@ class Lake:
     def has_base(self) -> bool:
         return self._data_path("base", must_exist=False) is not None
 
+    def deliveries(self, name: str) -> list[str]:
+        """A partition's files, oldest delivery first (a correction never replaces bytes)."""
+        found = []
+        for path in self.fs.glob(f"{self._dir(name)}/applications*"):
+            match = DELIVERY_PATTERN.search(path.rsplit("/", 1)[-1])
+            if match:
+                found.append(
+                    (int(match["number"] or 1), 0 if match["ext"] == "parquet" else 1, path)
+                )
+        return [path for *_, path in sorted(found)]
+
+    def latest(self, name: str) -> str | None:
+        """The path of the delivery in force for a partition (found by listing, nothing read)."""
+        found = self.deliveries(name)
+        return self.display(found[-1]) if found else None
+
     def _data_path(self, name: str, must_exist: bool = True) -> str | None:
-        for file_name in DATA_NAMES:
-            path = f"{self._dir(name)}/{file_name}"
-            if self.fs.exists(path):
-                return path
+        found = self.deliveries(name)
+        if found:
+            return found[-1]
         if must_exist:
             raise LakeError(f"no data for {name!r} under {self.display(self._dir(name))}")
         return None
@@ -190,6 +221,23 @@ class Lake:
 
     def write_base(self, frame: pd.DataFrame, truth: pd.DataFrame | None = None) -> PartitionRef:
         return self.write("base", frame, truth)
+
+    def deliver(self, month: str, data: bytes, *, csv: bool = False) -> PartitionRef:
+        """A corrected (or first) delivery of a month: the next file beside the old ones.
+
+        The same bytes as the delivery in force are a no-op; older deliveries stay untouched.
+        """
+        check_month(month)
+        existing = self.deliveries(month)
+        if existing and self._read_bytes(existing[-1]) == data:
+            latest = existing[-1]
+            return PartitionRef(month, self.display(latest), hashlib.sha256(data).hexdigest())
+        number = len(existing) + 1
+        ext = "csv" if csv else "parquet"
+        name = f"applications.{ext}" if number == 1 else f"applications-{number}.{ext}"
+        path = f"{self._dir(month)}/{name}"
+        self._write_once(path, data)
+        return PartitionRef(month, self.display(path), hashlib.sha256(data).hexdigest())
 
     def _write_once(self, path: str, data: bytes) -> None:
         if self.is_local:

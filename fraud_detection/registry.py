@@ -27,6 +27,7 @@ from fraud_detection.features import FEATURES
 from fraud_detection.lake import PartitionRef
 
 MODEL_ARTIFACT = "model"
+DECIDED = ("promoted", "rejected")  # a month with either is finished; "quarantined" is not
 _FLUENT_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
@@ -43,10 +44,11 @@ class ChampionInfo:
     version: str
     run_id: str | None
     tags: dict[str, str]
+    default_threshold: float = 0.25  # for versions registered without a threshold tag
 
     @property
     def threshold(self) -> float:
-        return float(self.tags.get("threshold", "0.5"))
+        return float(self.tags.get("threshold", self.default_threshold))
 
 
 def lineage_hash(refs: list[PartitionRef]) -> str:
@@ -115,6 +117,7 @@ class Registry:
         tags: Mapping[str, str],
         lineage: list[PartitionRef],
         figures: Mapping[str, Any] | None = None,
+        texts: Mapping[str, str] | None = None,
     ) -> tuple[str, str]:
         """Log one training run with its model in XGBoost's own format → (run_id, model_uri)."""
         experiment_id = self.experiment_id()
@@ -131,6 +134,8 @@ class Registry:
             )
             for path, figure in (figures or {}).items():
                 mlflow.log_figure(figure, path)
+            for path, body in (texts or {}).items():
+                mlflow.log_text(body, path)
             info = mlflow.xgboost.log_model(
                 model,
                 name=MODEL_ARTIFACT,
@@ -197,12 +202,15 @@ class Registry:
     def version(self, number: str | int) -> ModelVersion:
         return self.client.get_model_version(self.name, str(number))
 
-    def find_version(self, month: str, data_sha256: str) -> ModelVersion | None:
+    def find_version(
+        self, month: str, data_sha256: str, role: str | None = None
+    ) -> ModelVersion | None:
         """The version already trained for this month on exactly this data, if any."""
         for version in self.versions():
             if (
                 version.tags.get("month") == month
                 and version.tags.get("data_sha256") == data_sha256
+                and (role is None or version.tags.get("role", "challenger") == role)
             ):
                 return version
         return None
@@ -210,8 +218,52 @@ class Registry:
     def decided_months(self) -> set[str]:
         """Months whose run reached a decision (the flow's notion of "finished")."""
         return {
-            v.tags["month"] for v in self.versions() if "decision" in v.tags and "month" in v.tags
+            v.tags["month"]
+            for v in self.versions()
+            if v.tags.get("decision") in DECIDED and "month" in v.tags
         }
+
+    # -- quarantine ----------------------------------------------------------------------------
+    def quarantine(
+        self, month: str, path: str, sha256: str, reason: str, *, run_id: str | None = None
+    ) -> None:
+        """Record that a month's delivery is unusable (a tagged MLflow run; data untouched)."""
+        tags = {
+            "quarantine": "true",
+            "month": month,
+            "quarantined_path": path,
+            "quarantined_sha256": sha256,
+            "quarantine_reason": reason[:5000],
+            "quarantined_at": _now(),
+        }
+        if run_id is None:
+            run = self.client.create_run(
+                self.experiment_id(), run_name=f"quarantine-{month}", tags=tags
+            )
+            self.client.set_terminated(run.info.run_id, status="FAILED")
+        else:
+            for key, value in tags.items():
+                self.client.set_tag(run_id, key, value)
+
+    def quarantined(self) -> dict[str, dict[str, str]]:
+        """Month → the latest quarantine record (path, sha256, reason, when)."""
+        experiment = self.client.get_experiment_by_name(self.settings.experiment_name)
+        if experiment is None:
+            return {}
+        runs = self.client.search_runs(
+            [experiment.experiment_id], filter_string="tags.quarantine = 'true'"
+        )
+        found: dict[str, dict[str, str]] = {}
+        for run in sorted(runs, key=lambda r: r.data.tags.get("quarantined_at", "")):
+            tags = run.data.tags
+            found[tags["month"]] = {
+                "path": tags.get("quarantined_path", ""),
+                "sha256": tags.get("quarantined_sha256", ""),
+                "reason": tags.get("quarantine_reason", ""),
+                "at": tags.get("quarantined_at", ""),
+                "run_id": run.info.run_id,
+            }
+        return found
 
     def set_tags(self, version: str, tags: Mapping[str, str]) -> None:
         for key, value in tags.items():
@@ -230,7 +282,12 @@ class Registry:
         version = self.alias(self.settings.champion_alias)
         if version is None:
             return None
-        return ChampionInfo(str(version.version), version.run_id, dict(version.tags))
+        return ChampionInfo(
+            str(version.version),
+            version.run_id,
+            dict(version.tags),
+            self.settings.default_threshold,
+        )
 
     def set_challenger(self, version: str) -> None:
         self.client.set_registered_model_alias(self.name, self.settings.challenger_alias, version)

@@ -30,12 +30,25 @@ class Regime:
     ring_no_history_high_ratio: float = 0.0
 
 
-def regime(month_index: int) -> Regime:
-    if 4 <= month_index <= 8:
-        return Regime(ring_recent_revolving=3.0)
-    if month_index >= 9:
-        return Regime(ring_no_history_high_ratio=2.6)
-    return Regime()
+RING = Regime(ring_recent_revolving=3.0)
+NO_HISTORY = Regime(ring_no_history_high_ratio=2.6)
+CALM = Regime()
+
+# Which pattern holds from which month on (month index → regime); "default" is the generator's
+# own year. The others exist so that judgement is checked on schedules it was not tuned to.
+DRIFT_SCHEDULES: dict[str, dict[int, Regime]] = {
+    "default": {0: CALM, 4: RING, 9: NO_HISTORY},
+    "early": {0: CALM, 2: NO_HISTORY, 7: RING},
+    "late": {0: CALM, 6: RING},
+    "frequent": {0: CALM, 3: RING, 6: NO_HISTORY, 9: CALM, 11: RING},
+    "calm": {0: CALM},
+}
+
+
+def regime(month_index: int, schedule: str = "default") -> Regime:
+    changes = DRIFT_SCHEDULES[schedule]
+    start = max(m for m in changes if m <= month_index)
+    return changes[start]
 
 
 def _pick(rng: np.random.Generator, n: int, levels: dict[str, float]) -> np.ndarray:
@@ -67,7 +80,7 @@ def _calibrated_intercept(score: np.ndarray, rate: float) -> float:
 
 
 def generate(
-    n: int, *, month_index: int, seed: int, id_start: int = 100_000
+    n: int, *, month_index: int, seed: int, id_start: int = 100_000, schedule: str = "default"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``n`` labelled applications for month ``month_index`` → (contract frame, truth frame)."""
     rng = np.random.default_rng([seed, month_index])
@@ -198,7 +211,7 @@ def generate(
         + 0.5 * col["REG_REGION_NOT_LIVE_REGION"]
         + 0.3 * np.exp(-registration_years / 2)
     )
-    current = regime(month_index)
+    current = regime(month_index, schedule)
     ring = (registration_years < 1.5) & (col["NAME_CONTRACT_TYPE"] == 1)
     score = score + current.ring_recent_revolving * ring
     no_history = (~has_prev) | (col["PREV_NAME_CLIENT_TYPE_New_sum"] == n_prev)
@@ -233,13 +246,20 @@ def generate_lake_partitions(
     base_rows: int = 60_000,
     first_month: str = "2025-01",
     seed: int = 1237,
+    schedule: str = "default",
     on_partition: Callable[[str], None] | None = None,
 ) -> Iterator[Partition]:
     """Base history (month index 0) then ``months`` monthly partitions, ids unique across all."""
-    frame, truth = generate(base_rows, month_index=0, seed=seed, id_start=100_000)
+    frame, truth = generate(
+        base_rows, month_index=0, seed=seed, id_start=100_000, schedule=schedule
+    )
     yield Partition("base", frame, truth)
     for index, label in enumerate(month_labels(first_month, months), start=1):
         frame, truth = generate(
-            rows_per_month, month_index=index, seed=seed, id_start=100_000 + index * 10_000_000
+            rows_per_month,
+            month_index=index,
+            seed=seed,
+            id_start=100_000 + index * 10_000_000,
+            schedule=schedule,
         )
         yield Partition(label, frame, truth)

@@ -37,10 +37,12 @@ def seed_lake(settings: Settings, months: int) -> list[str]:
     return names[1:]
 
 
-def versions_by_month(settings: Settings) -> dict[str, list[str]]:
+def versions_by_month(settings: Settings, role: str = "challenger") -> dict[str, list[str]]:
+    """Month → its versions of one role: the judged challenger, or the refit served on a win."""
     found: dict[str, list[str]] = {}
     for version in Registry(settings).versions():
-        found.setdefault(version.tags.get("month", ""), []).append(str(version.version))
+        if version.tags.get("role", "challenger") == role:
+            found.setdefault(version.tags.get("month", ""), []).append(str(version.version))
     return found
 
 

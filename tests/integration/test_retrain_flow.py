@@ -20,6 +20,7 @@ from flows import retrain as retrain_module
 from flows.bootstrap import bootstrap
 from flows.retrain import monthly_retrain
 from fraud_detection.config import Settings
+from fraud_detection.lake import Lake
 from fraud_detection.registry import Registry
 from tests.integration.flow_helpers import seed_lake, snapshot, use_data_dir, versions_by_month
 
@@ -58,21 +59,27 @@ def test_a_year_of_months_promotes_and_rejects_with_consistent_aliases(
         assert len(reports) == 1 and expected_month in reports[0]
         assert "champion" in reports[0] and "challenger" in reports[0]
 
-    # Then every month has exactly one version and a decision; both kinds of decision happened
+    # Then every month has exactly one judged version and a decision
     registry = Registry(settings)
     by_month = versions_by_month(settings)
+    refits = versions_by_month(settings, role="refit")
     assert all(len(by_month[m]) == 1 for m in months)
     statuses = [outcomes[m]["status"] for m in months]
-    assert "promoted" in statuses and "rejected" in statuses
-    # and the champion is the last promoted version, each promotion recorded where it came from
-    last_promoted = [
-        outcomes[m]["challenger_version"] for m in months if outcomes[m]["status"] == "promoted"
-    ][-1]
-    champion = registry.champion()
-    assert champion is not None and champion.version == last_promoted
+    assert set(statuses) <= {"promoted", "rejected"} and "promoted" in statuses
+    # and each promotion serves the judged recipe refitted on the whole month
     for m in months:
         version = registry.version(by_month[m][0])
         assert version.tags["decision"] == outcomes[m]["status"]
+        assert version.tags["decision_reason"].startswith("Rule: promote unless")
+        if outcomes[m]["status"] == "promoted":
+            assert refits[m] == [outcomes[m]["served_version"]]
+            refit = registry.version(refits[m][0])
+            assert refit.tags["refit_of"] == by_month[m][0]
+        else:
+            assert m not in refits
+    last_promoted = [outcomes[m]["served_version"] for m in months if outcomes[m]["status"] == "promoted"][-1]  # fmt: skip
+    champion = registry.champion()
+    assert champion is not None and champion.version == last_promoted
     assert str(registry.alias("challenger").version) == outcomes[months[-1]]["challenger_version"]
     # and with every month decided there is nothing left to do
     assert monthly_retrain() == {"status": "nothing to do"}
@@ -176,6 +183,9 @@ def test_a_malformed_month_fails_clearly_and_changes_nothing(
         assert type(error).__name__ == "MonthError"
         # and the registry, the aliases and the lake are exactly as they were
         assert snapshot(settings) == before
+        # and the month is quarantined with its reason, so the schedule does not stall on it
+        record = Registry(settings).quarantined()[month]
+        assert record["path"] == str(path) and expected in record["reason"]
     finally:
         path.unlink()
 
@@ -189,7 +199,12 @@ def test_rerunning_a_decided_month_registers_nothing(
     first = monthly_retrain(month=month)
     second = monthly_retrain(month=month)
     assert first["status"] in ("promoted", "rejected"), first
-    assert second["status"] == "already decided", second
+    assert second == {
+        "status": "already decided",
+        "month": month,
+        "version": first["challenger_version"],
+        "decision": first["status"],
+    }
     assert second["version"] == first["challenger_version"]
     assert versions_by_month(settings)[month] == [first["challenger_version"]]
 
@@ -224,7 +239,59 @@ def test_a_run_that_failed_after_training_completes_on_retry_without_a_second_ve
     assert versions_by_month(settings)[month] == [result["challenger_version"]]
     champion = Registry(settings).champion()
     assert champion is not None
+    assert len(versions_by_month(settings, role="refit").get(month, [])) <= 1
     expected = (
-        result["challenger_version"] if result["status"] == "promoted" else champion_before.version
+        result["served_version"] if result["status"] == "promoted" else champion_before.version
     )
     assert champion.version == expected
+
+
+def test_a_label_shuffled_month_is_quarantined_the_next_is_judged_and_a_correction_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a champion, a decided month, and a month whose labels were shuffled on delivery
+    settings = use_data_dir(monkeypatch, tmp_path / "data")
+    months = seed_lake(settings, months=3)
+    bootstrap()
+    assert monthly_retrain()["month"] == months[0]
+    lake = Lake.from_settings(settings)
+    bad_month = "2025-04"
+    good = lake.read_month(months[1])
+    shuffled = good.assign(TARGET=np.random.default_rng(3).permutation(good["TARGET"].to_numpy()))
+    lake.write_month(bad_month, shuffled)
+    champion_before = Registry(settings).champion()
+
+    # When the flow runs on it
+    state = monthly_retrain(month=bad_month, return_state=True)
+
+    # Then it is not promoted: the data alarm quarantines it, in the report and in MLflow
+    assert state.is_completed(), state.message
+    result = state.result()
+    assert result["status"] == "quarantined" and result["served_version"] is None
+    registry = Registry(settings)
+    assert registry.champion() == champion_before
+    assert registry.quarantined()[bad_month]["path"] == lake.latest(bad_month)
+    version = registry.version(result["challenger_version"])
+    assert version.tags["decision"] == "quarantined"
+    run = registry.client.get_run(version.run_id)
+    assert (
+        run.data.tags["data_alarm"] == "raised" and "ROC-AUC" in run.data.tags["data_alarm_reason"]
+    )
+    reports = _report_artifacts(state.state_details.flow_run_id)
+    assert len(reports) == 1 and "quarantined" in reports[0] and "Data alarm" in reports[0]
+
+    # and the schedule goes on with the next months, skipping the quarantined one
+    assert [monthly_retrain()["month"] for _ in range(2)] == months[1:]
+    assert monthly_retrain() == {"status": "nothing to do"}
+
+    # and a corrected delivery, ingested beside the old bytes, is then trained and judged
+    corrected = lake.deliver(bad_month, lake.fetch(months[1])[0])
+    assert len(lake.deliveries(bad_month)) == 2 and corrected.path.endswith(
+        "applications-2.parquet"
+    )
+    again = monthly_retrain()
+    assert again["month"] == bad_month and again["status"] in ("promoted", "rejected"), again
+    assert (
+        registry.version(again["challenger_version"]).tags["data_sha256"]
+        != version.tags["data_sha256"]
+    )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fraud_detection.evaluation import decide, metrics_at, paired_bootstrap
+from fraud_detection.evaluation import metrics_at, paired_bootstrap
 
 Y = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0])
 P = np.array([0.9, 0.8, 0.3, 0.7, 0.2, 0.1, 0.1, 0.05, 0.05, 0.6])
@@ -54,10 +54,3 @@ def test_bootstrap_on_ranking_metrics_too() -> None:
         seed=1,
     )
     assert result.metric == "pr_auc" and result.low > 0
-
-
-def test_decisions() -> None:
-    assert decide(None, {"f1": 0.1}, metric="f1", margin=0.01).promote
-    assert decide({"f1": 0.30}, {"f1": 0.31}, metric="f1", margin=0.01).promote
-    kept = decide({"f1": 0.30}, {"f1": 0.305}, metric="f1", margin=0.01)
-    assert not kept.promote and "champion kept" in kept.reason

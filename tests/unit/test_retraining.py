@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fraud_detection import retraining
@@ -23,15 +24,24 @@ def lake_settings(settings: Settings) -> Settings:
     return settings
 
 
+def _stores(settings: Settings) -> tuple[Lake, Registry]:
+    return Lake.from_settings(settings), Registry(settings)
+
+
 def _bootstrap(settings: Settings) -> retraining.Bootstrap:
-    base = retraining.fetch(settings, retraining.BASE)
-    return retraining.bootstrap_champion(settings, base, retraining.validate(settings, base))
+    lake, registry = _stores(settings)
+    base = retraining.fetch(lake, retraining.BASE)
+    return retraining.bootstrap_champion(registry, settings, base, retraining.validate(base))
 
 
-def _challenger(settings: Settings, month: str) -> tuple[retraining.Challenger, object]:
-    data = retraining.fetch(settings, month)
-    clean = retraining.validate(settings, data)
-    return retraining.train_challenger(settings, data, clean), clean
+def _challenger(
+    settings: Settings, month: str
+) -> tuple[retraining.Challenger, retraining.TrainingInputs, retraining.MonthData]:
+    lake, registry = _stores(settings)
+    data = retraining.fetch(lake, month)
+    month_split = retraining.split(settings, month, retraining.validate(data))
+    inputs = retraining.gather(lake, registry, data, month_split)
+    return retraining.train_challenger(registry, settings, inputs), inputs, data
 
 
 def test_bootstrap_is_safe_to_run_twice(lake_settings: Settings) -> None:
@@ -43,61 +53,132 @@ def test_bootstrap_is_safe_to_run_twice(lake_settings: Settings) -> None:
 
 def test_training_a_month_twice_registers_one_version(lake_settings: Settings) -> None:
     _bootstrap(lake_settings)
-    first, _ = _challenger(lake_settings, "2025-01")
-    again, _ = _challenger(lake_settings, "2025-01")
+    first, _, _ = _challenger(lake_settings, "2025-01")
+    again, _, _ = _challenger(lake_settings, "2025-01")
     assert not first.reused and again.reused and again.version == first.version
     months = [v.tags["month"] for v in Registry(lake_settings).versions()]
     assert months.count("2025-01") == 1
 
 
-def test_the_next_month_is_the_earliest_undecided(lake_settings: Settings) -> None:
+def test_the_month_is_split_once_and_the_pool_carries_ages_and_lineage(
+    lake_settings: Settings,
+) -> None:
     _bootstrap(lake_settings)
-    assert retraining.next_month(lake_settings) == "2025-01"
+    _, inputs, data = _challenger(lake_settings, "2025-01")
+    names = [p.name for p in inputs.parts]
+    assert names == ["base", "2025-01"] and [p.age for p in inputs.parts] == [1.0, 0.0]
+    train_ids = set(inputs.parts[-1].frame["SK_ID_CURR"])
+    assert not train_ids & set(inputs.holdout["SK_ID_CURR"])
+    assert len(train_ids) + len(inputs.holdout) == 1_200
+    assert [r.name for r in inputs.lineage] == ["base", "2025-01"] and inputs.lineage[
+        -1
+    ] == data.ref
+
+
+def _run(settings: Settings, month: str) -> retraining.Outcome:
+    registry = Registry(settings)
+    challenger, inputs, data = _challenger(settings, month)
+    evaluation = retraining.evaluate(registry, settings, challenger, inputs.holdout)
+    served = (
+        retraining.refit(registry, settings, inputs, challenger)
+        if evaluation.decision.promote
+        else None
+    )
+    retraining.record(registry, evaluation)
+    return retraining.transition(registry, settings, evaluation, data, served)
+
+
+def test_the_next_month_is_the_earliest_undecided_and_decided_is_known_without_data(
+    lake_settings: Settings,
+) -> None:
+    _bootstrap(lake_settings)
+    lake, registry = _stores(lake_settings)
+    assert retraining.next_month(lake, registry) == "2025-01"
+    assert retraining.already_decided(registry, "2025-01") is None
     for month in ("2025-01", "2025-02", "2025-03"):
-        challenger, clean = _challenger(lake_settings, month)
-        evaluation = retraining.evaluate(
-            lake_settings, challenger, retraining.holdout_of(lake_settings, month, clean)
+        outcome = _run(lake_settings, month)
+        decided = retraining.already_decided(registry, month)
+        assert decided == {
+            "version": outcome.challenger_version,
+            "decision": outcome.decision.verdict,
+        }
+    assert retraining.next_month(lake, registry) is None
+
+
+def test_a_promotion_serves_the_recipe_refitted_on_the_whole_month(
+    lake_settings: Settings,
+) -> None:
+    _bootstrap(lake_settings)
+    outcome = _run(lake_settings, "2025-01")
+    registry = Registry(lake_settings)
+    if outcome.decision.promote:
+        assert outcome.served_version and outcome.champion_version == outcome.served_version
+        served = registry.version(outcome.served_version).tags
+        assert served["role"] == "refit" and served["refit_of"] == outcome.challenger_version
+        assert int(served["training_rows"]) > int(
+            registry.version(outcome.challenger_version).tags["training_rows"]
         )
-        retraining.transition(
-            lake_settings, evaluation, retraining.compare(lake_settings, evaluation)
-        )
-    assert retraining.next_month(lake_settings) is None
+    else:
+        assert outcome.served_version is None
 
 
 def test_both_models_are_scored_on_the_same_holdout(lake_settings: Settings) -> None:
     champion = _bootstrap(lake_settings).version
-    challenger, clean = _challenger(lake_settings, "2025-01")
-    holdout = retraining.holdout_of(lake_settings, "2025-01", clean)
-    evaluation = retraining.evaluate(lake_settings, challenger, holdout)
-    assert (
-        evaluation.compared_version == champion and evaluation.holdout_rows == len(holdout) == 600
+    challenger, inputs, _ = _challenger(lake_settings, "2025-01")
+    evaluation = retraining.evaluate(
+        Registry(lake_settings), lake_settings, challenger, inputs.holdout
     )
+    assert evaluation.compared_version == champion
+    assert evaluation.holdout_rows == len(inputs.holdout) == 600
     for metrics in (evaluation.challenger_metrics, evaluation.champion_metrics):
-        assert (
-            metrics is not None
-            and metrics["rows"] == 600
-            and metrics["positives"] == holdout["TARGET"].sum()
-        )
-    assert (
-        evaluation.comparison is not None
-        and evaluation.comparison.low <= evaluation.comparison.high
-    )
+        assert metrics is not None and metrics["rows"] == 600
+        assert metrics["positives"] == inputs.holdout["TARGET"].sum()
+    assert evaluation.test is not None and evaluation.test.rows == 600
+    assert evaluation.test.lower <= evaluation.test.difference <= evaluation.test.upper
+    assert f"{evaluation.test.upper:+.5f}" in evaluation.decision.reason
 
 
 def test_a_stale_champion_blocks_the_transition(lake_settings: Settings) -> None:
     _bootstrap(lake_settings)
-    challenger, clean = _challenger(lake_settings, "2025-01")
-    evaluation = retraining.evaluate(
-        lake_settings, challenger, retraining.holdout_of(lake_settings, "2025-01", clean)
-    )
-    other, _ = _challenger(lake_settings, "2025-02")
     registry = Registry(lake_settings)
+    challenger, inputs, data = _challenger(lake_settings, "2025-01")
+    evaluation = retraining.evaluate(registry, lake_settings, challenger, inputs.holdout)
+    other, _, _ = _challenger(lake_settings, "2025-02")
     registry.set_champion(other.version)  # an operator moved the champion meanwhile
-    decision = retraining.Decision(True, "forced for the test")
+    forced = retraining.dataclasses.replace(
+        evaluation, decision=retraining.Decision(True, "forced for the test")
+    )
     with pytest.raises(StaleChampionError):
-        retraining.transition(lake_settings, evaluation, decision)
+        retraining.transition(registry, lake_settings, forced, data)
     assert registry.champion().version == other.version
     assert "decision" not in registry.version(challenger.version).tags  # the month stays undecided
+
+
+def test_a_shuffled_month_raises_the_alarm_and_is_quarantined_then_skipped(
+    lake_settings: Settings,
+) -> None:
+    _bootstrap(lake_settings)
+    lake, registry = _stores(lake_settings)
+    _run(lake_settings, "2025-01")
+    # Given a month that passes the contract but whose labels are shuffled
+    good = lake.read_month("2025-02")
+    rng = np.random.default_rng(0)
+    lake.write_month("2025-04", good.assign(TARGET=rng.permutation(good["TARGET"].to_numpy())))
+    champion_before = registry.champion()
+    outcome = _run(lake_settings, "2025-04")
+    # Then it is quarantined, not promoted, and the schedule moves on past it
+    assert outcome.decision.verdict == "quarantined" and not outcome.decision.promote
+    assert "Data alarm" in outcome.decision.reason
+    assert registry.champion() == champion_before
+    assert registry.quarantined()["2025-04"]["path"] == lake.latest("2025-04")
+    assert retraining.next_month(lake, registry) == "2025-02"
+    assert "2025-04" not in registry.decided_months()
+    # and a corrected delivery of the month is picked up again (old bytes kept)
+    ref = lake.deliver("2025-04", (Path(lake.latest("2025-02")).read_bytes()))
+    assert ref.path.endswith("applications-2.parquet") and len(lake.deliveries("2025-04")) == 2
+    for month in ("2025-02", "2025-03"):
+        _run(lake_settings, month)
+    assert retraining.next_month(lake, registry) == "2025-04"
 
 
 @pytest.mark.parametrize(
@@ -118,7 +199,7 @@ def test_a_malformed_month_names_file_and_column(
     bad = change(lake.read_month("2025-01"))  # type: ignore[operator]
     ref = lake.write_month("2026-01", bad)
     with pytest.raises(retraining.MonthError) as error:
-        retraining.validate(lake_settings, retraining.fetch(lake_settings, "2026-01"))
+        retraining.validate(retraining.fetch(lake, "2026-01"))
     assert str(error.value).startswith(ref.path) and words in str(error.value)
 
 
@@ -129,7 +210,7 @@ def test_corrupt_or_empty_partitions_fail_validation(
     path = Path(lake_settings.lake) / "incoming" / "month=2026-02" / "applications.parquet"
     path.parent.mkdir(parents=True)
     path.write_bytes(data)
-    fetched = retraining.fetch(lake_settings, "2026-02")  # fetching bytes succeeds
+    fetched = retraining.fetch(Lake.from_settings(lake_settings), "2026-02")  # bytes fetched
     with pytest.raises(retraining.MonthError, match=words) as error:
-        retraining.validate(lake_settings, fetched)
+        retraining.validate(fetched)
     assert str(path) in str(error.value)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from fraud_detection.config import Settings
-from fraud_detection.features import validate_frame
+from fraud_detection.features import feature_matrix, validate_frame
 from fraud_detection.synthetic import generate
 from fraud_detection.training import best_f1_threshold, train
 
@@ -26,8 +26,10 @@ def test_the_threshold_comes_from_validation_data_only() -> None:
     # Same training data → same threshold, whatever data the model is later judged on
     assert first.threshold == again.threshold
     assert first.rows["validation_rows"] == 600 and first.rows["pool_rows"] == 3_000
-    # validation keeps the natural rate; the fitted part is undersampled to 25 %
-    assert first.rows["fit_positives"] / first.rows["fit_rows"] == pytest.approx(0.25, abs=0.01)
+    # validation keeps the natural rate; no row is dropped: positives are weighted up to 25 %
+    assert first.rows["fit_rows"] == 2_400 and first.trained_rate == 0.25
+    rate = first.rows["fit_positives"] / first.rows["fit_rows"]
+    assert first.positive_weight == pytest.approx((0.25 / 0.75) / (rate / (1 - rate)))
     assert first.rows["validation_positives"] / 600 == pytest.approx(
         pool["TARGET"].mean(), abs=0.01
     )
@@ -45,3 +47,32 @@ def test_the_model_takes_the_54_contract_columns(trained: object) -> None:
     booster = trained.booster  # type: ignore[attr-defined]
     assert booster.num_features() == 54 and list(booster.feature_names) == list(FEATURES)
     assert isinstance(pd.Series(booster.get_score()).sum(), float)
+
+
+def test_recent_months_weigh_more_and_a_new_pattern_is_learnt() -> None:
+    from fraud_detection.synthetic import TRUTH_COLUMN
+    from fraud_detection.training import DriftPlan, TrainingPart, recency_weight, train_parts
+
+    assert recency_weight(0, 2) == 1 and recency_weight(2, 2) == 0.5 and recency_weight(9, 0) == 1
+    # Given old months without the fraud ring and two recent months with it (pattern "late")
+    old = [
+        TrainingPart(f"m{i}", validate_frame(generate(3_000, month_index=i, seed=8, id_start=i * 10**6, schedule="late")[0]), 7 - i)
+        for i in range(1, 5)
+    ]  # fmt: skip
+    recent = [
+        TrainingPart(f"m{i}", validate_frame(generate(3_000, month_index=i, seed=8, id_start=i * 10**6, schedule="late")[0]), 7 - i)
+        for i in (6, 7)
+    ]  # fmt: skip
+    fresh, truth = generate(20_000, month_index=8, seed=9, schedule="late")
+    params = Settings().xgb
+
+    def ring_gap(plan: DriftPlan) -> float:
+        model = train_parts(old + recent, params, plan, seed=1)
+        p = model.booster.inplace_predict(feature_matrix(validate_frame(fresh)))
+        ring = truth[TRUTH_COLUMN].to_numpy() > 0.5
+        return float(p[ring].mean() - p[~ring].mean())
+
+    flat = ring_gap(DriftPlan(history_half_life=0, correction_rounds=0))
+    following = ring_gap(DriftPlan())
+    # Then the drift-following model separates the new pattern's applicants more sharply
+    assert following > flat

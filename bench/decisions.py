@@ -1,0 +1,220 @@
+"""Judgement over a synthetic year, measured against the generator's true p(fraud).
+
+    .venv/bin/python bench/decisions.py [--schedule default] [--corrupt 6:shuffle] [--fresh 50000]
+
+Runs the real flows (bootstrap, then monthly-retrain once per month, under a temporary Prefect
+API, embedded lake and SQLite MLflow in a temporary folder) and after each month scores, on a
+large fresh sample of that month drawn from the generator, with expected counts from the true
+p(fraud) (no label noise):
+
+- the champion before the run, the judged challenger and the model served after the run;
+- "promote every challenger": what would be served had every month been promoted;
+- the oracle (the true p(fraud) itself).
+
+A decision is counted wrong when it promotes a model truly worse than the champion by more than
+0.005 PR-AUC, or rejects (or quarantines) one truly better by more than 0.005, where "the model"
+is what the promotion would put in front of users (the judged recipe refitted on the whole
+month; both gains are printed); a month whose
+labels were corrupted on purpose (``--corrupt MONTH:shuffle|invert``) is right only if it is not
+promoted. Prints numbers; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+TOLERANCE = 0.005  # PR-AUC: smaller true differences count as ties
+
+
+@dataclass
+class Month:
+    name: str
+    index: int
+    status: str
+    true_gain: float
+    served_gain: float
+    served_ratio: float
+    every_ratio: float
+    oracle: float
+    corrupted: bool
+    right: bool
+
+
+def expected_pr_auc(score: np.ndarray, p_true: np.ndarray) -> float:
+    """PR-AUC with every row counted p times as fraud and 1 − p times as not (no label noise)."""
+    from sklearn.metrics import average_precision_score
+
+    y = np.r_[np.ones(len(p_true)), np.zeros(len(p_true))]
+    return float(
+        average_precision_score(y, np.r_[score, score], sample_weight=np.r_[p_true, 1 - p_true])
+    )
+
+
+def corrupt(frame, how: str, seed: int):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    labels = frame["TARGET"].to_numpy().copy()
+    if how == "shuffle":
+        labels = rng.permutation(labels)
+    elif how == "invert":  # labels flipped for one segment (a region's file mixed up)
+        segment = frame["REGION_RATING_CLIENT"].to_numpy() == 3
+        labels[segment] = 1 - labels[segment]
+    else:
+        raise SystemExit(f"unknown corruption {how!r}")
+    return frame.assign(TARGET=labels)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--schedule", default="default")
+    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--rows-per-month", type=int, default=7_680)
+    parser.add_argument("--base-rows", type=int, default=60_000)
+    parser.add_argument("--fresh", type=int, default=50_000, help="fresh rows per month")
+    parser.add_argument("--corrupt", default="", help="e.g. 6:shuffle or 6:invert")
+    parser.add_argument("--seed", type=int, default=1237)
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="bench-decisions-")
+    os.environ.update(
+        {
+            "FRAUD_DATA_DIR": f"{workdir}/data",
+            "FRAUD_SEED": str(args.seed),
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "PREFECT_HOME": f"{workdir}/prefect",
+            "PREFECT_LOGGING_LEVEL": "ERROR",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+    )
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.bootstrap import bootstrap
+    from flows.retrain import monthly_retrain
+    from fraud_detection import retraining
+    from fraud_detection.config import Settings
+    from fraud_detection.dataset import stable_seed
+    from fraud_detection.features import feature_matrix
+    from fraud_detection.lake import Lake
+    from fraud_detection.registry import Registry
+    from fraud_detection.synthetic import DRIFT_SCHEDULES, generate, generate_lake_partitions
+    from fraud_detection.training import TrainingPart, refit_parts
+
+    settings = Settings()
+    lake, registry = Lake.from_settings(settings), Registry(settings)
+    corrupt_month, corrupt_how = [*args.corrupt.split(":"), ""][:2] if args.corrupt else ("", "")
+    names = []
+    for part in generate_lake_partitions(
+        months=args.months,
+        rows_per_month=args.rows_per_month,
+        base_rows=args.base_rows,
+        seed=args.seed,
+        schedule=args.schedule,
+    ):
+        frame = part.frame
+        if part.name != "base" and len(names) + 1 == int(corrupt_month or 0):
+            frame = corrupt(frame, corrupt_how, args.seed)
+        lake.write(part.name, frame, part.truth)
+        if part.name != "base":
+            names.append(part.name)
+
+    def fresh(index: int) -> tuple[np.ndarray, np.ndarray]:
+        frame, truth = generate(
+            args.fresh, month_index=index, seed=args.seed + 7777, id_start=900_000_000,
+            schedule=args.schedule,
+        )  # fmt: skip
+        return feature_matrix(frame), truth["P_FRAUD"].to_numpy()
+
+    def quality(version: str | None, x: np.ndarray, p: np.ndarray) -> float:
+        if version is None:
+            return float("nan")
+        return expected_pr_auc(registry.load_booster(version).inplace_predict(x), p)
+
+    rows: list[Month] = []
+    started = time.perf_counter()
+    run_seconds = []
+    with prefect_test_harness(server_startup_timeout=120):
+        bootstrap()
+        for index, name in enumerate(names, start=1):
+            x, p = fresh(index)
+            oracle = expected_pr_auc(p, p)
+            before = registry.champion()
+            t0 = time.perf_counter()
+            result = monthly_retrain(month=name)
+            run_seconds.append(time.perf_counter() - t0)
+            status = result["status"]
+            after = registry.champion()
+            challenger = result.get("challenger_version")
+            true_gain = quality(challenger, x, p) - quality(
+                before.version if before else None, x, p
+            )
+            # What "promote every challenger" would serve: the same recipe refitted on the month.
+            if status == "promoted" and result.get("served_version"):
+                every_score = quality(result["served_version"], x, p)
+            elif settings.refit_on_promotion:
+                data = retraining.fetch(lake, name)
+                split = retraining.split(settings, name, retraining.validate(data))
+                inputs = retraining.gather(lake, registry, data, split)
+                whole = [
+                    *inputs.parts[:-1],
+                    TrainingPart(name, retraining._whole_month(inputs), 0.0),
+                ]
+                booster = refit_parts(
+                    whole, settings.xgb, settings.drift_plan(),
+                    seed=stable_seed(settings.seed, name) % (2**31), threshold=0.5,
+                ).booster  # fmt: skip
+                every_score = expected_pr_auc(booster.inplace_predict(x), p)
+            else:
+                every_score = quality(challenger, x, p)
+            served = quality(after.version if after else None, x, p)
+            corrupted = str(index) == corrupt_month
+            # What promoting puts in front of users (the refit, when enabled) against the champion.
+            served_gain = every_score - quality(before.version if before else None, x, p)
+            if corrupted:
+                right = status != "promoted"
+            elif status == "promoted":
+                right = served_gain >= -TOLERANCE
+            else:
+                right = served_gain <= TOLERANCE
+            rows.append(
+                Month(name, index, status, true_gain, served_gain, served / oracle,
+                      every_score / oracle, oracle, corrupted, right)
+            )  # fmt: skip
+            print(
+                f"{name} {status:11s} true gain: judged {true_gain:+.4f}, if served "
+                f"{served_gain:+.4f}  served/oracle "
+                f"{served / oracle:.3f}  every/oracle {every_score / oracle:.3f}  "
+                f"{'right' if right else 'WRONG'}{'  (labels corrupted)' if corrupted else ''}",
+                flush=True,
+            )
+
+    changes = sorted(m for m in DRIFT_SCHEDULES[args.schedule] if m > 0)
+    settled = [r for r in rows if not changes or all(not (c <= r.index < c + 2) for c in changes)]
+    served = np.array([r.served_ratio for r in rows])
+    every = np.array([r.every_ratio for r in rows])
+    print()
+    print(
+        f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; schedule "
+        f"{args.schedule} (pattern changes at months {changes or 'none'}); "
+        f"corrupted: {args.corrupt or 'none'}; fresh rows per month {args.fresh:,}"
+    )
+    print(f"decisions right: {sum(r.right for r in rows)} of {len(rows)}")
+    print(
+        f"served / oracle PR-AUC: mean {served.mean():.3f}, min {served.min():.3f}; "
+        f"from the 3rd month of each pattern on: min "
+        f"{min(r.served_ratio for r in settled):.3f}"
+    )
+    print(f"promote every challenger: mean {every.mean():.3f}, min {every.min():.3f}")
+    print(
+        f"monthly run wall time: median {np.median(run_seconds):.1f} s; "
+        f"whole benchmark {time.perf_counter() - started:.0f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
