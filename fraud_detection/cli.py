@@ -136,11 +136,13 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
     challenger = registry.alias(settings.challenger_alias)
     versions = registry.versions()
     months = Lake.from_settings(settings).list_months()
+    quarantined = registry.quarantined()
     if as_json:
         data = {
             "lake": redact_uri(settings.lake),
             "tracking_uri": redact_uri(settings.tracking_uri),
             "months": months,
+            "quarantined": quarantined,
             "champion": champion.version if champion else None,
             "challenger": str(challenger.version) if challenger else None,
             "versions": [{"version": str(v.version), **dict(v.tags)} for v in versions],
@@ -149,7 +151,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
         return
     console.print(f"lake: {redact_uri(settings.lake)}  ({len(months)} months)")
     console.print(f"MLflow: {redact_uri(settings.tracking_uri)}")
-    table = Table("version", "month", "decision", "holdout f1", "threshold", "aliases")
+    table = Table("version", "month", "role", "decision", "holdout PR-AUC", "threshold", "aliases")
     for v in versions:
         aliases = [
             a
@@ -162,12 +164,39 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
         table.add_row(
             str(v.version),
             v.tags.get("month", ""),
+            v.tags.get("role", ""),
             v.tags.get("decision", ""),
-            v.tags.get("holdout_f1", ""),
+            v.tags.get("holdout_pr_auc", ""),
             v.tags.get("threshold", "")[:6],
             ", ".join(aliases),
         )
     console.print(table)
+    if quarantined:
+        held = Table("month", "delivery", "reason", title="Quarantined months (skipped)")
+        for month, record in sorted(quarantined.items()):
+            held.add_row(month, record["path"].rsplit("/", 1)[-1], record["reason"])
+        console.print(held)
+
+
+@app.command()
+def ingest(
+    month: Annotated[str, typer.Argument(help="YYYY-MM")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="applications .parquet or .csv")
+    ],
+) -> None:
+    """Deliver a month (or a corrected delivery of it) to the lake; older bytes are kept."""
+    from fraud_detection import retraining
+    from fraud_detection.lake import PartitionRef
+
+    settings = get_settings()
+    data = file.read_bytes()
+    try:
+        retraining.validate(retraining.MonthData(PartitionRef(month, str(file), ""), data))
+        ref = Lake.from_settings(settings).deliver(month, data, csv=file.suffix == ".csv")
+    except (retraining.MonthError, ValueError) as exc:
+        _fail(str(exc))
+    console.print(f"{month}: delivered as {redact_uri(ref.path)} (sha256 {ref.sha256[:12]})")
 
 
 def _patient_local_prefect() -> None:

@@ -239,6 +239,10 @@ class Lake:
         self._write_once(path, data)
         return PartitionRef(month, self.display(path), hashlib.sha256(data).hexdigest())
 
+    def create_file(self, path: str, data: bytes) -> bool:
+        """Create ``path`` with ``data`` only if it does not exist (atomic); False if it did."""
+        return self._create_local(path, data) if self.is_local else self._create_remote(path, data)
+
     def _write_once(self, path: str, data: bytes) -> None:
         if self.is_local:
             created = self._create_local(path, data)

@@ -292,8 +292,21 @@ class Registry:
     def set_challenger(self, version: str) -> None:
         self.client.set_registered_model_alias(self.name, self.settings.challenger_alias, version)
 
+    @contextlib.contextmanager
+    def _serial(self) -> Iterator[None]:
+        """One alias change at a time, whoever starts it (a lease in the lake)."""
+        from fraud_detection.lake import Lake
+        from fraud_detection.lease import Lease
+
+        with Lease(Lake.from_settings(self.settings), f"promotion-{self.name}"):
+            yield
+
     def promote(self, version: str, *, expected_champion: str | None) -> None:
         """Move ``champion`` to ``version`` only if it still points at ``expected_champion``."""
+        with self._serial():
+            self._promote(version, expected_champion)
+
+    def _promote(self, version: str, expected_champion: str | None) -> None:
         current = self.alias(self.settings.champion_alias)
         current_version = str(current.version) if current else None
         if current_version != expected_champion:
@@ -308,6 +321,10 @@ class Registry:
 
     def rollback(self) -> str:
         """Point ``champion`` back at the version it was promoted from; returns that version."""
+        with self._serial():
+            return self._rollback()
+
+    def _rollback(self) -> str:
         current = self.alias(self.settings.champion_alias)
         if current is None:
             raise RegistryError("there is no champion to roll back")
@@ -320,8 +337,9 @@ class Registry:
 
     def set_champion(self, version: str) -> None:
         """Move ``champion`` by hand (operator's choice), remembering where it came from."""
-        current = self.alias(self.settings.champion_alias)
-        self.promote(version, expected_champion=str(current.version) if current else None)
+        with self._serial():
+            current = self.alias(self.settings.champion_alias)
+            self._promote(version, str(current.version) if current else None)
 
     # -- models --------------------------------------------------------------------------------
     def model_uri(self, version: str) -> str:

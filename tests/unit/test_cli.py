@@ -64,3 +64,35 @@ def test_register_model_rejects_a_wrong_feature_count(settings: Settings, tmp_pa
     model.get_booster().save_model(str(path))
     result = runner.invoke(app, ["register-model", str(path)])
     assert result.exit_code == 1 and "expects 7 features" in result.output
+
+
+def test_ingest_delivers_a_correction_beside_the_old_bytes_and_status_shows_quarantine(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from fraud_detection.lake import Lake
+    from fraud_detection.registry import Registry
+
+    args = ["seed-data", "--months", "1", "--rows-per-month", "300", "--base-rows", "1000"]
+    assert runner.invoke(app, args).exit_code == 0
+    lake = Lake.from_settings(settings)
+    first = lake.latest("2025-01")
+    Registry(settings).quarantine("2025-01", first, "sha", "labels look shuffled")
+    status = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    assert status["quarantined"]["2025-01"]["reason"] == "labels look shuffled"
+    assert "Quarantined months" in runner.invoke(app, ["status"]).output
+
+    # A malformed file is refused with its cause, and nothing is written
+    bad = tmp_path / "bad.csv"
+    bad.write_text("SK_ID_CURR,TARGET\n1,0\n")
+    refused = runner.invoke(app, ["ingest", "2025-01", str(bad)])
+    assert refused.exit_code == 1 and "missing column" in refused.output
+    assert lake.deliveries("2025-01") == [first]
+
+    # A corrected delivery sits beside the first one; the old bytes stay as they were
+    old_bytes = Path(first).read_bytes()
+    corrected = tmp_path / "corrected.parquet"
+    lake.read_month("2025-01").head(200).to_parquet(corrected, index=False)
+    result = runner.invoke(app, ["ingest", "2025-01", str(corrected)])
+    assert result.exit_code == 0, result.output
+    assert lake.latest("2025-01").endswith("applications-2.parquet")
+    assert Path(first).read_bytes() == old_bytes

@@ -144,3 +144,56 @@ def test_pickles_are_refused_without_being_loaded(
     path.write_bytes(pickle.dumps(_Exploding()))
     with pytest.raises(RegistryError, match=r"\.json or \.ubj|pickles are never loaded"):
         register_model_file(Registry(settings), path, threshold=0.3, alias=None)
+
+
+def test_promotions_are_serial_whoever_starts_them(
+    settings: Settings, trained: TrainedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    registry = Registry(settings)
+    first, second, third = (_register(registry, trained, m) for m in ("a", "b", "c"))
+    registry.promote(first, expected_champion=None)
+    # Given two promotions that both saw ``first`` as champion, and a slow alias write
+    set_alias = registry.client.set_registered_model_alias
+
+    def slow(*args: object) -> None:
+        time.sleep(0.3)  # wide open for an interleaving check-then-set
+        set_alias(*args)
+
+    monkeypatch.setattr(registry.client, "set_registered_model_alias", slow)
+    other = Registry(settings)  # e.g. `fraud-detection promote` in another process
+    outcomes: list[str] = []
+
+    def attempt(reg: Registry, version: str) -> None:
+        try:
+            reg.promote(version, expected_champion=first)
+            outcomes.append("promoted")
+        except StaleChampionError:
+            outcomes.append("stale")
+
+    threads = [
+        threading.Thread(target=attempt, args=(registry, second)),
+        threading.Thread(target=attempt, args=(other, third)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then exactly one of them moved the champion; the other was refused, not interleaved
+    assert sorted(outcomes) == ["promoted", "stale"]
+    assert registry.champion().version in (second, third)
+    assert registry.champion().tags["promoted_from"] == first
+
+
+def test_a_lease_left_by_a_dead_holder_expires(settings: Settings) -> None:
+    from fraud_detection.lake import Lake
+    from fraud_detection.lease import Lease, LeaseTimeout
+
+    lake = Lake.from_settings(settings)
+    held = Lease(lake, "x", ttl=0.5).__enter__()  # never released: its holder "died"
+    with pytest.raises(LeaseTimeout), Lease(lake, "x", wait=0.2):
+        pass
+    with Lease(lake, "x", wait=5):  # taken over once expired
+        assert held.token not in lake.fs.cat_file(held.path).decode()
