@@ -36,13 +36,16 @@ def _timed(category: str, function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _instrument() -> None:
-    from fraud_detection import evaluation, lake, plots, retraining, training
+    from fraud_detection import decision, evaluation, lake, plots, retraining, training
     from fraud_detection.registry import Registry
 
-    retraining.train = _timed("compute: train", training.train)
+    retraining.train_parts = _timed("compute: train", training.train_parts)
+    retraining.refit_parts = _timed("compute: train", training.refit_parts)
     retraining.predict_proba = _timed("compute: evaluate", evaluation.predict_proba)
     retraining.metrics_at = _timed("compute: evaluate", evaluation.metrics_at)
     retraining.paired_bootstrap = _timed("compute: evaluate", evaluation.paired_bootstrap)
+    retraining.decide = _timed("compute: evaluate", decision.decide)
+    retraining.data_alarm = _timed("compute: evaluate", decision.data_alarm)
     for name in ("feature_importance", "pr_curves", "confusion"):
         setattr(plots, name, _timed("compute: plots", getattr(plots, name)))
     for name in (
@@ -93,8 +96,10 @@ def main() -> None:
         months=2, rows_per_month=args.rows_per_month, base_rows=args.base_rows, seed=settings.seed
     ):
         lake.write(part.name, part.frame, part.truth)
-    base = retraining.fetch(settings, "base")
-    retraining.bootstrap_champion(settings, base, retraining.validate(settings, base))
+    from fraud_detection.registry import Registry
+
+    base = retraining.fetch(lake, "base")
+    retraining.bootstrap_champion(Registry(settings), settings, base, retraining.validate(base))
     # month 2 trains on base + all of month 1 + the training half of month 2
     pool_rows = (
         args.base_rows
