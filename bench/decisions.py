@@ -167,6 +167,7 @@ def main() -> None:
                 booster = refit_parts(
                     whole, settings.xgb, settings.drift_plan(),
                     seed=stable_seed(settings.seed, name) % (2**31), threshold=0.5,
+                    judged=registry.load_booster(challenger),
                 ).booster  # fmt: skip
                 every_score = expected_pr_auc(booster.inplace_predict(x), p)
             else:

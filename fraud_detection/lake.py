@@ -17,8 +17,6 @@ from typing import Any
 
 import fsspec
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from fraud_detection.config import Settings
 from fraud_detection.redact import redact_uri
@@ -57,6 +55,11 @@ def check_month(month: str) -> str:
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
     """Deterministic Parquet bytes for a frame (same frame → same bytes → same hash)."""
+    # Imported here: the service imports this module for its types and never writes Parquet,
+    # so its image can leave pyarrow out.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     table = pa.Table.from_pandas(frame, preserve_index=False)
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")

@@ -411,7 +411,12 @@ def refit(
     seed = stable_seed(settings.seed, inputs.month) % (2**31)
     parts = [*inputs.parts[:-1], TrainingPart(inputs.month, _whole_month(inputs), 0.0)]
     trained = refit_parts(
-        parts, settings.xgb, settings.drift_plan(), seed=seed, threshold=challenger.threshold
+        parts,
+        settings.xgb,
+        settings.drift_plan(),
+        seed=seed,
+        threshold=challenger.threshold,
+        judged=registry.load_booster(challenger.version),
     )
     version, _ = _log_and_register(
         registry,

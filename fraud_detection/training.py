@@ -134,22 +134,39 @@ def fit_booster(
         num_boost_round=params.n_estimators,
     )
     rounds = plan.correction_rounds if correction_rounds is None else correction_rounds
-    recent = [p for p in parts if p.age < plan.recent_months]
-    if rounds > 0 and recent:
-        weights = {p.name: recency_weight(p.age, plan.recent_half_life) for p in recent}
-        correction = {
-            **_booster_params(params, seed + 1),
-            "learning_rate": plan.correction_learning_rate,
-            "max_depth": plan.correction_max_depth,
-        }
-        booster = xgb.train(
-            correction,
-            _matrix(recent, weights, positive_weight),
-            num_boost_round=rounds,
-            xgb_model=booster,
-        )
+    if rounds > 0:
+        booster = _correct(booster, parts, params, plan, positive_weight, seed=seed)
     booster.feature_names = list(FEATURES)
     return booster, positive_weight, history
+
+
+def _correct(
+    booster: xgb.Booster,
+    parts: list[TrainingPart],
+    params: XGBoostParams,
+    plan: DriftPlan,
+    positive_weight: float,
+    *,
+    seed: int,
+) -> xgb.Booster:
+    """Stage 2: shallow trees boosted on top of ``booster`` from the newest months only."""
+    recent = [p for p in parts if p.age < plan.recent_months]
+    if not recent or plan.correction_rounds <= 0:
+        return booster
+    weights = {p.name: recency_weight(p.age, plan.recent_half_life) for p in recent}
+    correction = {
+        **_booster_params(params, seed + 1),
+        "learning_rate": plan.correction_learning_rate,
+        "max_depth": plan.correction_max_depth,
+    }
+    corrected = xgb.train(
+        correction,
+        _matrix(recent, weights, positive_weight),
+        num_boost_round=plan.correction_rounds,
+        xgb_model=booster,
+    )
+    corrected.feature_names = list(FEATURES)
+    return corrected
 
 
 def train_parts(
@@ -194,9 +211,22 @@ def refit_parts(
     *,
     seed: int,
     threshold: float,
+    judged: xgb.Booster | None = None,
 ) -> TrainedModel:
-    """The judged recipe on every row (its validation slice and the holdout included)."""
-    booster, positive_weight, weights = fit_booster(parts, params, plan, seed=seed)
+    """The judged recipe on every row (its validation slice and the holdout included).
+
+    Given the judged model, its history stage is kept and only the correction stage is refitted
+    on the newest months in full: they hold all the rows the judged model did not fit, and the
+    history stage is most of the cost.
+    """
+    y_all = np.concatenate([p.frame[TARGET_COLUMN].to_numpy() for p in parts])
+    positive_weight = positive_weight_for(y_all, plan.train_positive_rate)
+    if judged is not None and plan.correction_rounds > 0:
+        history = judged[: params.n_estimators]
+        booster = _correct(history, parts, params, plan, positive_weight, seed=seed)
+        weights = {p.name: recency_weight(p.age, plan.history_half_life) for p in parts}
+    else:
+        booster, positive_weight, weights = fit_booster(parts, params, plan, seed=seed)
     rows = {
         "pool_rows": sum(len(p.frame) for p in parts),
         "fit_rows": sum(len(p.frame) for p in parts),
