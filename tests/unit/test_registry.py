@@ -197,3 +197,29 @@ def test_a_lease_left_by_a_dead_holder_expires(settings: Settings) -> None:
         pass
     with Lease(lake, "x", wait=5):  # taken over once expired
         assert held.token not in lake.fs.cat_file(held.path).decode()
+
+
+def test_a_version_without_a_threshold_tag_is_served_at_the_configured_default(
+    settings: Settings, trained: TrainedModel
+) -> None:
+    registry = Registry(settings)
+    run_id, uri = registry.log_model_run(
+        trained.model, run_name="x", params={}, metrics={}, tags={}, lineage=[]
+    )
+    version = registry.register_version(uri, run_id, {"month": "x"})  # no threshold tag
+    registry.promote(version, expected_champion=None)
+    assert registry.champion().threshold == settings.default_threshold == 0.25
+
+
+def test_bootstrap_from_a_file_uses_the_configured_champion_alias(
+    settings: Settings, trained: TrainedModel, tmp_path: Path
+) -> None:
+    from flows.bootstrap import register_file
+
+    path = tmp_path / "model.ubj"
+    trained.booster.save_model(str(path))
+    renamed = settings.model_copy(update={"champion_alias": "production"})
+    register_file.fn(renamed, str(path), 0.3)
+    registry = Registry(renamed)
+    assert registry.alias("production") is not None and registry.alias("champion") is None
+    assert registry.champion().threshold == 0.3
