@@ -25,9 +25,21 @@ from tests.container import engine, images
 REFRESH_S = 1.0
 
 
+REPORTED: list[str] = []
+
+
 def report(what: str, value: str) -> None:
     """Numbers the tier promises to print (build time, size, time to ready)."""
+    REPORTED.append(f"{what}: {value}")
     print(f"\n[container] {what}: {value}", flush=True)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Shown after the run even when output is captured (as in CI)."""
+    if REPORTED:
+        terminalreporter.section("container numbers")
+        for line in REPORTED:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
