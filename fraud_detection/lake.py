@@ -181,14 +181,7 @@ class Lake:
 
     def _decode(self, path: str, data: bytes) -> pd.DataFrame:
         shown = path if "://" in path or path.startswith("/") else self.display(path)
-        if not data:
-            raise LakeError(f"{shown}: empty file")
-        try:
-            if path.endswith(".csv"):
-                return pd.read_csv(io.BytesIO(data))
-            return pd.read_parquet(io.BytesIO(data))
-        except Exception as exc:  # pyarrow/pandas raise many kinds for corrupt bytes
-            raise LakeError(f"{shown}: unreadable ({type(exc).__name__}: {exc})") from exc
+        return decode(PartitionRef("", shown, ""), data)
 
     def read_month(self, month: str) -> pd.DataFrame:
         return self.read(check_month(month))

@@ -319,7 +319,7 @@ def _reference_quality(registry: Registry, month: str) -> tuple[list[float], lis
     base_like = [t for t in rows if t.get("month") == BASE]
     monthly = sorted((t for t in rows if t.get("month") != BASE), key=lambda t: t["month"])
     recent = monthly[-ALARM_HISTORY:] or base_like
-    aucs = [float(t[k]) for t in recent for k in ("champion_holdout_roc_auc",) if k in t]
+    aucs = [float(t["champion_holdout_roc_auc"]) for t in recent if "champion_holdout_roc_auc" in t]
     if not aucs:
         aucs = [float(t["holdout_roc_auc"]) for t in base_like if "holdout_roc_auc" in t]
     rates = [float(t["holdout_fraud_rate"]) for t in recent if "holdout_fraud_rate" in t]
