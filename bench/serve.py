@@ -28,8 +28,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 ROUNDS = 5
 sys.path.insert(0, str(PROJECT))
 
+from devstack.processes import free_port, wait_until  # noqa: E402
 from fraud_detection.features import FEATURES, INPUT_FEATURES, matrix_from_records  # noqa: E402
-from fraud_detection.localstack import free_port, wait_until  # noqa: E402
 
 # The yardstick: no validation, no middleware, the same model call with the same thread setting
 # as the service (one thread per prediction).

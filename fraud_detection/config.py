@@ -77,7 +77,6 @@ class Settings(BaseSettings):
     )
     gate_confidence: float = Field(0.95, gt=0.5, lt=1)
     # Threshold metric shown beside the gate in reports (F1, precision and recall are all logged).
-    primary_metric: Literal["f1", "pr_auc", "roc_auc"] = "pr_auc"
     bootstrap_samples: int = Field(200, ge=50)
     # The data alarm: the champion's ranking collapsed, or the fraud rate jumped.
     alarm_auc_drop: float = Field(0.10, gt=0, le=1)

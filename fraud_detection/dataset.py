@@ -48,33 +48,5 @@ def month_age(month: str, other: str) -> float:
     return float((pd.Period(month, freq="M") - pd.Period(other, freq="M")).n)
 
 
-def undersample(frame: pd.DataFrame, *, positive_rate: float, seed: int) -> pd.DataFrame:
-    """Drop negatives at random until positives make ``positive_rate`` of the rows."""
-    positives = frame[frame[TARGET_COLUMN] == 1]
-    negatives = frame[frame[TARGET_COLUMN] == 0]
-    wanted = round(len(positives) * (1 - positive_rate) / positive_rate)
-    if wanted >= len(negatives) or len(positives) == 0:
-        return frame.reset_index(drop=True)
-    kept = negatives.sample(n=wanted, random_state=seed % (2**31))
-    return pd.concat([positives, kept]).sort_values(ID_COLUMN, kind="stable").reset_index(drop=True)
-
-
-def training_pool(
-    base: pd.DataFrame,
-    earlier_months: list[pd.DataFrame],
-    month_train: pd.DataFrame | None,
-) -> pd.DataFrame:
-    """Base history + earlier months + the new month's training part, at the natural rate.
-
-    Balancing happens after the validation split (see ``training``), so the threshold is chosen
-    on data with the rate the model meets in production.
-    """
-    parts = [base, *earlier_months] + ([month_train] if month_train is not None else [])
-    pool = pd.concat(parts, ignore_index=True)
-    # The same application id never counts twice (e.g. re-delivered in a later month).
-    pool = pool.drop_duplicates(subset=ID_COLUMN, keep="last")
-    return pool.sort_values(ID_COLUMN, kind="stable").reset_index(drop=True)
-
-
 def positive_rate(frame: pd.DataFrame) -> float:
     return float(np.mean(frame[TARGET_COLUMN])) if len(frame) else 0.0

@@ -22,7 +22,6 @@ from fraud_detection.config import Settings
 from fraud_detection.redact import redact_uri
 
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-DATA_NAMES = ("applications.parquet", "applications.csv")
 # Delivery 1 is applications.<ext>; a corrected delivery of the same month is applications-N.<ext>.
 DELIVERY_PATTERN = re.compile(
     r"^applications(?:-(?P<number>[2-9]|[1-9]\d+))?\.(?P<ext>parquet|csv)$"
@@ -185,9 +184,6 @@ class Lake:
 
     def read_month(self, month: str) -> pd.DataFrame:
         return self.read(check_month(month))
-
-    def read_base(self) -> pd.DataFrame:
-        return self.read("base")
 
     def read_truth(self, name: str) -> pd.DataFrame | None:
         """True p(fraud) stored beside a synthetic partition, if there is one."""

@@ -14,10 +14,9 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
-import xgboost as xgb
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -25,6 +24,9 @@ from mlflow.tracking import MlflowClient
 from fraud_detection.config import Settings
 from fraud_detection.features import FEATURES
 from fraud_detection.lake import PartitionRef
+
+if TYPE_CHECKING:
+    import xgboost as xgb
 
 MODEL_ARTIFACT = "model"
 DECIDED = ("promoted", "rejected")  # a month with either is finished; "quarantined" is not
@@ -120,6 +122,8 @@ class Registry:
         texts: Mapping[str, str] | None = None,
     ) -> tuple[str, str]:
         """Log one training run with its model in XGBoost's own format → (run_id, model_uri)."""
+        import xgboost as xgb
+
         experiment_id = self.experiment_id()
         with (
             self._fluent_store(),
@@ -347,18 +351,11 @@ class Registry:
 
     def load_booster(self, version: str) -> xgb.Booster:
         """Load a version in XGBoost's own format (the xgboost flavor; nothing is unpickled)."""
+        import xgboost as xgb
+
         with self._fluent_store():
             model = mlflow.xgboost.load_model(self.model_uri(version))
         return model.get_booster() if isinstance(model, xgb.XGBModel) else model
-
-    def download_model(self, version: str, destination: Path) -> Path:
-        """Copy a version's MLflow model directory (MLmodel + model.ubj) to ``destination``."""
-        with self._fluent_store():
-            return Path(
-                mlflow.artifacts.download_artifacts(
-                    self.model_uri(version), dst_path=str(destination)
-                )
-            )
 
 
 def check_booster(booster: xgb.Booster) -> None:
@@ -376,6 +373,8 @@ def check_booster(booster: xgb.Booster) -> None:
 
 def load_model_file(path: Path) -> xgb.Booster:
     """Read an XGBoost JSON/UBJ model file; anything else (e.g. a pickle) is refused."""
+    import xgboost as xgb
+
     if path.suffix.lower() not in (".json", ".ubj"):
         raise RegistryError(f"{path}: only XGBoost .json or .ubj model files are accepted")
     head = path.read_bytes()[:1]
@@ -418,15 +417,6 @@ def register_model_file(
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def version_summary(version: ModelVersion) -> dict[str, Any]:
-    return {
-        "version": version.version,
-        "run_id": version.run_id,
-        "tags": dict(version.tags),
-        "aliases": list(getattr(version, "aliases", []) or []),
-    }
 
 
 def dumps(data: Any) -> str:

@@ -9,7 +9,7 @@ so retraining helps in some months and not in others.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -247,7 +247,6 @@ def generate_lake_partitions(
     first_month: str = "2025-01",
     seed: int = 1237,
     schedule: str = "default",
-    on_partition: Callable[[str], None] | None = None,
 ) -> Iterator[Partition]:
     """Base history (month index 0) then ``months`` monthly partitions, ids unique across all."""
     frame, truth = generate(

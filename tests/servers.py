@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from fraud_detection.localstack import MlflowServer, PostgresServer, PrefectServer, S3Server
+from devstack.servers import MlflowServer, PostgresServer, PrefectServer, S3Server
 
 BUCKET = "fraud-test"
 

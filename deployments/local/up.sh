@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ./run install  # the locked environment in .venv (quick when present)
-exec .venv/bin/python -m fraud_detection.localstack up --state-dir "${STATE_DIR:-.state/local}" "$@"
+exec .venv/bin/python -m devstack up --state-dir "${STATE_DIR:-.state/local}" "$@"

@@ -8,15 +8,14 @@ Each prints how long it took; images built here are removed at the end of the se
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from devstack.servers import MlflowServer
 from fraud_detection.config import Settings
 from fraud_detection.features import validate_frame
-from fraud_detection.localstack import MlflowServer
 from fraud_detection.registry import Registry
 from fraud_detection.synthetic import generate
 from fraud_detection.training import train
@@ -131,16 +130,3 @@ def jobs_image(container_engine: str) -> Iterator[str]:
         yield image
     finally:
         images.remove_image(image)
-
-
-def wait_for(check: Any, timeout: float, what: str, interval: float = 0.2) -> float:
-    """Poll ``check`` until it is true; returns the seconds it took."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        try:
-            if check():
-                return time.monotonic() - started
-        except Exception:
-            pass
-        time.sleep(interval)
-    raise TimeoutError(f"{what}: not within {timeout:.0f} s")

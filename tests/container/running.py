@@ -7,7 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from fraud_detection.localstack import free_port
+from devstack.processes import free_port
 from tests.container.engine import podman, run
 from tests.integration.service_helpers import get
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from devstack.servers import S3Server
 from fraud_detection.config import Settings
-from fraud_detection.localstack import S3Server
 from fraud_detection.registry import Registry
 from tests.container.conftest import register, report, train_small
 from tests.container.engine import VENV_BIN, run

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fraud_detection.localstack import free_port
+from devstack.processes import free_port
 from tests.container.conftest import REFRESH_S, report
 from tests.container.engine import PROJECT, podman, run
 from tests.container.test_service_image import follow_promotion

@@ -15,17 +15,11 @@ from typing import Any
 
 import pytest
 
+from devstack.processes import log_tail
+from devstack.servers import MlflowServer, PostgresServer, PrefectServer, PrefectWorker, S3Server
+from devstack.stack import deploy_flows
 from fraud_detection.config import Settings
 from fraud_detection.lake import Lake
-from fraud_detection.localstack import (
-    MlflowServer,
-    PostgresServer,
-    PrefectServer,
-    PrefectWorker,
-    S3Server,
-    deploy_flows,
-    log_tail,
-)
 from fraud_detection.registry import Registry
 from tests.integration.flow_helpers import seed_lake
 from tests.integration.service_helpers import BentoServer, post

@@ -16,7 +16,7 @@ from typing import Any
 
 from bentoml._internal.resource import system_resources
 
-from fraud_detection.localstack import free_port, wait_until
+from devstack.processes import free_port, wait_until
 
 PROJECT = Path(__file__).resolve().parents[2]
 BENTOML = str(Path(sys.executable).parent / "bentoml")

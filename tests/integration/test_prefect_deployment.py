@@ -17,9 +17,11 @@ from uuid import UUID
 
 import pytest
 
+from devstack.processes import log_tail
+from devstack.servers import PrefectServer, PrefectWorker
+from devstack.stack import deploy_flows
 from fraud_detection.config import Settings
 from fraud_detection.lake import Lake
-from fraud_detection.localstack import PrefectServer, PrefectWorker, deploy_flows, log_tail
 from fraud_detection.registry import Registry
 from tests.integration.flow_helpers import seed_lake, versions_by_month
 

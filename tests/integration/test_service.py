@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
+from devstack.servers import MlflowServer
 from fraud_detection.config import Settings
 from fraud_detection.features import INPUT_FEATURES, feature_matrix, underscore_name, validate_frame
-from fraud_detection.localstack import MlflowServer
 from fraud_detection.registry import Registry
 from fraud_detection.synthetic import generate
 from fraud_detection.training import train

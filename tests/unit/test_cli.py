@@ -7,7 +7,7 @@ import numpy as np
 import xgboost as xgb
 from typer.testing import CliRunner
 
-from fraud_detection.cli import app
+from cli.main import app
 from fraud_detection.config import Settings
 from fraud_detection.training import TrainedModel
 

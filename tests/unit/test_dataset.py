@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fraud_detection.dataset import positive_rate, split_month, training_pool, undersample
+from fraud_detection.dataset import positive_rate, split_month
 
 
 def test_split_is_deterministic_disjoint_and_stratified(month_frame: pd.DataFrame) -> None:
@@ -19,16 +19,3 @@ def test_split_is_deterministic_disjoint_and_stratified(month_frame: pd.DataFram
     other = split_month(month_frame, holdout_fraction=0.5, seed=1, month="2025-04")
     assert not other.holdout.equals(one.holdout)  # each month its own split
 
-
-def test_undersampling_reaches_the_rate_and_keeps_every_positive(month_frame: pd.DataFrame) -> None:
-    balanced = undersample(month_frame, positive_rate=0.25, seed=3)
-    assert abs(positive_rate(balanced) - 0.25) < 0.01
-    assert balanced["TARGET"].sum() == month_frame["TARGET"].sum()
-    assert balanced.equals(undersample(month_frame, positive_rate=0.25, seed=3))
-
-
-def test_pool_is_deterministic_and_counts_each_application_once(month_frame: pd.DataFrame) -> None:
-    base, earlier = month_frame.iloc[:800], month_frame.iloc[600:1200]  # 200 ids delivered twice
-    pool = training_pool(base, [earlier], month_frame.iloc[1200:])
-    assert pool["SK_ID_CURR"].is_unique and len(pool) == len(month_frame)
-    assert pool.equals(training_pool(base, [earlier], month_frame.iloc[1200:]))

@@ -1,25 +1,23 @@
 """``fraud-detection``: set-up and operations from the shell.
 
-Domain commands run here directly. Commands that run flows or build bentos import those shells
-lazily inside the command, so importing the domain package never imports Prefect or BentoML.
+Every command imports what it uses inside its body (MLflow, XGBoost, Prefect, BentoML take
+seconds to import), so ``--help`` answers at once and ``status`` loads only the registry client.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
-from fraud_detection.config import get_settings
-from fraud_detection.lake import Lake, PartitionExistsError
-from fraud_detection.redact import redact_uri
-from fraud_detection.registry import Registry, RegistryError, register_model_file
+from cli.errors import report_failure, short_prefect_tracebacks
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     help="Fraud model for funding applications: data, registry and operations.",
@@ -28,11 +26,25 @@ app = typer.Typer(
 )
 bento_app = typer.Typer(help="Bundle the champion into a bento.", no_args_is_help=True)
 app.add_typer(bento_app, name="bento")
-console = Console()
+_debug = False
 
 
-def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on failure")] = False,
+) -> None:
+    global _debug
+    _debug = debug
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console()
+
+
+def _fail(message: str) -> NoReturn:
+    _console().print(f"[red]error:[/red] {message}")
     raise typer.Exit(code=1)
 
 
@@ -48,6 +60,13 @@ def seed_data(
     ] = None,
 ) -> None:
     """Write base history + monthly partitions to the lake (synthetic, or the public raw files)."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from fraud_detection.config import get_settings
+    from fraud_detection.lake import Lake, PartitionExistsError
+    from fraud_detection.redact import redact_uri
+
     settings = get_settings()
     lake = Lake.from_settings(settings)
     if from_raw is not None:
@@ -61,7 +80,7 @@ def seed_data(
     else:
         from fraud_detection.synthetic import generate_lake_partitions
 
-        partitions = (
+        partitions = [
             (p.name, p.frame, p.truth)
             for p in generate_lake_partitions(
                 months=months,
@@ -70,7 +89,8 @@ def seed_data(
                 first_month=first_month,
                 seed=settings.seed,
             )
-        )
+        ]
+    console = _console()
     written = []
     with Progress(console=console, transient=True) as progress:
         job = progress.add_task("writing partitions", total=months + 1)
@@ -96,12 +116,15 @@ def register_model(
     threshold: Annotated[float, typer.Option(help="Decision threshold of this model")] = 0.25,
 ) -> None:
     """Register an existing XGBoost model file (54-column contract; no pickle accepted)."""
+    from fraud_detection.config import get_settings
+    from fraud_detection.registry import Registry, RegistryError, register_model_file
+
     settings = get_settings()
     try:
         version = register_model_file(Registry(settings), file, threshold=threshold, alias=alias)
     except RegistryError as exc:
         _fail(str(exc))
-    console.print(
+    _console().print(
         f"registered {settings.model_name} version {version}" + (f" as @{alias}" if alias else "")
     )
 
@@ -109,27 +132,39 @@ def register_model(
 @app.command()
 def promote(version: Annotated[str, typer.Argument(help="Version to make champion")]) -> None:
     """Move ``champion`` to a version by hand."""
-    registry = Registry(get_settings())
+    from fraud_detection.config import get_settings
+    from fraud_detection.registry import Registry, RegistryError
+
     try:
-        registry.set_champion(version)
+        Registry(get_settings()).set_champion(version)
     except RegistryError as exc:
         _fail(str(exc))
-    console.print(f"champion → version {version}")
+    _console().print(f"champion → version {version}")
 
 
 @app.command()
 def rollback() -> None:
     """Point ``champion`` back at the version it replaced."""
+    from fraud_detection.config import get_settings
+    from fraud_detection.registry import Registry, RegistryError
+
     try:
         version = Registry(get_settings()).rollback()
     except RegistryError as exc:
         _fail(str(exc))
-    console.print(f"champion rolled back to version {version}")
+    _console().print(f"champion rolled back to version {version}")
 
 
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
     """Months in the lake, model versions, decisions and aliases."""
+    from rich.table import Table
+
+    from fraud_detection.config import get_settings
+    from fraud_detection.lake import Lake
+    from fraud_detection.redact import redact_uri
+    from fraud_detection.registry import Registry
+
     settings = get_settings()
     registry = Registry(settings)
     champion = registry.champion()
@@ -137,6 +172,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
     versions = registry.versions()
     months = Lake.from_settings(settings).list_months()
     quarantined = registry.quarantined()
+    console = _console()
     if as_json:
         data = {
             "lake": redact_uri(settings.lake),
@@ -187,25 +223,29 @@ def ingest(
 ) -> None:
     """Deliver a month (or a corrected delivery of it) to the lake; older bytes are kept."""
     from fraud_detection import retraining
-    from fraud_detection.lake import PartitionRef
+    from fraud_detection.config import get_settings
+    from fraud_detection.lake import Lake, PartitionRef
+    from fraud_detection.redact import redact_uri
 
-    settings = get_settings()
     data = file.read_bytes()
     try:
         retraining.validate(retraining.MonthData(PartitionRef(month, str(file), ""), data))
-        ref = Lake.from_settings(settings).deliver(month, data, csv=file.suffix == ".csv")
+        ref = Lake.from_settings(get_settings()).deliver(month, data, csv=file.suffix == ".csv")
     except (retraining.MonthError, ValueError) as exc:
         _fail(str(exc))
-    console.print(f"{month}: delivered as {redact_uri(ref.path)} (sha256 {ref.sha256[:12]})")
+    _console().print(f"{month}: delivered as {redact_uri(ref.path)} (sha256 {ref.sha256[:12]})")
 
 
-def _patient_local_prefect() -> None:
-    """Give Prefect's temporary local API (used when no PREFECT_API_URL is set) time to start.
+def _prefect_for_the_shell() -> None:
+    """Set up Prefect for a flow run in this process; must run before Prefect is imported.
 
-    Its default start-up budget of 20 s is sometimes too short on a busy 2-core machine; must run
-    before Prefect is imported, as Prefect reads its settings then.
+    Its temporary local API (used when no PREFECT_API_URL is set) gets 120 s to start instead of
+    20 s, sometimes too short on a busy 2-core machine; failures are logged without tracebacks
+    unless ``--debug``.
     """
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    if not _debug:
+        short_prefect_tracebacks()
 
 
 @app.command()
@@ -215,11 +255,11 @@ def bootstrap(
     ] = None,
 ) -> None:
     """Run the bootstrap flow: the first champion from the base history."""
-    _patient_local_prefect()
+    _prefect_for_the_shell()
     from flows.bootstrap import bootstrap as bootstrap_flow
 
     result = bootstrap_flow(model_file=str(model_file) if model_file else None)
-    console.print(result)
+    _console().print(result)
 
 
 @app.command()
@@ -230,12 +270,12 @@ def retrain(
     ] = False,
 ) -> None:
     """Run the monthly-retrain flow in this process (without a deployment)."""
-    _patient_local_prefect()
+    _prefect_for_the_shell()
     from flows.retrain import monthly_retrain
 
     while True:
         result = monthly_retrain(month=month)
-        console.print(result)
+        _console().print(result)
         if not all_months or month or result.get("status") == "nothing to do":
             break
 
@@ -243,9 +283,10 @@ def retrain(
 @bento_app.command("import-champion")
 def import_champion() -> None:
     """Copy the current champion from MLflow into the BentoML model store (for `bentoml build`)."""
+    from fraud_detection.config import get_settings
     from service.bundle import import_champion as do_import
 
-    console.print(f"imported {do_import(get_settings())}")
+    _console().print(f"imported {do_import(get_settings())}")
 
 
 @app.command()
@@ -255,14 +296,22 @@ def demo(
     serve: Annotated[bool, typer.Option(help="Keep serving after the sample is scored")] = False,
 ) -> None:
     """Seed data, bootstrap a champion, retrain a few months, serve it and score a sample."""
-    _patient_local_prefect()
-    from flows.demo import run_demo
+    _prefect_for_the_shell()
+    from cli.demo import run_demo
+    from fraud_detection.config import get_settings
 
-    run_demo(get_settings(), months=months, port=port, console=console, keep_serving=serve)
+    run_demo(get_settings(), months=months, port=port, console=_console(), keep_serving=serve)
 
 
 def main() -> None:
-    app()
+    """The console script: a failing command prints its cause and exits 1 (traceback: --debug)."""
+    try:
+        app()
+    except Exception as exc:
+        if _debug:
+            raise
+        report_failure(exc)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,9 @@ import botocore.exceptions
 import psycopg2
 import pytest
 
-from fraud_detection.localstack import (
-    MlflowServer,
-    PostgresServer,
-    PrefectServer,
-    S3Server,
-    Stack,
-    pid_alive,
-)
+from devstack.processes import pid_alive
+from devstack.servers import MlflowServer, PostgresServer, PrefectServer, S3Server
+from devstack.stack import Stack
 from tests.servers import BUCKET
 
 pytestmark = pytest.mark.integration

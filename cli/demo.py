@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import urllib.request
-from pathlib import Path
 
+import httpx
 from rich.console import Console
 
+from devstack.processes import Managed, wait_until
 from fraud_detection.config import Settings
 from fraud_detection.lake import Lake
-from fraud_detection.localstack import wait_until
 from fraud_detection.redact import redact_uri
 from fraud_detection.registry import Registry
 from fraud_detection.synthetic import generate_lake_partitions
@@ -34,34 +30,28 @@ def _seed(settings: Settings, months: int, console: Console) -> None:
         lake.write(partition.name, partition.frame, partition.truth)
 
 
-def _start_service(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "FRAUD_MLFLOW_TRACKING_URI": settings.tracking_uri,
-        "BENTOML_DO_NOT_TRACK": "true",
-    }
-    command = [sys.executable, "-m", "bentoml", "serve", "service.service:FraudDetector",
-               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
-    handle = log.open("wb")
-    return subprocess.Popen(
-        command, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+def _start_service(settings: Settings, port: int) -> Managed:
+    service = Managed("service", settings.data_dir)
+    command = [sys.executable, "-m", "bentoml", "serve", "service.service:FraudDetector"]
+    service.spawn(
+        [*command, "--host", "127.0.0.1", "--port", str(port)],
+        env={"FRAUD_MLFLOW_TRACKING_URI": settings.tracking_uri},
     )
+    return service
 
 
-def _first_prediction(url: str, body: bytes, process: subprocess.Popen[bytes], log: Path) -> str:
+def _first_prediction(url: str, records: list[dict[str, object]], service: Managed) -> str:
     """POST /predict until answered: before every worker has loaded its model, a request may be
     refused (not listening yet) or get a 503 from the worker that took it."""
     answers: list[str] = []
 
     def answered() -> bool:
-        request = urllib.request.Request(
-            f"{url}/predict", data=body, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            answers.append(response.read().decode())
+        response = httpx.post(f"{url}/predict", json={"data": records}, timeout=10)
+        response.raise_for_status()
+        answers.append(response.text)
         return True
 
-    wait_until(answered, timeout=150, what="the service", log=log, process=process)
+    wait_until(answered, timeout=150, what="the service", log=service.log, process=service.process)
     return answers[0]
 
 
@@ -90,11 +80,9 @@ def run_demo(
     assert champion is not None
     console.rule("serving the champion")
     url = f"http://127.0.0.1:{port}"
-    log = settings.data_dir / "service.log"
-    process = _start_service(settings, port, log)
+    service = _start_service(settings, port)
     try:
-        body = json.dumps({"data": _sample_records(settings)}).encode()
-        console.print_json(_first_prediction(url, body, process, log))
+        console.print_json(_first_prediction(url, _sample_records(settings), service))
         console.rule("where to look")
         console.print(
             f"champion: {settings.model_name} version {champion.version} (month {champion.tags.get('month')})"
@@ -105,17 +93,12 @@ def run_demo(
         console.print(
             "Prefect UI: .venv/bin/prefect server start  → http://127.0.0.1:4200 (this demo's runs are in PREFECT_HOME)"
         )
-        console.print(f"Service:    {url}/ (Swagger UI) — log in {log}")
+        console.print(f"Service:    {url}/ (Swagger UI) — log in {service.log}")
         console.print(f"Lake:       {redact_uri(settings.lake)}")
         if keep_serving:
             console.print("serving until Ctrl-C…")
-            process.wait()
+            service.wait()
     except KeyboardInterrupt:
         pass
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        service.stop()

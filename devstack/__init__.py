@@ -1,0 +1,1 @@
+"""Dev and ops tooling, not part of the runtime wheel: the no-Docker local stack and its processes."""
