@@ -96,7 +96,7 @@ def main() -> None:
 
     from flows.bootstrap import bootstrap
     from flows.retrain import monthly_retrain
-    from fraud_detection import retraining
+    from fraud_detection import challengers, intake, retraining
     from fraud_detection.config import Settings
     from fraud_detection.dataset import stable_seed
     from fraud_detection.features import feature_matrix
@@ -157,12 +157,12 @@ def main() -> None:
             if status == "promoted" and result.get("served_version"):
                 every_score = quality(result["served_version"], x, p)
             elif settings.refit_on_promotion:
-                data = retraining.fetch(lake, name)
-                split = retraining.split(settings, name, retraining.validate(data))
+                data = intake.fetch(lake, name)
+                split = intake.split(settings, name, intake.validate(data))
                 inputs = retraining.gather(lake, registry, data, split)
                 whole = [
                     *inputs.parts[:-1],
-                    TrainingPart(name, retraining._whole_month(inputs), 0.0),
+                    TrainingPart(name, challengers._whole_month(inputs), 0.0),
                 ]
                 booster = refit_parts(
                     whole, settings.xgb, settings.drift_plan(),

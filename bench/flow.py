@@ -36,16 +36,26 @@ def _timed(category: str, function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _instrument() -> None:
-    from fraud_detection import decision, evaluation, lake, plots, retraining, training
+    from fraud_detection import (
+        challengers,
+        decision,
+        evaluation,
+        intake,
+        judging,
+        lake,
+        plots,
+        retraining,
+        training,
+    )
     from fraud_detection.registry import Registry
 
-    retraining.train_parts = _timed("compute: train", training.train_parts)
-    retraining.refit_parts = _timed("compute: train", training.refit_parts)
-    retraining.predict_proba = _timed("compute: evaluate", evaluation.predict_proba)
-    retraining.metrics_at = _timed("compute: evaluate", evaluation.metrics_at)
-    retraining.paired_bootstrap = _timed("compute: evaluate", evaluation.paired_bootstrap)
-    retraining.decide = _timed("compute: evaluate", decision.decide)
-    retraining.data_alarm = _timed("compute: evaluate", decision.data_alarm)
+    challengers.train_parts = _timed("compute: train", training.train_parts)
+    challengers.refit_parts = _timed("compute: train", training.refit_parts)
+    judging.predict_proba = _timed("compute: evaluate", evaluation.predict_proba)
+    judging.metrics_at = _timed("compute: evaluate", evaluation.metrics_at)
+    judging.paired_bootstrap = _timed("compute: evaluate", evaluation.paired_bootstrap)
+    judging.decide = _timed("compute: evaluate", decision.decide)
+    judging.data_alarm = _timed("compute: evaluate", decision.data_alarm)
     for name in ("feature_importance", "pr_curves", "confusion"):
         setattr(plots, name, _timed("compute: plots", getattr(plots, name)))
     for name in (
@@ -63,7 +73,8 @@ def _instrument() -> None:
         setattr(Registry, name, _timed("mlflow", getattr(Registry, name)))
     lake.Lake.fetch = _timed("lake I/O + validation", lake.Lake.fetch)
     lake.Lake.load = _timed("lake I/O + validation", lake.Lake.load)
-    retraining.validate = _timed("lake I/O + validation", retraining.validate)
+    intake.validate = _timed("lake I/O + validation", intake.validate)
+    retraining.validate = intake.validate  # gather validates the earlier months
 
 
 def main() -> None:
@@ -85,7 +96,7 @@ def main() -> None:
     from prefect.testing.utilities import prefect_test_harness
 
     from flows.retrain import monthly_retrain
-    from fraud_detection import retraining
+    from fraud_detection import first_champion, intake
     from fraud_detection.config import Settings
     from fraud_detection.lake import Lake
     from fraud_detection.synthetic import generate_lake_partitions
@@ -98,8 +109,8 @@ def main() -> None:
         lake.write(part.name, part.frame, part.truth)
     from fraud_detection.registry import Registry
 
-    base = retraining.fetch(lake, "base")
-    retraining.bootstrap_champion(Registry(settings), settings, base, retraining.validate(base))
+    base = intake.fetch(lake, "base")
+    first_champion.bootstrap_champion(Registry(settings), settings, base, intake.validate(base))
     # month 2 trains on base + all of month 1 + the training half of month 2
     pool_rows = (
         args.base_rows

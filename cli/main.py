@@ -222,16 +222,16 @@ def ingest(
     ],
 ) -> None:
     """Deliver a month (or a corrected delivery of it) to the lake; older bytes are kept."""
-    from fraud_detection import retraining
+    from fraud_detection import intake
     from fraud_detection.config import get_settings
     from fraud_detection.lake import Lake, PartitionRef
     from fraud_detection.redact import redact_uri
 
     data = file.read_bytes()
     try:
-        retraining.validate(retraining.MonthData(PartitionRef(month, str(file), ""), data))
+        intake.validate(intake.MonthData(PartitionRef(month, str(file), ""), data))
         ref = Lake.from_settings(get_settings()).deliver(month, data, csv=file.suffix == ".csv")
-    except (retraining.MonthError, ValueError) as exc:
+    except (intake.MonthError, ValueError) as exc:
         _fail(str(exc))
     _console().print(f"{month}: delivered as {redact_uri(ref.path)} (sha256 {ref.sha256[:12]})")
 

@@ -10,39 +10,41 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.retrain import io_task
-from fraud_detection import retraining
+from fraud_detection import first_champion, intake
 from fraud_detection.config import Settings, get_settings
 from fraud_detection.lake import Lake
 from fraud_detection.registry import Registry, register_model_file
 
 
 @task(**io_task)
-def fetch_base(settings: Settings) -> retraining.MonthData:
-    return retraining.fetch(Lake.from_settings(settings), retraining.BASE)
+def fetch_base(settings: Settings) -> intake.MonthData:
+    return intake.fetch(Lake.from_settings(settings), intake.BASE)
 
 
 @task(cache_policy=NO_CACHE)
-def validate_base(data: retraining.MonthData) -> Any:
-    return retraining.validate(data)
+def validate_base(data: intake.MonthData) -> Any:
+    return intake.validate(data)
 
 
 @task(**io_task)
 def train_champion(
-    settings: Settings, data: retraining.MonthData, clean: Any
-) -> retraining.Bootstrap:
-    return retraining.bootstrap_champion(Registry(settings), settings, data, clean)
+    settings: Settings, data: intake.MonthData, clean: Any
+) -> first_champion.Bootstrap:
+    return first_champion.bootstrap_champion(Registry(settings), settings, data, clean)
 
 
 @task(**io_task)
-def register_file(settings: Settings, model_file: str, threshold: float) -> retraining.Bootstrap:
+def register_file(
+    settings: Settings, model_file: str, threshold: float
+) -> first_champion.Bootstrap:
     registry = Registry(settings)
     champion = registry.champion()
     if champion is not None:
-        return retraining.Bootstrap(champion.version, created=False)
+        return first_champion.Bootstrap(champion.version, created=False)
     version = register_model_file(
         registry, Path(model_file), threshold=threshold, alias=settings.champion_alias
     )
-    return retraining.Bootstrap(version, created=True)
+    return first_champion.Bootstrap(version, created=True)
 
 
 @flow(name="bootstrap", log_prints=True)

@@ -10,19 +10,15 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from fraud_detection import retraining
+from fraud_detection import challengers, intake, judging, month_report, retraining
+from fraud_detection.challengers import Challenger, TrainingInputs
 from fraud_detection.config import Settings, get_settings
 from fraud_detection.dataset import MonthSplit
+from fraud_detection.intake import MonthData, MonthError
+from fraud_detection.judging import Evaluation
 from fraud_detection.lake import Lake
 from fraud_detection.registry import Registry, StaleChampionError
-from fraud_detection.retraining import (
-    Challenger,
-    Evaluation,
-    MonthData,
-    MonthError,
-    Outcome,
-    TrainingInputs,
-)
+from fraud_detection.retraining import Outcome
 
 IO_RETRIES = 2
 IO_RETRY_DELAYS = [2, 10]
@@ -59,22 +55,22 @@ def check_decided(registry: Registry, month: str) -> dict[str, str] | None:
 
 @task(**io_task)
 def fetch_month(lake: Lake, month: str) -> MonthData:
-    return retraining.fetch(lake, month)
+    return intake.fetch(lake, month)
 
 
 @task(cache_policy=NO_CACHE)
 def validate_month(data: MonthData) -> pd.DataFrame:
-    return retraining.validate(data)
+    return intake.validate(data)
 
 
 @task(**io_task)
 def quarantine_month(registry: Registry, data: MonthData, reason: str) -> None:
-    retraining.quarantine(registry, data, reason)
+    intake.quarantine(registry, data, reason)
 
 
 @task(cache_policy=NO_CACHE)
 def split_month(settings: Settings, month: str, clean: pd.DataFrame) -> MonthSplit:
-    return retraining.split(settings, month, clean)
+    return intake.split(settings, month, clean)
 
 
 @task(**io_task)
@@ -87,21 +83,21 @@ def gather_pool(
 @task(**io_task)
 def train_challenger(registry: Registry, settings: Settings, inputs: TrainingInputs) -> Challenger:
     # Idempotent: a retry finds the version already registered for this month and data.
-    return retraining.train_challenger(registry, settings, inputs)
+    return challengers.train_challenger(registry, settings, inputs)
 
 
 @task(**io_task)
 def evaluate(
     registry: Registry, settings: Settings, challenger: Challenger, holdout: pd.DataFrame
 ) -> Evaluation:
-    return retraining.evaluate(registry, settings, challenger, holdout)
+    return judging.evaluate(registry, settings, challenger, holdout)
 
 
 @task(**io_task)
 def refit_served_model(
     registry: Registry, settings: Settings, inputs: TrainingInputs, challenger: Challenger
 ) -> str:
-    return retraining.refit(registry, settings, inputs, challenger)
+    return challengers.refit(registry, settings, inputs, challenger)
 
 
 @task(**io_task)
@@ -122,7 +118,7 @@ def transition_stage(
 
 @task(**io_task)
 def report(registry: Registry, settings: Settings, evaluation: Evaluation, outcome: Outcome) -> str:
-    markdown = retraining.report_markdown(evaluation, outcome, tracking_uri=settings.tracking_uri)
+    markdown = month_report.report_markdown(evaluation, outcome, tracking_uri=settings.tracking_uri)
     create_markdown_artifact(
         key="retrain-report",
         markdown=markdown,
@@ -130,7 +126,7 @@ def report(registry: Registry, settings: Settings, evaluation: Evaluation, outco
     )
     create_table_artifact(
         key="retrain-metrics",
-        table=retraining.report_rows(evaluation),
+        table=month_report.report_rows(evaluation),
         description=f"Holdout metrics for {evaluation.month}",
     )
     retraining.record_report(registry, evaluation, markdown)

@@ -18,4 +18,3 @@ def test_split_is_deterministic_disjoint_and_stratified(month_frame: pd.DataFram
     assert abs(positive_rate(one.holdout) - positive_rate(month_frame)) < 0.005
     other = split_month(month_frame, holdout_fraction=0.5, seed=1, month="2025-04")
     assert not other.holdout.equals(one.holdout)  # each month its own split
-

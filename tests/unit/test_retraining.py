@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from fraud_detection import retraining
+from fraud_detection import challengers, first_champion, intake, judging, retraining
 from fraud_detection.config import Settings
+from fraud_detection.decision import Decision
 from fraud_detection.lake import Lake
 from fraud_detection.registry import Registry, StaleChampionError
 from fraud_detection.synthetic import generate_lake_partitions
@@ -28,20 +30,20 @@ def _stores(settings: Settings) -> tuple[Lake, Registry]:
     return Lake.from_settings(settings), Registry(settings)
 
 
-def _bootstrap(settings: Settings) -> retraining.Bootstrap:
+def _bootstrap(settings: Settings) -> first_champion.Bootstrap:
     lake, registry = _stores(settings)
-    base = retraining.fetch(lake, retraining.BASE)
-    return retraining.bootstrap_champion(registry, settings, base, retraining.validate(base))
+    base = intake.fetch(lake, intake.BASE)
+    return first_champion.bootstrap_champion(registry, settings, base, intake.validate(base))
 
 
 def _challenger(
     settings: Settings, month: str
-) -> tuple[retraining.Challenger, retraining.TrainingInputs, retraining.MonthData]:
+) -> tuple[challengers.Challenger, challengers.TrainingInputs, intake.MonthData]:
     lake, registry = _stores(settings)
-    data = retraining.fetch(lake, month)
-    month_split = retraining.split(settings, month, retraining.validate(data))
+    data = intake.fetch(lake, month)
+    month_split = intake.split(settings, month, intake.validate(data))
     inputs = retraining.gather(lake, registry, data, month_split)
-    return retraining.train_challenger(registry, settings, inputs), inputs, data
+    return challengers.train_challenger(registry, settings, inputs), inputs, data
 
 
 def test_bootstrap_is_safe_to_run_twice(lake_settings: Settings) -> None:
@@ -78,9 +80,9 @@ def test_the_month_is_split_once_and_the_pool_carries_ages_and_lineage(
 def _run(settings: Settings, month: str) -> retraining.Outcome:
     registry = Registry(settings)
     challenger, inputs, data = _challenger(settings, month)
-    evaluation = retraining.evaluate(registry, settings, challenger, inputs.holdout)
+    evaluation = judging.evaluate(registry, settings, challenger, inputs.holdout)
     served = (
-        retraining.refit(registry, settings, inputs, challenger)
+        challengers.refit(registry, settings, inputs, challenger)
         if evaluation.decision.promote
         else None
     )
@@ -125,7 +127,7 @@ def test_a_promotion_serves_the_recipe_refitted_on_the_whole_month(
 def test_both_models_are_scored_on_the_same_holdout(lake_settings: Settings) -> None:
     champion = _bootstrap(lake_settings).version
     challenger, inputs, _ = _challenger(lake_settings, "2025-01")
-    evaluation = retraining.evaluate(
+    evaluation = judging.evaluate(
         Registry(lake_settings), lake_settings, challenger, inputs.holdout
     )
     assert evaluation.compared_version == champion
@@ -142,12 +144,10 @@ def test_a_stale_champion_blocks_the_transition(lake_settings: Settings) -> None
     _bootstrap(lake_settings)
     registry = Registry(lake_settings)
     challenger, inputs, data = _challenger(lake_settings, "2025-01")
-    evaluation = retraining.evaluate(registry, lake_settings, challenger, inputs.holdout)
+    evaluation = judging.evaluate(registry, lake_settings, challenger, inputs.holdout)
     other, _, _ = _challenger(lake_settings, "2025-02")
     registry.set_champion(other.version)  # an operator moved the champion meanwhile
-    forced = retraining.dataclasses.replace(
-        evaluation, decision=retraining.Decision(True, "forced for the test")
-    )
+    forced = dataclasses.replace(evaluation, decision=Decision(True, "forced for the test"))
     with pytest.raises(StaleChampionError):
         retraining.transition(registry, lake_settings, forced, data)
     assert registry.champion().version == other.version
@@ -198,8 +198,8 @@ def test_a_malformed_month_names_file_and_column(
     lake = Lake.from_settings(lake_settings)
     bad = change(lake.read_month("2025-01"))  # type: ignore[operator]
     ref = lake.write_month("2026-01", bad)
-    with pytest.raises(retraining.MonthError) as error:
-        retraining.validate(retraining.fetch(lake, "2026-01"))
+    with pytest.raises(intake.MonthError) as error:
+        intake.validate(intake.fetch(lake, "2026-01"))
     assert str(error.value).startswith(ref.path) and words in str(error.value)
 
 
@@ -210,7 +210,7 @@ def test_corrupt_or_empty_partitions_fail_validation(
     path = Path(lake_settings.lake) / "incoming" / "month=2026-02" / "applications.parquet"
     path.parent.mkdir(parents=True)
     path.write_bytes(data)
-    fetched = retraining.fetch(Lake.from_settings(lake_settings), "2026-02")  # bytes fetched
-    with pytest.raises(retraining.MonthError, match=words) as error:
-        retraining.validate(fetched)
+    fetched = intake.fetch(Lake.from_settings(lake_settings), "2026-02")  # bytes fetched
+    with pytest.raises(intake.MonthError, match=words) as error:
+        intake.validate(fetched)
     assert str(path) in str(error.value)

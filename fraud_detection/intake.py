@@ -1,0 +1,79 @@
+"""A month's way in: fetch its bytes, validate them against the contract (pure), split it
+once, or quarantine the delivery. Errors name the file, the column and the problem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from fraud_detection.config import Settings
+from fraud_detection.dataset import MonthSplit, split_month
+from fraud_detection.features import (
+    TARGET_COLUMN,
+    ContractError,
+    Problem,
+    validate_frame,
+)
+from fraud_detection.lake import Lake, LakeError, PartitionRef, decode
+from fraud_detection.registry import Registry
+
+BASE = "base"
+
+
+MIN_POSITIVES = 4  # fewer cannot be split into training and holdout parts meaningfully
+
+
+@dataclass(frozen=True)
+class MonthData:
+    ref: PartitionRef
+    raw: bytes  # exactly the bytes that were hashed; decoded by ``validate``
+
+
+class MonthError(ValueError):
+    """A partition that cannot be used; the message names the file, the column and the problem."""
+
+
+def fetch(lake: Lake, name: str) -> MonthData:
+    raw, ref = lake.fetch(name)
+    return MonthData(ref, raw)
+
+
+def validate(data: MonthData, *, labelled: bool = True) -> pd.DataFrame:
+    """The month's bytes against the contract (pure); errors name the file, column, problem."""
+    try:
+        frame = decode(data.ref, data.raw)
+    except LakeError as exc:
+        raise MonthError(str(exc)) from exc
+    try:
+        return _validate_frame(frame, data.ref.path, labelled)
+    except ContractError as exc:
+        raise MonthError(str(exc)) from exc
+
+
+def _validate_frame(frame: pd.DataFrame, source: str, labelled: bool) -> pd.DataFrame:
+    clean = validate_frame(frame, require_target=labelled, source=source)
+    if labelled:
+        positives = int(clean[TARGET_COLUMN].sum())
+        if positives == 0 or positives == len(clean):
+            raise ContractError(
+                [Problem(TARGET_COLUMN, "a single class in the whole month")], source
+            )
+        if min(positives, len(clean) - positives) < MIN_POSITIVES:
+            raise ContractError(
+                [Problem(TARGET_COLUMN, f"fewer than {MIN_POSITIVES} rows of one class")],
+                source,
+            )
+    return clean
+
+
+def split(settings: Settings, month: str, clean: pd.DataFrame) -> MonthSplit:
+    """The month's training part and holdout, once (same month and seed → same rows)."""
+    return split_month(
+        clean, holdout_fraction=settings.holdout_fraction, seed=settings.seed, month=month
+    )
+
+
+def quarantine(registry: Registry, data: MonthData, reason: str, run_id: str | None = None) -> None:
+    """Mark the month's delivery in force as unusable (its bytes stay as they are)."""
+    registry.quarantine(data.ref.name, data.ref.path, data.ref.sha256, reason, run_id=run_id)

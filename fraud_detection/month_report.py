@@ -1,0 +1,66 @@
+"""The month's report in Markdown: the decision in one sentence, then the metrics side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fraud_detection.judging import Evaluation
+from fraud_detection.redact import redact_uri
+from fraud_detection.retraining import Outcome
+
+
+def report_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
+    """Champion and challenger metrics side by side (one row per metric)."""
+    rows = []
+    for metric in ("pr_auc", "roc_auc", "brier", "f1", "precision", "recall", "threshold"):
+        new = evaluation.challenger_metrics[metric]
+        old = evaluation.champion_metrics[metric] if evaluation.champion_metrics else None
+        rows.append(
+            {
+                "metric": metric,
+                "champion": None if old is None else round(old, 4),
+                "challenger": round(new, 4),
+                "difference": None if old is None else round(new - old, 4),
+            }
+        )
+    return rows
+
+
+def report_markdown(evaluation: Evaluation, outcome: Outcome, *, tracking_uri: str) -> str:
+    c = evaluation.pr_auc
+    pr_line = (
+        f"{c.difference:+.4f} (95 % paired bootstrap interval {c.low:+.4f} … {c.high:+.4f})"
+        if c
+        else "n/a (no champion)"
+    )
+    table = "\n".join(
+        "| {metric} | {old} | {new} | {diff} |".format(
+            metric=r["metric"],
+            old="–" if r["champion"] is None else r["champion"],
+            new=r["challenger"],
+            diff="–" if r["difference"] is None else f"{r['difference']:+.4f}",
+        )
+        for r in report_rows(evaluation)
+    )
+    verdict = f"**{outcome.decision.verdict}**"
+    alarm = evaluation.alarm
+    served = (
+        f" · served as v{outcome.served_version} (the same recipe refitted on the whole month)"
+        if outcome.served_version
+        else ""
+    )
+    return f"""# Retrain {evaluation.month}: challenger v{outcome.challenger_version} {verdict}
+
+**Decision.** {outcome.decision.reason}
+
+- Holdout: {evaluation.holdout_rows} rows of {evaluation.month} at the natural fraud rate ({alarm.fraud_rate:.1%}); neither model trained on them
+- Champion before: v{evaluation.champion_version or "–"} · compared with: v{evaluation.compared_version or "–"} · champion now: v{outcome.champion_version}{served}
+- Data check: {alarm.reason}{f" Champion ROC-AUC on this holdout {alarm.champion_roc_auc:.3f}" if alarm.champion_roc_auc is not None else ""}{f" (recent months {alarm.reference_roc_auc:.3f})" if alarm.reference_roc_auc is not None else ""}
+- PR-AUC difference (challenger − champion): {pr_line}
+- Training data: `{evaluation.challenger.data_sha256[:16]}…`{" (reused an existing version)" if evaluation.challenger.reused else ""}
+- MLflow run `{evaluation.challenger.run_id}` at `{redact_uri(tracking_uri)}`
+
+| metric | champion | challenger | difference |
+|---|---|---|---|
+{table}
+"""
