@@ -58,7 +58,8 @@ def _first_prediction(url: str, records: list[dict[str, object]], service: Manag
 def _sample_records(settings: Settings, count: int = 3) -> list[dict[str, object]]:
     lake = Lake.from_settings(settings)
     frame = lake.read_month(lake.list_months()[-1]).head(count)
-    return json.loads(frame.to_json(orient="records"))
+    records: list[dict[str, object]] = json.loads(frame.to_json(orient="records"))
+    return records
 
 
 def run_demo(

@@ -57,7 +57,8 @@ class Stack:
         urls = record["urls"]
         if not (http_ok(f"{urls['mlflow']}/health") and http_ok(f"{urls['prefect_api']}/health")):
             return None
-        return record
+        running: dict[str, Any] = record
+        return running
 
     def up(self, *, with_worker: bool = True, deploy: bool = True) -> dict[str, Any]:
         existing = self.running()

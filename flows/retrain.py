@@ -35,7 +35,7 @@ def _retry_unless_final(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-io_task = {
+io_task: dict[str, Any] = {
     "retries": IO_RETRIES,
     "retry_delay_seconds": IO_RETRY_DELAYS,
     "retry_condition_fn": _retry_unless_final,

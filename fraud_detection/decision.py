@@ -106,10 +106,13 @@ def prior_corrected(
 def row_losses(y: np.ndarray, probability: np.ndarray, statistic: GateStatistic) -> np.ndarray:
     y = np.asarray(y, dtype=np.float64)
     p = np.clip(np.asarray(probability, dtype=np.float64), EPSILON, 1 - EPSILON)
+    losses: np.ndarray
     if statistic == "log_loss":
-        return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+        losses = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+        return losses
     if statistic == "brier":
-        return (p - y) ** 2
+        losses = (p - y) ** 2
+        return losses
     raise ValueError(f"unknown gate statistic {statistic!r}")
 
 

@@ -175,7 +175,8 @@ _RULES = (_Rules.with_id(0), _Rules.with_id(1))  # by the number of leading id c
 
 
 def _id_outside(values: np.ndarray) -> np.ndarray:
-    return ~((values >= 0) & (values <= MAX_ID)) | (values != np.floor(values))
+    outside: np.ndarray = ~((values >= 0) & (values <= MAX_ID)) | (values != np.floor(values))
+    return outside
 
 
 def _rows(mask: pd.Series | np.ndarray) -> tuple[int, ...]:
@@ -223,16 +224,16 @@ def validate_frame(
             continue
         numeric[column] = values
     in_domain: set[str] = set()
-    for column in INPUTS:
-        if column.name in numeric:
-            outside = _outside(numeric[column.name], column)
+    for spec in INPUTS:
+        if spec.name in numeric:
+            outside = _outside(numeric[spec.name], spec)
             if outside.any():
-                problems.append(Problem(column.name, column.rule, _rows(outside)))
+                problems.append(Problem(spec.name, spec.rule, _rows(outside)))
             else:
-                in_domain.add(column.name)
+                in_domain.add(spec.name)
     for group, columns in GROUPS.items():
         if all(c.name in in_domain for c in columns):
-            several = sum(numeric[c.name] for c in columns) > 1
+            several = np.sum([numeric[c.name] for c in columns], axis=0) > 1
             if several.any():
                 problems.append(Problem(group, ONE_HOT_RULE, _rows(several)))
     if ID_COLUMN in numeric:
@@ -264,7 +265,8 @@ def feature_matrix(frame: pd.DataFrame) -> np.ndarray:
     """The model input: the 54 columns in contract order as float32 (adds the derived one)."""
     if DERIVED_COLUMN not in frame.columns:
         frame = add_derived(frame)
-    return frame.loc[:, list(FEATURES)].to_numpy(dtype=np.float32)
+    matrix: np.ndarray = frame.loc[:, list(FEATURES)].to_numpy(dtype=np.float32)
+    return matrix
 
 
 def feature_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -150,7 +150,8 @@ class Lake:
 
     def _read_bytes(self, path: str) -> bytes:
         try:
-            return self.fs.cat_file(path)
+            body: bytes = self.fs.cat_file(path)
+            return body
         except FileNotFoundError as exc:
             raise LakeError(f"{self.display(path)}: not found") from exc
         except PermissionError as exc:

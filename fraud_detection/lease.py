@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from types import TracebackType
+from typing import Any
 
 from fraud_detection.lake import Lake
 
@@ -48,9 +49,10 @@ class Lease:
     ) -> None:
         self._remove_if(self.token)
 
-    def _read(self) -> dict[str, object] | None:
+    def _read(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self.lake.fs.cat_file(self.path))
+            held: dict[str, Any] = json.loads(self.lake.fs.cat_file(self.path))
+            return held
         except (FileNotFoundError, ValueError):
             return None
 

@@ -159,8 +159,8 @@ class Registry:
         """Add results to a finished run (evaluation, decision, report)."""
         for key, value in (metrics or {}).items():
             self.client.log_metric(run_id, key, float(value))
-        for key, value in (tags or {}).items():
-            self.client.set_tag(run_id, key, value)
+        for name, tag in (tags or {}).items():
+            self.client.set_tag(run_id, name, tag)
         for path, body in (text or {}).items():
             self.client.log_text(run_id, body, path)
 

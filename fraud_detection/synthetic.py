@@ -64,7 +64,8 @@ def _one_hot(frame: dict[str, np.ndarray], prefix: str, values: np.ndarray) -> N
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    probability: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return probability
 
 
 def _calibrated_intercept(score: np.ndarray, rate: float) -> float:

@@ -116,7 +116,8 @@ def _media_type(scope: Scope) -> str | None:
     """The request's media type (lower case, no parameters); None when there is no header."""
     for name, value in scope.get("headers") or ():
         if name == b"content-type":
-            return value.decode("latin-1").split(";")[0].strip().lower()
+            media_type: str = value.decode("latin-1").split(";")[0].strip().lower()
+            return media_type
     return None
 
 
@@ -291,5 +292,6 @@ class FraudDetector:
         return current.describe()
 
 
-FraudDetector.add_asgi_middleware(ApiKeyMiddleware)
-FraudDetector.add_asgi_middleware(ContractMiddleware)
+# @bentoml.service returns a Service object the type checker sees as the decorated class.
+FraudDetector.add_asgi_middleware(ApiKeyMiddleware)  # type: ignore[attr-defined]
+FraudDetector.add_asgi_middleware(ContractMiddleware)  # type: ignore[attr-defined]
