@@ -14,7 +14,6 @@ import http.client
 import json
 import os
 import platform
-import signal
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 ROUNDS = 5
 sys.path.insert(0, str(PROJECT))
 
-from devstack.processes import free_port, wait_until  # noqa: E402
+from devstack.processes import Managed, free_port, http_ok, wait_until  # noqa: E402
 from fraud_detection.features import FEATURES, INPUT_FEATURES, matrix_from_records  # noqa: E402
 
 # The yardstick: no validation, no middleware, the same model call with the same thread setting
@@ -107,34 +106,16 @@ def _combine(rounds: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-def _start(
-    command: list[str], env: dict[str, str], port: int, log: Path
-) -> subprocess.Popen[bytes]:
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            command,
-            env={**os.environ, **env},
-            cwd=PROJECT,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+def _start(command: list[str], env: dict[str, str], port: int, log: Path) -> Managed:
+    log.unlink(missing_ok=True)
+    server = Managed(log.stem, log.parent)
+    process = server.spawn(command, env, cwd=PROJECT)
     wait_until(lambda: _ready(port), timeout=120, what=command[1], log=log, process=process)
-    return process
+    return server
 
 
 def _ready(port: int) -> bool:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-    connection.request("GET", "/readyz")
-    return connection.getresponse().status == 200
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+    return http_ok(f"http://127.0.0.1:{port}/readyz")
 
 
 def _floor(booster: Any, records: list[dict[str, Any]], repeat: int) -> tuple[float, float]:
@@ -236,7 +217,7 @@ def main() -> None:
                     )
     finally:
         for process, _ in processes.values():
-            _stop(process)
+            process.stop()
     results = {
         name: {label: _combine(rounds[label, name]) for label, *_ in scenarios} for name in servers
     }

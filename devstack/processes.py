@@ -124,10 +124,12 @@ class Managed:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         user: str | None = None,
+        inherit: Mapping[str, str] | None = None,
     ) -> subprocess.Popen[bytes]:
+        """Start ``command`` with ``inherit`` (default: this process's environment) + ``env``."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         handle = self.log.open("ab")
-        full_env = {**os.environ, **QUIET_ENV, **(env or {})}
+        full_env = {**(os.environ if inherit is None else inherit), **QUIET_ENV, **(env or {})}
         self.process = subprocess.Popen(
             command,
             stdout=handle,

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import xgboost as xgb
 
 MODEL_ARTIFACT = "model"
+REGISTRATION_TIMEOUT = 60  # seconds MLflow may take to make a new version READY
 DECIDED = ("promoted", "rejected")  # a month with either is finished; "quarantined" is not
 _FLUENT_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
@@ -165,7 +166,8 @@ class Registry:
             self.client.log_text(run_id, body, path)
 
     # -- versions ------------------------------------------------------------------------------
-    def register(self, model_uri: str, run_id: str | None, tags: Mapping[str, str]) -> ModelVersion:
+    def register_version(self, model_uri: str, run_id: str | None, tags: Mapping[str, str]) -> str:
+        """A new version of the model, returned once MLflow reports it READY."""
         try:
             self.client.get_registered_model(self.name)
         except MlflowException as exc:
@@ -180,19 +182,14 @@ class Registry:
         # The SQL registry store looks a logged model up through the process-global URI.
         with self._fluent_store():
             version = self.client.create_model_version(
-                self.name, source=model_uri, run_id=run_id, tags=dict(tags), model_id=model_id
+                self.name,
+                source=model_uri,
+                run_id=run_id,
+                tags=dict(tags),
+                model_id=model_id,
+                await_creation_for=REGISTRATION_TIMEOUT,
             )
-        return self._wait_ready(version)
-
-    def register_version(self, model_uri: str, run_id: str | None, tags: Mapping[str, str]) -> str:
-        return str(self.register(model_uri, run_id, tags).version)
-
-    def _wait_ready(self, version: ModelVersion, timeout: float = 60) -> ModelVersion:
-        deadline = time.monotonic() + timeout
-        while version.status == "PENDING_REGISTRATION" and time.monotonic() < deadline:
-            time.sleep(0.2)
-            version = self.client.get_model_version(self.name, version.version)
-        return version
+        return str(version.version)
 
     def versions(self) -> list[ModelVersion]:
         try:

@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from bentoml._internal.resource import system_resources
 
-from devstack.processes import free_port, wait_until
+from devstack.processes import Managed, free_port, wait_until
 
 PROJECT = Path(__file__).resolve().parents[2]
 BENTOML = str(Path(sys.executable).parent / "bentoml")
@@ -31,6 +29,7 @@ class BentoServer:
     log: Path
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    _managed: Managed | None = None
 
     @property
     def url(self) -> str:
@@ -41,22 +40,10 @@ class BentoServer:
         base = {
             k: v for k, v in os.environ.items() if not k.startswith(("FRAUD_", "MLFLOW_TRACKING"))
         }
-        env = {
-            **base,
-            "BENTOML_DO_NOT_TRACK": "true",
-            "MLFLOW_DISABLE_TELEMETRY": "true",
-            **self.env,
-        }
         command = [BENTOML, "serve", self.target, "--host", "127.0.0.1", "--port", str(self.port)]
-        with self.log.open("wb") as handle:
-            self.process = subprocess.Popen(
-                command,
-                cwd=PROJECT,
-                env=env,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.log.unlink(missing_ok=True)
+        self._managed = Managed(self.log.stem, self.log.parent)
+        self.process = self._managed.spawn(command, self.env, cwd=PROJECT, inherit=base)
         try:
             # /readyz answers from whichever worker accepts; wait until every worker has a model.
             wait_until(
@@ -76,13 +63,8 @@ class BentoServer:
         return len(set(re.findall(r":(\d+)\] serving ", self.log.read_text(errors="replace"))))
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if self._managed is not None:
+            self._managed.stop()
 
 
 def request(
@@ -91,19 +73,17 @@ def request(
     headers: dict[str, str] | None = None,
     method: str | None = None,
 ) -> tuple[int, Any]:
-    req = urllib.request.Request(
-        url,
-        data=body,
-        method=method,
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )
     try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, _decode(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, _decode(error.read())
-    except (urllib.error.URLError, OSError) as error:
+        response = httpx.request(
+            method or ("POST" if body is not None else "GET"),
+            url,
+            content=body,
+            headers={"Content-Type": "application/json", **(headers or {})},
+            timeout=30,
+        )
+    except httpx.HTTPError as error:
         return 0, str(error)
+    return response.status_code, _decode(response.content)
 
 
 def _decode(data: bytes) -> Any:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import urllib.request
 from pathlib import Path
 
 import botocore.exceptions
+import httpx
 import psycopg2
 import pytest
 
@@ -31,10 +31,8 @@ def test_s3_refuses_a_wrong_secret(s3_server: S3Server) -> None:
 
 
 def test_s3_refuses_anonymous_requests(s3_server: S3Server) -> None:
-    request = urllib.request.Request(f"{s3_server.endpoint}/{BUCKET}?list-type=2")
-    with pytest.raises(urllib.error.HTTPError) as error:
-        urllib.request.urlopen(request, timeout=5)
-    assert error.value.code == 403
+    response = httpx.get(f"{s3_server.endpoint}/{BUCKET}?list-type=2", timeout=5)
+    assert response.status_code == 403
 
 
 def test_postgres_accepts_the_role_password_and_refuses_a_wrong_one(
@@ -98,8 +96,7 @@ def test_mlflow_server_keeps_runs_in_postgres_and_artifacts_in_s3(
 
 
 def test_prefect_server_answers(prefect_server: PrefectServer) -> None:
-    with urllib.request.urlopen(f"{prefect_server.api_url}/health", timeout=5) as response:
-        assert response.status == 200
+    assert httpx.get(f"{prefect_server.api_url}/health", timeout=5).status_code == 200
 
 
 def test_stack_up_is_idempotent_and_down_stops_every_process(tmp_path: Path) -> None:
