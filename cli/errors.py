@@ -20,31 +20,25 @@ def report_failure(exc: BaseException) -> None:
     print("(run with --debug for the traceback)", file=sys.stderr)
 
 
-class _WithoutTraceback(logging.Formatter):
-    """Formats as the wrapped formatter does, leaving out the exception's traceback."""
+def short_prefect_tracebacks() -> None:
+    """Prefect logs a failed task or flow run with its traceback on the console; keep the one-line
+    message there (the run in the Prefect API keeps the whole traceback).
 
-    def __init__(self, inner: logging.Formatter) -> None:
-        super().__init__()
-        self.inner = inner
+    Set on the handler class, because Prefect configures its logging again when a run starts.
+    """
+    from prefect.logging.handlers import PrefectConsoleHandler
 
-    def format(self, record: logging.LogRecord) -> str:
+    if getattr(PrefectConsoleHandler, "_short_tracebacks", False):
+        return
+    full_format = PrefectConsoleHandler.format
+
+    def format_without_traceback(handler: logging.Handler, record: logging.LogRecord) -> str:
         saved = record.exc_info, record.exc_text
         record.exc_info, record.exc_text = None, None
         try:
-            return self.inner.format(record)
+            return full_format(handler, record)
         finally:
             record.exc_info, record.exc_text = saved
 
-
-def short_prefect_tracebacks() -> None:
-    """Prefect logs a failed task or flow run with its traceback on the console; keep the message
-    (the run in the Prefect API keeps the whole traceback)."""
-    from prefect.logging.handlers import PrefectConsoleHandler
-
-    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
-    for logger in loggers:
-        for handler in getattr(logger, "handlers", []):
-            if isinstance(handler, PrefectConsoleHandler) and not isinstance(
-                handler.formatter, _WithoutTraceback
-            ):
-                handler.setFormatter(_WithoutTraceback(handler.formatter or logging.Formatter()))
+    PrefectConsoleHandler.format = format_without_traceback  # type: ignore[method-assign, assignment]
+    PrefectConsoleHandler._short_tracebacks = True  # type: ignore[attr-defined]

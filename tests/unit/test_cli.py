@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +12,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from fraud_detection.config import Settings
+from fraud_detection.lake import Lake
 from fraud_detection.training import TrainedModel
 
 runner = CliRunner()
@@ -96,3 +100,39 @@ def test_ingest_delivers_a_correction_beside_the_old_bytes_and_status_shows_quar
     assert result.exit_code == 0, result.output
     assert lake.latest("2025-01").endswith("applications-2.parquet")
     assert Path(first).read_bytes() == old_bytes
+
+
+def _fraud_detection(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PREFECT_LOGGING_LEVEL": "INFO"},
+    )
+
+
+def test_a_failed_retrain_prints_its_cause_and_the_traceback_only_with_debug(
+    settings: Settings,
+) -> None:
+    seeded = runner.invoke(
+        app, ["seed-data", "--months", "1", "--rows-per-month", "600", "--base-rows", "2000"]
+    )
+    assert seeded.exit_code == 0, seeded.output
+    lake = Lake.from_settings(settings)
+    broken = lake.read_month("2025-01").assign(AMT_INCOME_TOTAL=-5.0)
+    lake.write("2025-02", broken)
+
+    failed = _fraud_detection("retrain", "--month", "2025-02")
+    output = failed.stdout + failed.stderr
+    assert failed.returncode == 1, output
+    causes = [line for line in failed.stderr.splitlines() if line.startswith("error: ")]
+    assert len(causes) == 1, output
+    cause = causes[0]
+    assert "'AMT_INCOME_TOTAL'" in cause, output
+    assert "month=2025-02" in cause and "greater than 0" in cause, output
+    assert "Traceback" not in output and len(output.splitlines()) < 40, output
+
+    debugged = _fraud_detection("--debug", "retrain", "--month", "2025-02")
+    assert debugged.returncode == 1
+    assert "Traceback (most recent call last)" in debugged.stderr
