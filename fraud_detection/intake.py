@@ -16,7 +16,7 @@ from fraud_detection.features import (
     validate_frame,
 )
 from fraud_detection.lake import Lake, LakeError, PartitionRef, decode
-from fraud_detection.registry import Registry
+from fraud_detection.ports import DecisionBook
 
 BASE = "base"
 
@@ -74,6 +74,8 @@ def split(settings: Settings, month: str, clean: pd.DataFrame) -> MonthSplit:
     )
 
 
-def quarantine(registry: Registry, data: MonthData, reason: str, run_id: str | None = None) -> None:
+def quarantine(
+    registry: DecisionBook, data: MonthData, reason: str, run_id: str | None = None
+) -> None:
     """Mark the month's delivery in force as unusable (its bytes stay as they are)."""
     registry.quarantine(data.ref.name, data.ref.path, data.ref.sha256, reason, run_id=run_id)

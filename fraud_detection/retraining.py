@@ -19,12 +19,11 @@ from fraud_detection import plots
 from fraud_detection.challengers import TrainingInputs
 from fraud_detection.config import Settings
 from fraud_detection.dataset import MonthSplit, month_age
-from fraud_detection.decision import (
-    Decision,
-)
+from fraud_detection.decision import Decision
 from fraud_detection.intake import BASE, MonthData, fetch, quarantine, validate
 from fraud_detection.judging import Evaluation
 from fraud_detection.lake import Lake
+from fraud_detection.ports import DecisionBook, Deliveries
 from fraud_detection.registry import DECIDED, Registry, lineage_hash
 from fraud_detection.training import TrainingPart
 
@@ -38,7 +37,7 @@ class Outcome:
     served_version: str | None = None  # the refit that became champion, if any
 
 
-def next_month(lake: Lake, registry: Registry) -> str | None:
+def next_month(lake: Deliveries, registry: DecisionBook) -> str | None:
     """The earliest month with no decision whose delivery in force is not quarantined."""
     decided = registry.decided_months()
     quarantined = registry.quarantined()
@@ -51,14 +50,14 @@ def next_month(lake: Lake, registry: Registry) -> str | None:
     return None
 
 
-def _still_quarantined(lake: Lake, month: str, record: dict[str, str]) -> bool:
+def _still_quarantined(lake: Deliveries, month: str, record: dict[str, str]) -> bool:
     """The delivery in force is the one quarantined (only such months' bytes are read here)."""
     if record["path"] != lake.latest(month):
         return False  # a corrected delivery beside it
     return lake.fetch(month)[1].sha256 == record["sha256"]  # or the file was replaced in place
 
 
-def already_decided(registry: Registry, month: str) -> dict[str, str] | None:
+def already_decided(registry: DecisionBook, month: str) -> dict[str, str] | None:
     """The decided version of a month, if any (the registry only: no data is read)."""
     for version in registry.versions():
         tags = version.tags
@@ -127,7 +126,7 @@ def record(registry: Registry, evaluation: Evaluation) -> None:
 
 
 def transition(
-    registry: Registry,
+    registry: DecisionBook,
     settings: Settings,
     evaluation: Evaluation,
     data: MonthData,
