@@ -28,7 +28,8 @@ ROUNDS = 5
 sys.path.insert(0, str(PROJECT))
 
 from devstack.processes import Managed, free_port, http_ok, wait_until  # noqa: E402
-from fraud_detection.features import FEATURES, INPUT_FEATURES, matrix_from_records  # noqa: E402
+from fraud_detection.features import FEATURES, INPUT_FEATURES  # noqa: E402
+from fraud_detection.records import matrix_from_records  # noqa: E402
 
 # The yardstick: no validation, no middleware, the same model call with the same thread setting
 # as the service (one thread per prediction).

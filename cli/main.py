@@ -117,7 +117,8 @@ def register_model(
 ) -> None:
     """Register an existing XGBoost model file (54-column contract; no pickle accepted)."""
     from fraud_detection.config import get_settings
-    from fraud_detection.registry import Registry, RegistryError, register_model_file
+    from fraud_detection.model_files import register_model_file
+    from fraud_detection.registry import Registry, RegistryError
 
     settings = get_settings()
     try:

@@ -13,7 +13,8 @@ from flows.retrain import io_task
 from fraud_detection import first_champion, intake
 from fraud_detection.config import Settings, get_settings
 from fraud_detection.lake import Lake
-from fraud_detection.registry import Registry, register_model_file
+from fraud_detection.model_files import register_model_file
+from fraud_detection.registry import Registry
 
 
 @task(**io_task)

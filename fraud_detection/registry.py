@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlflow
@@ -22,7 +20,6 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from fraud_detection.config import Settings
-from fraud_detection.features import FEATURES
 from fraud_detection.lake import PartitionRef
 
 if TYPE_CHECKING:
@@ -355,66 +352,5 @@ class Registry:
         return model.get_booster() if isinstance(model, xgb.XGBModel) else model
 
 
-def check_booster(booster: xgb.Booster) -> None:
-    """A model must take exactly the 54 contract columns, in order."""
-    count = booster.num_features()
-    if count != len(FEATURES):
-        raise RegistryError(f"model expects {count} features; the contract has {len(FEATURES)}")
-    names = booster.feature_names
-    if names is not None and list(names) != list(FEATURES):
-        wrong = next(i for i, (a, b) in enumerate(zip(names, FEATURES, strict=True)) if a != b)
-        raise RegistryError(
-            f"feature {wrong} is named {names[wrong]!r}; the contract expects {FEATURES[wrong]!r}"
-        )
-
-
-def load_model_file(path: Path) -> xgb.Booster:
-    """Read an XGBoost JSON/UBJ model file; anything else (e.g. a pickle) is refused."""
-    import xgboost as xgb
-
-    if path.suffix.lower() not in (".json", ".ubj"):
-        raise RegistryError(f"{path}: only XGBoost .json or .ubj model files are accepted")
-    head = path.read_bytes()[:1]
-    if head != b"{":
-        raise RegistryError(f"{path}: not an XGBoost JSON/UBJ model (pickles are never loaded)")
-    booster = xgb.Booster()
-    try:
-        booster.load_model(str(path))
-    except xgb.core.XGBoostError as exc:
-        raise RegistryError(f"{path}: unreadable XGBoost model ({exc})") from exc
-    check_booster(booster)
-    booster.feature_names = list(FEATURES)
-    return booster
-
-
-def register_model_file(
-    registry: Registry, path: Path, *, threshold: float, alias: str | None, month: str = "external"
-) -> str:
-    """Register an existing XGBoost model file (e.g. trained elsewhere) → version number."""
-    booster = load_model_file(path)
-    run_id, model_uri = registry.log_model_run(
-        booster,
-        run_name=f"register-{path.name}",
-        params={"source_file": path.name},
-        metrics={},
-        tags={"month": month, "source": "register-model"},
-        lineage=[],
-    )
-    version = registry.register_version(
-        model_uri,
-        run_id,
-        {"month": month, "threshold": str(threshold), "source_file": path.name, "data_sha256": ""},
-    )
-    if alias == registry.settings.champion_alias:
-        registry.set_champion(version)
-    elif alias:
-        registry.client.set_registered_model_alias(registry.name, alias, version)
-    return version
-
-
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, sort_keys=True, default=str)

@@ -16,9 +16,11 @@ import numpy as np
 import xgboost as xgb
 
 from fraud_detection.config import Settings
-from fraud_detection.features import FEATURES, RiskBands, matrix_from_records
+from fraud_detection.features import FEATURES, RiskBands
+from fraud_detection.model_files import check_booster
+from fraud_detection.records import matrix_from_records
 from fraud_detection.redact import redact_text
-from fraud_detection.registry import Registry, check_booster
+from fraud_detection.registry import Registry
 
 logger = logging.getLogger("fraud_detection.serving")
 BUNDLE_METADATA = "bundle.json"

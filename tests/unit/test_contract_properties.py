@@ -26,14 +26,8 @@ from fraud_detection.contract import (
     TARGET_COLUMN,
     Column,
 )
-from fraud_detection.features import (
-    ContractError,
-    _checked_matrix,
-    _fast_matrix,
-    feature_matrix,
-    matrix_from_records,
-    validate_frame,
-)
+from fraud_detection.features import ContractError, feature_matrix, validate_frame
+from fraud_detection.records import _checked_matrix, _fast_matrix, matrix_from_records
 from service.schemas import record_schema
 
 PROPERTY = settings(

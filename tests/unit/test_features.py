@@ -12,10 +12,10 @@ from fraud_detection.features import (
     ContractError,
     RiskBands,
     feature_matrix,
-    matrix_from_records,
     underscore_name,
     validate_frame,
 )
+from fraud_detection.records import matrix_from_records
 
 # seed-contract.md §1, written out again so a change to the contract cannot go unnoticed
 CONTRACT = """NAME_CONTRACT_TYPE, CODE_GENDER, FLAG_OWN_CAR, FLAG_OWN_REALTY, CNT_CHILDREN,

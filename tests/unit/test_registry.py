@@ -10,11 +10,11 @@ import xgboost as xgb
 
 from fraud_detection.config import Settings
 from fraud_detection.features import FEATURES
+from fraud_detection.model_files import register_model_file
 from fraud_detection.registry import (
     Registry,
     RegistryError,
     StaleChampionError,
-    register_model_file,
 )
 from fraud_detection.training import TrainedModel
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fraud_detection.features import RiskBands, matrix_from_records
+from fraud_detection.features import RiskBands
+from fraud_detection.records import matrix_from_records
 from fraud_detection.serving import LoadedModel, ModelHolder
 from fraud_detection.training import TrainedModel
 

@@ -1,0 +1,180 @@
+"""Records as they arrive over HTTP (a list of JSON objects) → the model's input matrix.
+
+A column-wise fast path for records spelled alike; the per-field path only to name what is wrong.
+Both check the same bounds and one-hot groups as month validation (:mod:`fraud_detection.bounds`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import operator
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from fraud_detection.bounds import GROUP_INDEX, INPUT_INDEX, RULES, id_outside, in_domain
+from fraud_detection.contract import (
+    BY_SPELLING,
+    DERIVED_COLUMN,
+    GROUPS,
+    ID_COLUMN,
+    INPUTS,
+    TARGET_COLUMN,
+)
+from fraud_detection.features import (
+    FEATURES,
+    ID_RULE,
+    INPUT_FEATURES,
+    ONE_HOT_RULE,
+    ContractError,
+    Problem,
+    credit_to_income,
+)
+
+_IGNORED_FIELDS = frozenset({TARGET_COLUMN, DERIVED_COLUMN})  # accepted with any value, unused
+_NUMBER_TYPES = frozenset({int, float})  # exact types: bool is not a number here
+
+
+@functools.lru_cache(maxsize=64)
+def _getter_for(keys: frozenset[str]) -> tuple[operator.itemgetter[Any], int] | None:
+    """How to read [the id and] the 53 inputs, in contract order, from records spelled with
+    ``keys``, and how many leading values are the id (0 or 1).
+
+    None when a field is missing, unknown or given twice (the error path then says which).
+    """
+    spelling: dict[str, str] = {}
+    for key in keys:
+        column = BY_SPELLING.get(key)
+        if column is None:
+            if key not in _IGNORED_FIELDS and key != ID_COLUMN:
+                return None
+        elif column.name in spelling:
+            return None
+        else:
+            spelling[column.name] = key
+    if len(spelling) != len(INPUTS):
+        return None
+    leading = (ID_COLUMN,) if ID_COLUMN in keys else ()
+    return operator.itemgetter(*leading, *(spelling[c] for c in INPUT_FEATURES)), len(leading)
+
+
+def _fast_matrix(records: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
+    """The common case — every record valid and spelled alike — at C speed; None otherwise."""
+    if not records or not isinstance(records[0], dict):
+        return None
+    keys = records[0].keys()
+    found = _getter_for(frozenset(keys))
+    if found is None:
+        return None
+    getter, offset = found
+    rows = []
+    for record in records:
+        if not isinstance(record, dict) or record.keys() != keys:
+            return None
+        values = getter(record)
+        if not _NUMBER_TYPES.issuperset(map(type, values)):
+            return None
+        rows.append(values)
+    # [id,] 53 inputs, derived: the id column (if any) is checked and then left out.
+    matrix = np.empty((len(rows), offset + len(FEATURES)), dtype=np.float64)
+    try:
+        matrix[:, :-1] = rows
+    except OverflowError:  # an integer beyond float64: the error path names it
+        return None
+    if not RULES[offset].valid(matrix[:, :-1]):
+        return None
+    return _with_derived(matrix[:, offset:])
+
+
+def _with_derived(matrix: np.ndarray) -> np.ndarray:
+    """Fill the derived last column of a validated (n, 54) matrix; the model takes float32."""
+    matrix[:, -1] = credit_to_income(
+        matrix[:, INPUT_INDEX["AMT_CREDIT"]], matrix[:, INPUT_INDEX["AMT_INCOME_TOTAL"]]
+    )
+    return matrix.astype(np.float32)
+
+
+def _number(value: Any) -> float | str:
+    """A JSON number as float, or why it is not one (as the end of an error message)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"expected a number, got {type(value).__name__}"
+    try:
+        number = float(value)
+    except OverflowError:
+        return "got a number too large for a float"
+    if not math.isfinite(number):
+        return "NaN or infinite value"
+    return number
+
+
+def _shown(value: float | int) -> str:
+    return repr(value) if not isinstance(value, int) or abs(value) < 10**20 else f"{value:.3e}"
+
+
+def matrix_from_records(records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """Turn request records into the (n, 54) float32 model input.
+
+    Raises :class:`ContractError` naming the record index and field of each problem.
+    """
+    fast = _fast_matrix(records)
+    return fast if fast is not None else _checked_matrix(records)
+
+
+def _checked_matrix(records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """The error path: every field of every record checked on its own, each problem named."""
+    n = len(records)
+    matrix = np.zeros((n, len(FEATURES)), dtype=np.float64)
+    problems: list[Problem] = []
+    for row, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            problems.append(Problem("*", f"record {row} is not an object"))
+            continue
+        given: dict[str, str] = {}  # column → the spelling it came in
+        valid: set[str] = set()
+        for key, value in record.items():
+            column = BY_SPELLING.get(key)
+            if column is None:
+                if key == ID_COLUMN:
+                    number = _number(value)
+                    if isinstance(number, str):
+                        problems.append(Problem(key, f"record {row}: {number}"))
+                    elif id_outside(np.array([number])).any():
+                        problems.append(Problem(key, f"record {row}: {ID_RULE}, got {value}"))
+                elif key not in _IGNORED_FIELDS:
+                    problems.append(Problem(key, f"unknown field in record {row}"))
+                continue
+            if column.name in given:
+                problems.append(
+                    Problem(
+                        column.name,
+                        f"record {row}: given twice, as '{given[column.name]}' and '{key}'",
+                    )
+                )
+                continue
+            given[column.name] = key
+            number = _number(value)
+            if isinstance(number, str):
+                problems.append(Problem(column.name, f"record {row}: {number}"))
+            elif not in_domain(number, column):
+                problems.append(
+                    Problem(column.name, f"record {row}: {column.rule}, got {_shown(value)}")
+                )
+            else:
+                matrix[row, INPUT_INDEX[column.name]] = number
+                valid.add(column.name)
+        if len(given) < len(INPUTS):
+            missing = [c for c in INPUT_FEATURES if c not in given]
+            for name in missing[:5]:
+                problems.append(Problem(name, f"record {row}: missing field"))
+            if len(missing) > 5:
+                problems.append(Problem("*", f"record {row}: {len(missing) - 5} more missing"))
+        for group, columns in GROUPS.items():
+            if all(c.name in valid for c in columns) and matrix[row, GROUP_INDEX[group]].sum() > 1:
+                problems.append(Problem(group, f"record {row}: {ONE_HOT_RULE}"))
+        if len(problems) > 50:
+            break
+    if problems:
+        raise ContractError(problems, "request")
+    return _with_derived(matrix)
