@@ -235,6 +235,11 @@ class FraudDetector:
     def __is_ready__(self) -> bool:
         return self.holder.current is not None
 
+    @bentoml.on_shutdown
+    def _stop_following(self) -> None:
+        if self.follower is not None:
+            self.follower.stop()  # no registry poll while the worker shuts down
+
     def _check(self, data: list[dict[str, Any]]) -> JSONResponse | None:
         if self.holder.current is None:
             return _error(HTTPStatus.SERVICE_UNAVAILABLE, "no model loaded yet")
