@@ -76,3 +76,42 @@ def test_recent_months_weigh_more_and_a_new_pattern_is_learnt() -> None:
     following = ring_gap(DriftPlan())
     # Then the drift-following model separates the new pattern's applicants more sharply
     assert following > flat
+
+
+def test_the_history_stage_fits_a_share_of_older_negatives_at_the_same_expected_weight() -> None:
+    from fraud_detection.training import (
+        DriftPlan,
+        TrainingPart,
+        _matrix,
+        history_negative_fractions,
+    )
+
+    frames = [
+        validate_frame(generate(4_000, month_index=i, seed=3, id_start=i * 10**6)[0])
+        for i in range(3)
+    ]
+    parts = [
+        TrainingPart(n, f, age)
+        for n, f, age in zip(("base", "m1", "m2"), frames, (2, 1, 0), strict=True)
+    ]
+    plan = DriftPlan(history_negative_fraction=0.25, recent_months=2)
+    # only the months the correction stage does not see are thinned
+    assert history_negative_fractions(parts, plan) == {"base": 0.25}
+    assert history_negative_fractions(parts, DriftPlan(history_negative_fraction=1.0)) == {}
+    one_stage = DriftPlan(history_negative_fraction=0.5, correction_rounds=0)
+    assert history_negative_fractions(parts, one_stage) == {"base": 0.5, "m1": 0.5}
+
+    weights = {"base": 0.5, "m1": 0.8, "m2": 1.0}
+    full = _matrix(parts, weights, 3.0)
+    thin = _matrix(parts, weights, 3.0, negative_fraction={"base": 0.25}, seed=7)
+    y_full, y_thin = full.get_label(), thin.get_label()
+    w_full, w_thin = full.get_weight(), thin.get_weight()
+    assert y_thin.sum() == y_full.sum()  # every positive kept, at its weight
+    assert w_thin[y_thin == 1].sum() == pytest.approx(w_full[y_full == 1].sum())
+    base_negatives = int((frames[0]["TARGET"] == 0).sum())
+    kept = thin.num_row() - (len(frames[1]) + len(frames[2])) - int(frames[0]["TARGET"].sum())
+    assert kept == pytest.approx(base_negatives * 0.25, rel=0.15)
+    # the expected negative weight is unchanged (each kept negative counts 1 / 0.25)
+    assert w_thin[y_thin == 0].sum() == pytest.approx(w_full[y_full == 0].sum(), rel=0.05)
+    again = _matrix(parts, weights, 3.0, negative_fraction={"base": 0.25}, seed=7)
+    assert np.array_equal(again.get_label(), y_thin)  # same seed, same rows
