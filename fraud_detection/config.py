@@ -92,8 +92,6 @@ class Settings(BaseSettings):
     correction_rounds: int = Field(40, ge=0)
     correction_learning_rate: float = Field(0.05, gt=0, le=1)
     correction_max_depth: int = Field(4, ge=1)
-    # Share of older months' negatives the history stage fits (each weighted by its inverse).
-    history_negative_fraction: float = Field(0.5, gt=0, le=1)
     refit_on_promotion: bool = True  # serve the judged recipe refitted on the whole month
     train_positive_rate: float = Field(0.25, gt=0, lt=1)
     validation_fraction: float = Field(0.2, gt=0, lt=1)
@@ -168,7 +166,6 @@ class Settings(BaseSettings):
             correction_rounds=self.correction_rounds,
             correction_learning_rate=self.correction_learning_rate,
             correction_max_depth=self.correction_max_depth,
-            history_negative_fraction=self.history_negative_fraction,
             train_positive_rate=self.train_positive_rate,
             validation_fraction=self.validation_fraction,
         )
@@ -204,7 +201,6 @@ class Settings(BaseSettings):
             "correction_rounds": str(self.correction_rounds),
             "correction_learning_rate": str(self.correction_learning_rate),
             "correction_max_depth": str(self.correction_max_depth),
-            "history_negative_fraction": str(self.history_negative_fraction),
             "refit_on_promotion": str(self.refit_on_promotion),
             "seed": str(self.seed),
             "train_positive_rate": str(self.train_positive_rate),

@@ -12,13 +12,8 @@ Two stages make one booster:
 
 Positives are weighted up to ``train_positive_rate`` instead of dropping negatives (the original
 system undersampled to 25 % positives; weighting keeps its probability scale and risk bands
-but loses no rows). Only the history stage's older months (those the correction stage does not
-see) fit a random share of their negatives (``history_negative_fraction``), each kept negative
-weighted by its inverse: every positive and every newest-month row is kept, the expected weight
-of each month and class is unchanged (so are the probability scale and ``min_child_weight``'s
-meaning), and the stage that costs most fits fewer rows (at 0.5: 65 % of bench/flow.py's
-pool). The threshold that maximises F1 is chosen on a validation slice of the newest month at
-its natural fraud rate, never on rows the model was fitted on.
+but loses no rows). The threshold that maximises F1 is chosen on a validation slice of the
+newest month at its natural fraud rate, never on rows the model was fitted on.
 """
 
 from __future__ import annotations
@@ -46,7 +41,6 @@ class DriftPlan:
     correction_learning_rate: float = 0.05
     correction_max_depth: int = 4
     train_positive_rate: float = 0.25  # positives weighted up to this share (≤ natural: no-op)
-    history_negative_fraction: float = 1.0  # of older months' negatives fitted by stage 1
     validation_fraction: float = 0.2  # of the newest part, for the threshold
 
 
@@ -99,45 +93,14 @@ def _booster_params(params: XGBoostParams, seed: int) -> dict[str, object]:
 
 
 def _matrix(
-    parts: list[TrainingPart],
-    weight_of: dict[str, float],
-    positive_weight: float,
-    *,
-    negative_fraction: dict[str, float] | None = None,
-    seed: int = 0,
+    parts: list[TrainingPart], weight_of: dict[str, float], positive_weight: float
 ) -> xgb.DMatrix:
-    """Rows of ``parts`` weighted per part and class; ``negative_fraction`` (per part, < 1)
-    keeps that random share of the part's negatives, each weighted by its inverse."""
-    xs, ys, ws = [], [], []
-    for number, p in enumerate(parts):
-        if weight_of[p.name] <= 0 or not len(p.frame):
-            continue
-        y = p.frame[TARGET_COLUMN].to_numpy()
-        w = np.where(y == 1, positive_weight, 1.0) * weight_of[p.name]
-        x = feature_matrix(p.frame)
-        fraction = (negative_fraction or {}).get(p.name, 1.0)
-        if fraction < 1:
-            rng = np.random.default_rng([seed % (2**32), number])
-            keep = (y == 1) | (rng.random(len(y)) < fraction)
-            x, y, w = x[keep], y[keep], np.where(y[keep] == 1, w[keep], w[keep] / fraction)
-        xs.append(x)
-        ys.append(y)
-        ws.append(w)
-    return xgb.DMatrix(
-        np.vstack(xs), label=np.concatenate(ys), weight=np.concatenate(ws),
-        feature_names=list(FEATURES),
-    )  # fmt: skip
-
-
-def history_negative_fractions(parts: list[TrainingPart], plan: DriftPlan) -> dict[str, float]:
-    """The share of negatives stage 1 fits per part: all in the months the correction sees."""
-    fraction = min(max(plan.history_negative_fraction, 0.0), 1.0)
-    if fraction >= 1 or fraction <= 0:
-        return {}
-    if plan.correction_rounds <= 0:  # one stage: the newest part is not seen twice
-        newest = min(p.age for p in parts)
-        return {p.name: fraction for p in parts if p.age > newest}
-    return {p.name: fraction for p in parts if p.age >= plan.recent_months}
+    frames = [p for p in parts if weight_of[p.name] > 0 and len(p.frame)]
+    x = np.vstack([feature_matrix(p.frame) for p in frames])
+    y = np.concatenate([p.frame[TARGET_COLUMN].to_numpy() for p in frames])
+    w = np.concatenate([np.full(len(p.frame), weight_of[p.name]) for p in frames])
+    w = w * np.where(y == 1, positive_weight, 1.0)
+    return xgb.DMatrix(x, label=y, weight=w, feature_names=list(FEATURES))
 
 
 def trained_rate(parts: list[TrainingPart], target_rate: float) -> float:
@@ -167,13 +130,7 @@ def fit_booster(
     history = {p.name: recency_weight(p.age, plan.history_half_life) for p in parts}
     booster = xgb.train(
         _booster_params(params, seed),
-        _matrix(
-            parts,
-            history,
-            positive_weight,
-            negative_fraction=history_negative_fractions(parts, plan),
-            seed=seed,
-        ),
+        _matrix(parts, history, positive_weight),
         num_boost_round=params.n_estimators,
     )
     rounds = plan.correction_rounds if correction_rounds is None else correction_rounds
