@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -82,6 +83,54 @@ def _metric(metric: str, y: np.ndarray, probability: np.ndarray, threshold: floa
     raise ValueError(f"unknown metric {metric!r}")
 
 
+def resample_counts(index: np.ndarray, rows: int) -> np.ndarray:
+    """How often each row was drawn in each resample: (resamples × rows) from the row indices."""
+    samples = index.shape[0]
+    offsets = (np.arange(samples, dtype=np.int64) * rows)[:, None]
+    flat = np.bincount((index + offsets).ravel(), minlength=samples * rows)
+    return flat.reshape(samples, rows).astype(np.float64)
+
+
+def _counts_in_chunks(index: np.ndarray, rows: int, cells: int = 2_000_000) -> Iterator[np.ndarray]:
+    """``resample_counts`` a few resamples at a time (memory stays ~``cells`` × 8 bytes)."""
+    step = max(1, cells // max(rows, 1))
+    for start in range(0, len(index), step):
+        yield resample_counts(index[start : start + step], rows)
+
+
+def average_precision_rows(
+    y: np.ndarray, probability: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """Average precision (sklearn's step-wise definition) for each row of ``counts``.
+
+    Each row of ``counts`` weighs the data rows (a bootstrap resample drawn with replacement is
+    the same data set as the original rows weighted by how often each was drawn), so one sort
+    by score serves every resample: weighted true/false positives are cumulated down the
+    ranking, read at the last row of each group of tied scores, and AP = Σ ΔRecall × Precision.
+    NaN where a resample holds a single class (AP is undefined there, as for sklearn).
+    """
+    probability = np.asarray(probability, dtype=np.float64)
+    order = np.argsort(-probability, kind="mergesort")
+    y_sorted = np.asarray(y, dtype=np.float64)[order]
+    w = counts[:, order]
+    score = probability[order]
+    # Thresholds are read at the last row of each group of tied scores; recall only steps at
+    # groups that hold a positive, so only those are read (the others add nothing to the sum).
+    group = np.cumsum(np.r_[True, score[1:] != score[:-1]]) - 1
+    ends = np.flatnonzero(np.r_[group[1:] != group[:-1], True])
+    has_positive = np.bincount(group, weights=y_sorted, minlength=len(ends)) > 0
+    read = ends[has_positive]
+    tp = np.cumsum(w * y_sorted, axis=1)[:, read]
+    predicted = np.cumsum(w, axis=1)[:, read]
+    positives = tp[:, -1:] if len(read) else np.zeros((len(w), 1))
+    negatives = w.sum(axis=1, keepdims=True) - positives
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        recall_step = np.diff(tp, axis=1, prepend=0.0) / positives
+        ap = np.sum(recall_step * precision, axis=1)
+    return np.where((positives[:, 0] > 0) & (negatives[:, 0] > 0), ap, np.nan)
+
+
 def paired_bootstrap(
     y_true: np.ndarray,
     champion: tuple[np.ndarray, float],
@@ -100,6 +149,14 @@ def paired_bootstrap(
         old = (p_old >= t_old).astype(np.int64)
         new = (p_new >= t_new).astype(np.int64)
         differences = _f1_rows(y[index], new[index]) - _f1_rows(y[index], old[index])
+    elif metric == "pr_auc":
+        differences = np.concatenate(
+            [
+                average_precision_rows(y, p_new, counts) - average_precision_rows(y, p_old, counts)
+                for counts in _counts_in_chunks(index, len(y))
+            ]
+        )
+        differences = differences[np.isfinite(differences)]
     else:
         differences = np.array(
             [

@@ -2,8 +2,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.metrics import average_precision_score
 
-from fraud_detection.evaluation import metrics_at, paired_bootstrap
+from fraud_detection.evaluation import (
+    average_precision_rows,
+    metrics_at,
+    paired_bootstrap,
+    resample_counts,
+)
 
 Y = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0])
 P = np.array([0.9, 0.8, 0.3, 0.7, 0.2, 0.1, 0.1, 0.05, 0.05, 0.6])
@@ -54,3 +60,38 @@ def test_bootstrap_on_ranking_metrics_too() -> None:
         seed=1,
     )
     assert result.metric == "pr_auc" and result.low > 0
+
+
+def test_vectorised_average_precision_equals_sklearn_on_each_resample() -> None:
+    rng = np.random.default_rng(4)
+    y = (rng.random(1_500) < 0.08).astype(int)
+    p = np.round(_noisy(rng, y, 0.8), 2)  # many tied scores, across classes too
+    index = rng.integers(0, len(y), size=(40, len(y)))
+    fast = average_precision_rows(y, p, resample_counts(index, len(y)))
+    expected = [average_precision_score(y[i], p[i]) for i in index]
+    np.testing.assert_allclose(fast, expected, rtol=0, atol=1e-12)
+
+
+def test_average_precision_of_a_single_class_resample_is_undefined() -> None:
+    y = np.array([1, 0, 0, 1])
+    p = np.array([0.9, 0.2, 0.4, 0.3])
+    counts = np.array([[0.0, 2.0, 2.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
+    ap = average_precision_rows(y, p, counts)
+    assert np.isnan(ap[0]) and ap[1] == pytest.approx(average_precision_score(y, p))
+
+
+def test_pr_auc_bootstrap_matches_resampling_with_sklearn() -> None:
+    rng = np.random.default_rng(5)
+    y = (rng.random(800) < 0.1).astype(int)
+    old, new = _noisy(rng, y, 0.5), _noisy(rng, y, 1.0)
+    result = paired_bootstrap(y, (old, 0.5), (new, 0.5), metric="pr_auc", samples=80, seed=7)
+    index = np.random.default_rng(7).integers(0, len(y), size=(80, len(y)))
+    differences = [
+        average_precision_score(y[i], new[i]) - average_precision_score(y[i], old[i]) for i in index
+    ]
+    assert result.difference == pytest.approx(
+        average_precision_score(y, new) - average_precision_score(y, old)
+    )
+    assert result.low == pytest.approx(np.quantile(differences, 0.025), abs=1e-12)
+    assert result.high == pytest.approx(np.quantile(differences, 0.975), abs=1e-12)
+    assert result.share_better == pytest.approx(np.mean(np.array(differences) > 0))
