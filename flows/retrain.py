@@ -13,7 +13,6 @@ from prefect.runtime import flow_run
 from fraud_detection import challengers, intake, judging, month_report, retraining
 from fraud_detection.challengers import Challenger, TrainingInputs
 from fraud_detection.config import Settings, get_settings
-from fraud_detection.dataset import MonthSplit
 from fraud_detection.intake import MonthData, MonthError
 from fraud_detection.judging import Evaluation
 from fraud_detection.lake import Lake
@@ -68,15 +67,12 @@ def quarantine_month(registry: Registry, data: MonthData, reason: str) -> None:
     intake.quarantine(registry, data, reason)
 
 
-@task(cache_policy=NO_CACHE)
-def split_month(settings: Settings, month: str, clean: pd.DataFrame) -> MonthSplit:
-    return intake.split(settings, month, clean)
-
-
 @task(**io_task)
 def gather_pool(
-    lake: Lake, registry: Registry, data: MonthData, month_split: MonthSplit
+    lake: Lake, registry: Registry, settings: Settings, data: MonthData, clean: pd.DataFrame
 ) -> TrainingInputs:
+    """Split the month once (training part, holdout), then add the earlier months' data."""
+    month_split = intake.split(settings, data.ref.name, clean)
     return retraining.gather(lake, registry, data, month_split)
 
 
@@ -180,10 +176,9 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
             description=f"Validation failure of {chosen}",
         )
         raise
-    month_split = split_month(settings, chosen, clean)
-    inputs = gather_pool(lake, registry, data, month_split)
+    inputs = gather_pool(lake, registry, settings, data, clean)
     challenger = train_challenger(registry, settings, inputs)
-    evaluation = evaluate(registry, settings, challenger, month_split.holdout)
+    evaluation = evaluate(registry, settings, challenger, inputs.holdout)
     served = None
     if evaluation.decision.promote and settings.refit_on_promotion:
         served = refit_served_model(registry, settings, inputs, challenger)

@@ -1,4 +1,8 @@
-"""Figures logged with each run: PR curves, confusion matrices, feature importance."""
+"""Figures logged with each run: PR curves, confusion matrices, feature importance.
+
+Margins are fixed rather than computed by ``tight_layout``, which measured every tick label and
+cost more than drawing the figures (about 0.5 s of a monthly run).
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ def pr_curves(y_true: np.ndarray, curves: dict[str, tuple[np.ndarray, float]]) -
     axes.axhline(float(np.mean(y_true)), linestyle=":", color="grey", label="fraud rate")
     axes.set(xlabel="recall", ylabel="precision", title="Precision-recall on the holdout")
     axes.legend()
-    figure.tight_layout()
+    figure.subplots_adjust(left=0.11, right=0.97, bottom=0.11, top=0.93)
     plt.close(figure)
     return figure
 
@@ -47,7 +51,7 @@ def confusion(metrics: dict[str, float], title: str) -> Figure:
         ylabel="actual",
         title=title,
     )
-    figure.tight_layout()
+    figure.subplots_adjust(left=0.2, right=0.95, bottom=0.15, top=0.9)
     plt.close(figure)
     return figure
 
@@ -55,9 +59,11 @@ def confusion(metrics: dict[str, float], title: str) -> Figure:
 def feature_importance(booster: xgb.Booster, top: int = 20) -> Figure:
     gains = booster.get_score(importance_type="gain")
     ranked = sorted(gains.items(), key=lambda item: item[1])[-top:]
-    figure, axes = plt.subplots(figsize=(6, 0.25 * len(ranked) + 1))
+    height = 0.25 * len(ranked) + 1
+    figure, axes = plt.subplots(figsize=(8, height))
     axes.barh([name for name, _ in ranked], [value for _, value in ranked])
     axes.set(xlabel="gain", title="Feature importance")
-    figure.tight_layout()
+    # Room on the left for the longest contract names (about 40 characters).
+    figure.subplots_adjust(left=0.45, right=0.97, bottom=0.6 / height, top=1 - 0.4 / height)
     plt.close(figure)
     return figure
