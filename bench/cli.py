@@ -3,8 +3,9 @@
     .venv/bin/python bench/cli.py [--repeat 7] [--before /path/to/older/checkout]
 
 Every command runs as a fresh process, as a person would type it, against a small lake and
-SQLite store in a temporary directory (seeded and bootstrapped first). ``--before`` times an
-older checkout's CLI (``python -m fraud_detection.cli``) with the same interpreter and data.
+MLflow store in a temporary directory (seeded and bootstrapped first): the embedded SQLite store,
+then the same store behind an ``mlflow server`` (as in production). ``--before`` times an older
+checkout's CLI (``python -m fraud_detection.cli``) with the same interpreter and data.
 Prints min and median wall seconds; asserts nothing.
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 COMMANDS = {"--help": ["--help"], "status": ["status"], "promote 1": ["promote", "1"]}
+sys.path.insert(0, str(PROJECT))
 
 
 def _run(entry: list[str], args: list[str], env: dict[str, str], cwd: Path) -> float:
@@ -75,14 +77,27 @@ def main() -> None:
             ),
             **subjects,
         }
-    print(f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}")
-    print(f"{'':<24}" + "".join(f"{name:>22}" for name in COMMANDS))
-    for subject, (entry, subject_env, cwd) in subjects.items():
-        times = _times(entry, subject_env, cwd, args.repeat)
-        cells = "".join(
-            f"{f'{min(t):.2f} / {statistics.median(t):.2f} s':>22}" for t in times.values()
-        )
-        print(f"{subject:<24}{cells}")
+    from devstack.servers import MlflowServer
+
+    server = MlflowServer(
+        "mlflow", workdir, backend_store_uri=f"sqlite:///{workdir}/data/mlflow.db"
+    )
+    server.start()
+    try:
+        print(f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}")
+        print(f"{'':<40}" + "".join(f"{name:>22}" for name in COMMANDS))
+        for store, extra in (
+            ("SQLite", {}),
+            ("mlflow server", {"MLFLOW_TRACKING_URI": server.url}),
+        ):
+            for subject, (entry, subject_env, cwd) in subjects.items():
+                times = _times(entry, {**subject_env, **extra}, cwd, args.repeat)
+                cells = "".join(
+                    f"{f'{min(t):.2f} / {statistics.median(t):.2f} s':>22}" for t in times.values()
+                )
+                print(f"{f'{subject}, {store}':<40}{cells}")
+    finally:
+        server.stop()
     print("(min / median wall time of a fresh process)")
 
 
