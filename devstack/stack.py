@@ -138,28 +138,19 @@ def deploy_flows(project_dir: Path, api_url: str, pool: str, env: Mapping[str, s
         "PREFECT_API_URL": api_url,
         "PWD": str(project_dir),
     }
-    create = subprocess.run(
-        [prefect, "work-pool", "create", pool, "--type", "process", "--overwrite"],
-        cwd=project_dir,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if create.returncode != 0:
-        raise RuntimeError(f"work pool creation failed: {create.stdout}\n{create.stderr}")
-    deploy = subprocess.run(
-        [prefect, "--no-prompt", "deploy", "--all"],
-        cwd=project_dir,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if deploy.returncode != 0:
-        raise RuntimeError(
-            f"prefect deploy failed: {deploy.stdout[-2000:]}\n{deploy.stderr[-2000:]}"
-        )
+
+    def run(args: list[str], timeout: float) -> None:
+        done = subprocess.run(
+            [prefect, *args], cwd=project_dir, env=full_env, capture_output=True, text=True,
+            timeout=timeout,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"prefect {' '.join(args)} failed: {done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+            )
+
+    run(["work-pool", "create", pool, "--type", "process", "--overwrite"], timeout=120)
+    run(["--no-prompt", "deploy", "--all"], timeout=300)
 
 
 def write_env_file(path: Path, env: Mapping[str, str]) -> None:

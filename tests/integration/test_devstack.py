@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import botocore.exceptions
 import httpx
@@ -35,30 +36,27 @@ def test_s3_refuses_anonymous_requests(s3_server: S3Server) -> None:
     assert response.status_code == 403
 
 
-def test_postgres_accepts_the_role_password_and_refuses_a_wrong_one(
-    postgres_server: PostgresServer,
-) -> None:
-    connection = psycopg2.connect(
+def _connect(server: PostgresServer, password: str | None = None) -> Any:
+    return psycopg2.connect(
         host="127.0.0.1",
-        port=postgres_server.port,
+        port=server.port,
         user="mlflow",
-        password=postgres_server.password,
+        password=server.password if password is None else password,
         dbname="mlflow",
         connect_timeout=5,
     )
+
+
+def test_postgres_accepts_the_role_password_and_refuses_a_wrong_one(
+    postgres_server: PostgresServer,
+) -> None:
+    connection = _connect(postgres_server)
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
         assert cursor.fetchone() == ("mlflow",)
     connection.close()
     with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
-        psycopg2.connect(
-            host="127.0.0.1",
-            port=postgres_server.port,
-            user="mlflow",
-            password="wrong",
-            dbname="mlflow",
-            connect_timeout=5,
-        )
+        _connect(postgres_server, password="wrong")
 
 
 def test_mlflow_server_keeps_runs_in_postgres_and_artifacts_in_s3(
@@ -82,13 +80,7 @@ def test_mlflow_server_keeps_runs_in_postgres_and_artifacts_in_s3(
         .get("Contents", [])
     ]
     assert any(k.endswith(f"{run.info.run_id}/artifacts/note.txt") for k in keys), keys
-    connection = psycopg2.connect(
-        host="127.0.0.1",
-        port=postgres_server.port,
-        user="mlflow",
-        password=postgres_server.password,
-        dbname="mlflow",
-    )
+    connection = _connect(postgres_server)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM runs WHERE run_uuid = %s", (run.info.run_id,))
         assert cursor.fetchone() == (1,)
