@@ -298,7 +298,13 @@ def demo(
 ) -> None:
     """Seed data, bootstrap a champion, retrain a few months, serve it and score a sample."""
     _prefect_for_the_shell()
-    from cli.demo import run_demo
+    try:
+        from cli.demo import run_demo
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] != "devstack":
+            raise
+        _fail("the demo runs from a checkout of the project (./run demo): it starts the service "
+              "with devstack/, which the installed package leaves out")  # fmt: skip
     from fraud_detection.config import get_settings
 
     run_demo(get_settings(), months=months, port=port, console=_console(), keep_serving=serve)
