@@ -17,6 +17,9 @@ import typer
 from cli.errors import report_failure, short_prefect_tracebacks
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import pandas as pd
     from rich.console import Console
 
 app = typer.Typer(
@@ -37,14 +40,15 @@ def _options(
     _debug = debug
 
 
-def _console() -> Console:
+def _console(*, stderr: bool = False) -> Console:
     from rich.console import Console
 
-    return Console()
+    return Console(stderr=stderr)
 
 
 def _fail(message: str) -> NoReturn:
-    _console().print(f"[red]error:[/red] {message}")
+    """A failure the command foresaw: its cause on stderr, like every other failure, and exit 1."""
+    _console(stderr=True).print(f"[red]error:[/red] {message}")
     raise typer.Exit(code=1)
 
 
@@ -76,11 +80,14 @@ def seed_data(
         history, monthly = homecredit.split_history_and_months(
             clean, months=months, first_month=first_month, seed=settings.seed
         )
-        partitions = [("base", history, None), *((m, f, None) for m, f in monthly.items())]
+        partitions: Iterable[tuple[str, pd.DataFrame, pd.DataFrame | None]] = [
+            ("base", history, None),
+            *((m, f, None) for m, f in monthly.items()),
+        ]
     else:
         from fraud_detection.synthetic import generate_lake_partitions
 
-        partitions = [
+        partitions = (  # one month in memory at a time
             (p.name, p.frame, p.truth)
             for p in generate_lake_partitions(
                 months=months,
@@ -89,7 +96,7 @@ def seed_data(
                 first_month=first_month,
                 seed=settings.seed,
             )
-        ]
+        )
     console = _console()
     written = []
     with Progress(console=console, transient=True) as progress:
