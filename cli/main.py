@@ -171,53 +171,49 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
     from fraud_detection.config import get_settings
     from fraud_detection.lake import Lake
     from fraud_detection.redact import redact_uri
-    from fraud_detection.registry import Registry
+    from fraud_detection.registry_view import snapshot
 
     settings = get_settings()
-    registry = Registry(settings)
-    champion = registry.champion()
-    challenger = registry.alias(settings.challenger_alias)
-    versions = registry.versions()
+    registry = snapshot(settings)
     months = Lake.from_settings(settings).list_months()
-    quarantined = registry.quarantined()
     console = _console()
     if as_json:
         data = {
             "lake": redact_uri(settings.lake),
             "tracking_uri": redact_uri(settings.tracking_uri),
             "months": months,
-            "quarantined": quarantined,
-            "champion": champion.version if champion else None,
-            "challenger": str(challenger.version) if challenger else None,
-            "versions": [{"version": str(v.version), **dict(v.tags)} for v in versions],
+            "quarantined": registry.quarantined,
+            "champion": registry.champion,
+            "challenger": registry.challenger,
+            "versions": [{"version": version, **tags} for version, tags in registry.versions],
         }
         console.print_json(json.dumps(data))
         return
     console.print(f"lake: {redact_uri(settings.lake)}  ({len(months)} months)")
     console.print(f"MLflow: {redact_uri(settings.tracking_uri)}")
     table = Table("version", "month", "role", "decision", "holdout PR-AUC", "threshold", "aliases")
-    for v in versions:
+    for version, tags in registry.versions:
         aliases = [
-            a
-            for a, x in (
-                (settings.champion_alias, champion and champion.version),
-                (settings.challenger_alias, challenger and str(challenger.version)),
+            alias
+            for alias, holder in (
+                (settings.champion_alias, registry.champion),
+                (settings.challenger_alias, registry.challenger),
             )
-            if x == str(v.version)
+            if holder == version
         ]
         table.add_row(
-            str(v.version),
-            v.tags.get("month", ""),
-            v.tags.get("role", ""),
-            v.tags.get("decision", ""),
-            v.tags.get("holdout_pr_auc", ""),
-            v.tags.get("threshold", "")[:6],
+            version,
+            tags.get("month", ""),
+            tags.get("role", ""),
+            tags.get("decision", ""),
+            tags.get("holdout_pr_auc", ""),
+            tags.get("threshold", "")[:6],
             ", ".join(aliases),
         )
     console.print(table)
-    if quarantined:
+    if registry.quarantined:
         held = Table("month", "delivery", "reason", title="Quarantined months (skipped)")
-        for month, record in sorted(quarantined.items()):
+        for month, record in sorted(registry.quarantined.items()):
             held.add_row(month, record["path"].rsplit("/", 1)[-1], record["reason"])
         console.print(held)
 

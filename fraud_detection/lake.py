@@ -13,13 +13,15 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fsspec
-import pandas as pd
 
 from fraud_detection.config import Settings
 from fraud_detection.redact import redact_uri
+
+if TYPE_CHECKING:  # pandas is imported where rows are read: `status` lists months without it
+    import pandas as pd
 
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # Delivery 1 is applications.<ext>; a corrected delivery of the same month is applications-N.<ext>.
@@ -67,6 +69,8 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 def decode(ref: PartitionRef, data: bytes) -> pd.DataFrame:
     """Bytes of a fetched partition → rows (pure); corrupt or empty bytes raise LakeError."""
+    import pandas as pd
+
     if not data:
         raise LakeError(f"{ref.path}: empty file")
     try:

@@ -21,6 +21,7 @@ from mlflow.tracking import MlflowClient
 
 from fraud_detection.config import Settings
 from fraud_detection.lake import PartitionRef
+from fraud_detection.registry_view import quarantine_records
 
 if TYPE_CHECKING:
     import xgboost as xgb
@@ -251,17 +252,7 @@ class Registry:
         runs = self.client.search_runs(
             [experiment.experiment_id], filter_string="tags.quarantine = 'true'"
         )
-        found: dict[str, dict[str, str]] = {}
-        for run in sorted(runs, key=lambda r: r.data.tags.get("quarantined_at", "")):
-            tags = run.data.tags
-            found[tags["month"]] = {
-                "path": tags.get("quarantined_path", ""),
-                "sha256": tags.get("quarantined_sha256", ""),
-                "reason": tags.get("quarantine_reason", ""),
-                "at": tags.get("quarantined_at", ""),
-                "run_id": run.info.run_id,
-            }
-        return found
+        return quarantine_records((run.info.run_id, run.data.tags) for run in runs)
 
     def set_tags(self, version: str, tags: Mapping[str, str]) -> None:
         for key, value in tags.items():

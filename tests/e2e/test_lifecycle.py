@@ -139,6 +139,24 @@ def test_the_whole_lifecycle_on_the_real_stack(
         assert champion is not None and champion.version == promoted[-1]
         assert str(registry.alias("challenger").version) == str(judged[-1].version)
 
+        # and `fraud-detection status` shows the same through the tracking server
+        shown = subprocess.run(
+            [sys.executable, "-m", "cli.main", "status", "--json"],
+            env={**os.environ, **client_env},
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert shown.returncode == 0, shown.stderr
+        listed = json.loads(shown.stdout)
+        assert (listed["champion"], listed["challenger"]) == (
+            champion.version,
+            str(judged[-1].version),
+        )
+        assert [v["version"] for v in listed["versions"]] == [str(v.version) for v in versions]
+        assert listed["months"] == months
+
         # and the models are in the S3 bucket, in XGBoost's own format
         keys = [
             o["Key"]
