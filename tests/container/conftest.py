@@ -15,11 +15,9 @@ import pytest
 
 from devstack.servers import MlflowServer
 from fraud_detection.config import Settings
-from fraud_detection.features import validate_frame
 from fraud_detection.registry import Registry
-from fraud_detection.synthetic import generate
-from fraud_detection.training import train
 from tests.container import engine, images
+from tests.small_models import register_small, train_small
 
 REFRESH_S = 1.0
 
@@ -52,32 +50,6 @@ def container_engine(tmp_path_factory: pytest.TempPathFactory) -> str:
     return base
 
 
-def train_small(seed: int, month_index: int) -> Any:
-    frame, _ = generate(3_000, month_index=month_index, seed=seed)
-    return train(
-        validate_frame(frame),
-        Settings().xgb,
-        train_positive_rate=0.25,
-        validation_fraction=0.2,
-        seed=seed,
-    )
-
-
-def register(settings: Settings, trained: Any, month: str) -> str:
-    registry = Registry(settings)
-    run_id, uri = registry.log_model_run(
-        trained.model,
-        run_name=f"container-{month}",
-        params={},
-        metrics={},
-        tags={"month": month},
-        lineage=[],
-    )
-    return registry.register_version(
-        uri, run_id, {"month": month, "threshold": repr(trained.threshold)}
-    )
-
-
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A real ``mlflow server`` on 127.0.0.1 (SQLite store, artifacts served by the server)
@@ -87,8 +59,10 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     try:
         settings = Settings(data_dir=root / "client", mlflow_tracking_uri=server.url)
         first, second = train_small(1, 0), train_small(2, 6)
-        v1, v2 = register(settings, first, "2025-01"), register(settings, second, "2025-06")
-        Registry(settings).promote(v1, expected_champion=None)
+        registry = Registry(settings)
+        v1 = register_small(registry, first, "2025-01")
+        v2 = register_small(registry, second, "2025-06")
+        registry.promote(v1, expected_champion=None)
         yield {
             "server": server,
             "settings": settings,

@@ -14,9 +14,10 @@ import pytest
 from devstack.servers import S3Server
 from fraud_detection.config import Settings
 from fraud_detection.registry import Registry
-from tests.container.conftest import register, report, train_small
+from tests.container.conftest import report
 from tests.container.engine import VENV_BIN, run
 from tests.servers import BUCKET
+from tests.small_models import register_small, train_small
 
 pytestmark = pytest.mark.container
 MONTH = "2025-01"
@@ -52,7 +53,7 @@ def test_the_jobs_image_runs_a_monthly_retrain(
         experiment_name=names["FRAUD_EXPERIMENT_NAME"],
         data_dir=registry["settings"].data_dir,
     )
-    champion = register(settings, train_small(3, 0), "2024-12")
+    champion = register_small(Registry(settings), train_small(3, 0), "2024-12")
     Registry(settings).promote(champion, expected_champion=None)
 
     # When the image runs the month, sharing only the host's loopback

@@ -22,8 +22,8 @@ from fraud_detection.config import Settings
 from fraud_detection.features import INPUT_FEATURES, feature_matrix, underscore_name, validate_frame
 from fraud_detection.registry import Registry
 from fraud_detection.synthetic import generate
-from fraud_detection.training import train
 from tests.integration.service_helpers import BENTOML, PROJECT, BentoServer, get, post, request
+from tests.small_models import register_small, train_small
 
 pytestmark = pytest.mark.integration
 REFRESH_S = 1.0
@@ -74,40 +74,16 @@ EXAMPLE.update(
 )
 
 
-def _train(seed: int, month_index: int) -> Any:
-    frame, _ = generate(3_000, month_index=month_index, seed=seed)
-    return train(
-        validate_frame(frame),
-        Settings().xgb,
-        train_positive_rate=0.25,
-        validation_fraction=0.2,
-        seed=seed,
-    )
-
-
-def _register(settings: Settings, trained: Any, month: str) -> str:
-    registry = Registry(settings)
-    run_id, uri = registry.log_model_run(
-        trained.model,
-        run_name=f"test-{month}",
-        params={},
-        metrics={},
-        tags={"month": month},
-        lineage=[],
-    )
-    return registry.register_version(
-        uri, run_id, {"month": month, "threshold": repr(trained.threshold)}
-    )
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A SQLite registry with two versions; champion = v1."""
     data_dir = tmp_path_factory.mktemp("service") / "data"
     settings = Settings(data_dir=data_dir)
-    first, second = _train(1, 0), _train(2, 6)
-    v1, v2 = _register(settings, first, "2025-01"), _register(settings, second, "2025-06")
-    Registry(settings).promote(v1, expected_champion=None)
+    first, second = train_small(1, 0), train_small(2, 6)
+    registry = Registry(settings)
+    v1 = register_small(registry, first, "2025-01")
+    v2 = register_small(registry, second, "2025-06")
+    registry.promote(v1, expected_champion=None)
     return {
         "settings": settings,
         "versions": (v1, v2),
@@ -478,7 +454,7 @@ def test_requests_are_answered_with_the_last_model_while_mlflow_is_down(tmp_path
     bento = None
     try:
         settings = Settings(data_dir=tmp_path / "data", mlflow_tracking_uri=mlflow.url)
-        version = _register(settings, _train(3, 1), "2025-02")
+        version = register_small(Registry(settings), train_small(3, 1), "2025-02")
         Registry(settings).promote(version, expected_champion=None)
         bento = BentoServer(
             "service.service:FraudDetector",

@@ -10,7 +10,8 @@ import pytest
 from fraud_detection.config import Settings
 from fraud_detection.features import validate_frame
 from fraud_detection.synthetic import generate
-from fraud_detection.training import TrainedModel, train
+from fraud_detection.training import TrainedModel
+from tests.small_models import train_small
 
 
 @pytest.fixture
@@ -36,11 +37,4 @@ def month_frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def trained() -> TrainedModel:
-    frame, _ = generate(3_000, month_index=0, seed=3)
-    return train(
-        validate_frame(frame),
-        Settings().xgb,
-        train_positive_rate=0.25,
-        validation_fraction=0.2,
-        seed=3,
-    )
+    return train_small(seed=3, month_index=0)

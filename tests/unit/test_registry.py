@@ -17,22 +17,7 @@ from fraud_detection.registry import (
     StaleChampionError,
 )
 from fraud_detection.training import TrainedModel
-
-
-def _register(registry: Registry, trained: TrainedModel, month: str, data_sha256: str = "h") -> str:
-    run_id, uri = registry.log_model_run(
-        trained.model,
-        run_name=month,
-        params={"p": 1},
-        metrics={"m": 0.5},
-        tags={"month": month},
-        lineage=[],
-    )
-    return registry.register_version(
-        uri,
-        run_id,
-        {"month": month, "data_sha256": data_sha256, "threshold": repr(trained.threshold)},
-    )
+from tests.small_models import register_small
 
 
 def test_versions_carry_tags_and_load_back_in_xgboost_format(
@@ -40,7 +25,7 @@ def test_versions_carry_tags_and_load_back_in_xgboost_format(
 ) -> None:
     registry = Registry(settings)
     assert registry.champion() is None and registry.versions() == []
-    version = _register(registry, trained, "2025-01", "abc")
+    version = register_small(registry, trained, "2025-01", data_sha256="abc")
     assert registry.find_version("2025-01", "abc").version in (version, int(version))
     assert registry.find_version("2025-01", "other") is None
     booster = registry.load_booster(version)
@@ -56,7 +41,7 @@ def test_logging_a_model_leaves_no_store_behind_for_later_settings(
     settings: Settings, trained: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # MLflow's fluent API exports its URI to MLFLOW_TRACKING_URI, which Settings also reads
-    version = _register(Registry(settings), trained, "2025-01")
+    version = register_small(Registry(settings), trained, "2025-01")
     Registry(settings).load_booster(version)
     assert "MLFLOW_TRACKING_URI" not in os.environ
     assert "MLFLOW_REGISTRY_URI" not in os.environ
@@ -68,7 +53,7 @@ def test_logging_a_model_leaves_no_store_behind_for_later_settings(
 
 def test_promotion_is_compare_and_set(settings: Settings, trained: TrainedModel) -> None:
     registry = Registry(settings)
-    v1, v2, v3 = (_register(registry, trained, m) for m in ("2025-01", "2025-02", "2025-03"))
+    v1, v2, v3 = (register_small(registry, trained, m) for m in ("2025-01", "2025-02", "2025-03"))
     registry.promote(v1, expected_champion=None)
     assert registry.champion().version == v1
     # While v3 was being evaluated against v1, someone moved the champion to v2
@@ -82,7 +67,10 @@ def test_rollback_returns_to_the_previous_champion(
     settings: Settings, trained: TrainedModel
 ) -> None:
     registry = Registry(settings)
-    v1, v2 = _register(registry, trained, "2025-01"), _register(registry, trained, "2025-02")
+    v1, v2 = (
+        register_small(registry, trained, "2025-01"),
+        register_small(registry, trained, "2025-02"),
+    )
     registry.promote(v1, expected_champion=None)
     with pytest.raises(RegistryError, match="no previous champion"):
         registry.rollback()
@@ -92,8 +80,8 @@ def test_rollback_returns_to_the_previous_champion(
 
 def test_decided_months(settings: Settings, trained: TrainedModel) -> None:
     registry = Registry(settings)
-    v1 = _register(registry, trained, "2025-01")
-    _register(registry, trained, "2025-02")
+    v1 = register_small(registry, trained, "2025-01")
+    register_small(registry, trained, "2025-02")
     registry.set_tags(v1, {"decision": "rejected"})
     assert registry.decided_months() == {"2025-01"}
 
@@ -153,7 +141,7 @@ def test_promotions_are_serial_whoever_starts_them(
     import time
 
     registry = Registry(settings)
-    first, second, third = (_register(registry, trained, m) for m in ("a", "b", "c"))
+    first, second, third = (register_small(registry, trained, m) for m in ("a", "b", "c"))
     registry.promote(first, expected_champion=None)
     # Given two promotions that both saw ``first`` as champion, and a slow alias write
     set_alias = registry.client.set_registered_model_alias

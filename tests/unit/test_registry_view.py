@@ -17,7 +17,7 @@ from fraud_detection.registry_view import (
     sqlite_path,
 )
 from fraud_detection.training import TrainedModel
-from tests.unit.test_registry import _register
+from tests.small_models import register_small
 
 
 @pytest.fixture
@@ -28,7 +28,9 @@ def busy_registry(
     clock = (f"2026-01-01T00:00:{second:02d}Z" for second in itertools.count())
     monkeypatch.setattr("fraud_detection.registry._now", lambda: next(clock))
     registry = Registry(settings)
-    v1, v2, v3, v4 = (_register(registry, trained, m) for m in ("base", "2025-01", "2025-02", "x"))
+    v1, v2, v3, v4 = (
+        register_small(registry, trained, m) for m in ("base", "2025-01", "2025-02", "x")
+    )
     registry.set_tags(v2, {"decision": "promoted", "role": "challenger"})
     registry.promote(v1, expected_champion=None)
     registry.promote(v2, expected_champion=v1)

@@ -1,0 +1,36 @@
+"""Small real models and registered versions, for tests that need one in a registry."""
+
+from __future__ import annotations
+
+from fraud_detection.config import Settings
+from fraud_detection.features import validate_frame
+from fraud_detection.registry import Registry
+from fraud_detection.synthetic import generate
+from fraud_detection.training import TrainedModel, train
+
+
+def train_small(seed: int, month_index: int) -> TrainedModel:
+    """An XGBoost model on 3,000 synthetic rows of one month (about a second)."""
+    frame, _ = generate(3_000, month_index=month_index, seed=seed)
+    return train(
+        validate_frame(frame),
+        Settings().xgb,
+        train_positive_rate=0.25,
+        validation_fraction=0.2,
+        seed=seed,
+    )
+
+
+def register_small(registry: Registry, trained: TrainedModel, month: str, **tags: str) -> str:
+    """Log the model in a run and register it: version number, tagged month + threshold."""
+    run_id, uri = registry.log_model_run(
+        trained.model,
+        run_name=f"test-{month}",
+        params={},
+        metrics={},
+        tags={"month": month},
+        lineage=[],
+    )
+    return registry.register_version(
+        uri, run_id, {"month": month, "threshold": repr(trained.threshold), **tags}
+    )
