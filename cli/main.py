@@ -244,10 +244,13 @@ def _prefect_for_the_shell() -> None:
     """Set up Prefect for a flow run in this process; must run before Prefect is imported.
 
     Its temporary local API (used when no PREFECT_API_URL is set) gets 120 s to start instead of
-    20 s, sometimes too short on a busy 2-core machine; failures are logged without tracebacks
-    unless ``--debug``.
+    20 s, sometimes too short on a busy 2-core machine, and no telemetry: its heartbeat writes to
+    the server's SQLite file while the flow run does, and printed two "database is locked"
+    tracebacks in the middle of a successful run (an error line where there is no network).
+    Failures are logged without tracebacks unless ``--debug``.
     """
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if not _debug:
         short_prefect_tracebacks()
 
