@@ -131,19 +131,16 @@ def _versions(db: sqlite3.Connection, model: str) -> list[tuple[str, dict[str, s
 
 def _quarantine_runs(db: sqlite3.Connection, experiment: str) -> list[tuple[str, dict[str, str]]]:
     """Active runs of the experiment tagged quarantine=true, newest first (MLflow's order)."""
-    run_ids = [
-        row[0]
-        for row in db.execute(
-            "SELECT r.run_uuid FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id"
-            " WHERE e.name = ? AND e.workspace = ? AND r.lifecycle_stage = 'active'"
-            " AND EXISTS (SELECT 1 FROM tags t WHERE t.run_uuid = r.run_uuid"
-            " AND t.key = 'quarantine' AND t.value = 'true')"
-            " ORDER BY r.start_time DESC, r.run_uuid",
-            (experiment, WORKSPACE),
-        )
-    ]
-    runs: dict[str, dict[str, str]] = {run_id: {} for run_id in run_ids}
-    for run_id in run_ids:
-        for key, value in db.execute("SELECT key, value FROM tags WHERE run_uuid = ?", (run_id,)):
-            runs[run_id][key] = value
+    runs: dict[str, dict[str, str]] = {}
+    for run_id, key, value in db.execute(
+        "SELECT r.run_uuid, t.key, t.value FROM runs r"
+        " JOIN experiments e ON e.experiment_id = r.experiment_id"
+        " JOIN tags t ON t.run_uuid = r.run_uuid"
+        " WHERE e.name = ? AND e.workspace = ? AND r.lifecycle_stage = 'active'"
+        " AND EXISTS (SELECT 1 FROM tags q WHERE q.run_uuid = r.run_uuid"
+        " AND q.key = 'quarantine' AND q.value = 'true')"
+        " ORDER BY r.start_time DESC, r.run_uuid",
+        (experiment, WORKSPACE),
+    ):
+        runs.setdefault(run_id, {})[key] = value
     return list(runs.items())
