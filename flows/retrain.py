@@ -14,7 +14,7 @@ from fraud_detection import challengers, intake, judging, month_report, retraini
 from fraud_detection.challengers import Challenger, TrainingInputs
 from fraud_detection.config import Settings, get_settings
 from fraud_detection.intake import MonthData, MonthError
-from fraud_detection.judging import Evaluation
+from fraud_detection.judging import Evaluation, HoldoutScores
 from fraud_detection.lake import Lake
 from fraud_detection.registry import Registry, StaleChampionError
 from fraud_detection.retraining import Outcome
@@ -85,8 +85,15 @@ def train_challenger(registry: Registry, settings: Settings, inputs: TrainingInp
 @task(**io_task)
 def evaluate(
     registry: Registry, settings: Settings, challenger: Challenger, holdout: pd.DataFrame
-) -> Evaluation:
+) -> HoldoutScores:
     return judging.evaluate(registry, settings, challenger, holdout)
+
+
+@task(**io_task)
+def compare_with_champion(
+    registry: Registry, settings: Settings, scores: HoldoutScores
+) -> Evaluation:
+    return judging.compare_with_champion(registry, settings, scores)
 
 
 @task(**io_task)
@@ -178,7 +185,8 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
         raise
     inputs = gather_pool(lake, registry, settings, data, clean)
     challenger = train_challenger(registry, settings, inputs)
-    evaluation = evaluate(registry, settings, challenger, inputs.holdout)
+    scores = evaluate(registry, settings, challenger, inputs.holdout)
+    evaluation = compare_with_champion(registry, settings, scores)
     served = None
     if evaluation.decision.promote and settings.refit_on_promotion:
         served = refit_served_model(registry, settings, inputs, challenger)

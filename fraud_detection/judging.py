@@ -1,5 +1,8 @@
-"""Judge the challenger against the champion on the same holdout (pure: nothing is written):
-metrics, the paired test behind the gate, and the data alarm."""
+"""Judge the challenger against the champion on the same holdout (nothing is written).
+
+Two steps, two tasks in the flow: ``evaluate`` scores both models (probabilities, metrics);
+``compare_with_champion`` judges those scores (the gate's paired test, the data alarm, the
+verdict), so the comparison is a step of its own that a user sees, times and retries."""
 
 from __future__ import annotations
 
@@ -25,26 +28,69 @@ from fraud_detection.features import (
     feature_matrix,
 )
 from fraud_detection.intake import BASE
-from fraud_detection.registry import DECIDED, Registry
+from fraud_detection.registry import DECIDED, ChampionInfo, Registry
 
 ALARM_HISTORY = 3  # recent months whose champion quality sets the alarm's reference
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class HoldoutScores:
+    """Both models scored on the month's holdout, which neither trained on (no judgement yet)."""
+
     month: str
     challenger: Challenger
     champion_version: str | None  # the champion when the evaluation began (compare-and-set)
     compared_version: str | None  # the model scored against the challenger
     challenger_metrics: dict[str, float]
     champion_metrics: dict[str, float] | None
+    y: np.ndarray = field(repr=False)
+    challenger_probability: np.ndarray = field(repr=False)
+    champion_probability: np.ndarray | None = field(repr=False)
+    champion_threshold: float | None = None
+    champion_trained_rate: float | None = None
+
+    @property
+    def holdout_rows(self) -> int:
+        return len(self.y)
+
+    @property
+    def fraud_rate(self) -> float:
+        return float(np.mean(self.y)) if len(self.y) else 0.0
+
+    @property
+    def curves(self) -> dict[str, tuple[np.ndarray, float]]:
+        """Each model's scores and threshold, for the PR curves of the report."""
+        found = {
+            f"challenger v{self.challenger.version}": (
+                self.challenger_probability,
+                self.challenger.threshold,
+            )
+        }
+        if self.champion_probability is not None and self.champion_threshold is not None:
+            found[f"champion v{self.compared_version}"] = (
+                self.champion_probability,
+                self.champion_threshold,
+            )
+        return found
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The scores and the judgement on them: the gate's paired test, the data alarm, the verdict."""
+
+    scores: HoldoutScores
     test: PairedTest | None
     decision: Decision
     alarm: Alarm
     pr_auc: PairedComparison | None  # paired bootstrap of PR-AUC, for the report
-    holdout_rows: int
-    curves: dict[str, tuple[np.ndarray, float]] = field(default_factory=dict, repr=False)
-    y: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+
+    @property
+    def month(self) -> str:
+        return self.scores.month
+
+    @property
+    def challenger(self) -> Challenger:
+        return self.scores.challenger
 
 
 def _reference_quality(registry: Registry, month: str) -> tuple[list[float], list[float]]:
@@ -65,34 +111,63 @@ def _reference_quality(registry: Registry, month: str) -> tuple[list[float], lis
     return aucs, rates
 
 
+def _compared_version(champion: ChampionInfo | None, challenger: Challenger) -> str | None:
+    """The model to score against the challenger: the champion, or on a retry after the
+    promotion (the challenger or its refit already champion) the one it replaced."""
+    if champion is None:
+        return None
+    if (
+        champion.version == challenger.version
+        or champion.tags.get("refit_of") == challenger.version
+    ):
+        return champion.tags.get("promoted_from") or None
+    return champion.version
+
+
 def evaluate(
     registry: Registry, settings: Settings, challenger: Challenger, holdout: pd.DataFrame
-) -> Evaluation:
-    """Score both models on the same holdout, test the paired difference, check the data."""
+) -> HoldoutScores:
+    """Score the challenger and the champion on the same holdout: probabilities and metrics."""
     champion = registry.champion()
-    champion_version = champion.version if champion else None
-    compared = champion_version
-    if champion is not None and champion.version == challenger.version:
-        compared = champion.tags.get("promoted_from") or None  # a retry after the promotion
-    if champion is not None and champion.tags.get("refit_of") == challenger.version:
-        compared = champion.tags.get("promoted_from") or None  # its refit was promoted already
+    compared = _compared_version(champion, challenger)
     matrix = feature_matrix(holdout)
     y = holdout[TARGET_COLUMN].to_numpy()
-    rate = float(np.mean(y))
     p_new = predict_proba(registry.load_booster(challenger.version), matrix)
-    new_metrics = metrics_at(y, p_new, challenger.threshold)
-    curves = {f"challenger v{challenger.version}": (p_new, challenger.threshold)}
-    old_metrics = p_old = test = pr_auc = None
+    p_old = old_metrics = old_threshold = old_rate = None
     if compared is not None:
         tags = registry.version(compared).tags
         old_threshold = float(tags.get("threshold", settings.default_threshold))
         old_rate = float(tags.get("trained_positive_rate", settings.train_positive_rate))
         p_old = predict_proba(registry.load_booster(compared), matrix)
         old_metrics = metrics_at(y, p_old, old_threshold)
-        curves[f"champion v{compared}"] = (p_old, old_threshold)
+    return HoldoutScores(
+        month=challenger.month,
+        challenger=challenger,
+        champion_version=champion.version if champion else None,
+        compared_version=compared,
+        challenger_metrics=metrics_at(y, p_new, challenger.threshold),
+        champion_metrics=old_metrics,
+        y=y,
+        challenger_probability=p_new,
+        champion_probability=p_old,
+        champion_threshold=old_threshold,
+        champion_trained_rate=old_rate,
+    )
+
+
+def compare_with_champion(
+    registry: Registry, settings: Settings, scores: HoldoutScores
+) -> Evaluation:
+    """Judge the scores: the gate's paired test, the PR-AUC bootstrap, the data alarm, the verdict."""
+    y, p_new, p_old = scores.y, scores.challenger_probability, scores.champion_probability
+    challenger = scores.challenger
+    test = pr_auc = None
+    if p_old is not None:
+        assert scores.champion_threshold is not None and scores.champion_trained_rate is not None
+        rate = scores.fraud_rate
         pr_auc = paired_bootstrap(
             y,
-            (p_old, old_threshold),
+            (p_old, scores.champion_threshold),
             (p_new, challenger.threshold),
             metric="pr_auc",
             samples=settings.bootstrap_samples,
@@ -100,7 +175,7 @@ def evaluate(
         )
         decision, test = decide(
             y,
-            prior_corrected(p_old, trained_rate=old_rate, target_rate=rate),
+            prior_corrected(p_old, trained_rate=scores.champion_trained_rate, target_rate=rate),
             prior_corrected(p_new, trained_rate=challenger.positive_rate, target_rate=rate),
             settings.gate_rule(),
         )
@@ -122,18 +197,4 @@ def evaluate(
             f"challenger scores ({decision.reason})",
             verdict="quarantined",
         )
-    return Evaluation(
-        challenger.month,
-        challenger,
-        champion_version,
-        compared,
-        new_metrics,
-        old_metrics,
-        test,
-        decision,
-        alarm,
-        pr_auc,
-        len(holdout),
-        curves,
-        y,
-    )
+    return Evaluation(scores, test, decision, alarm, pr_auc)

@@ -13,8 +13,12 @@ def report_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
     """Champion and challenger metrics side by side (one row per metric)."""
     rows = []
     for metric in ("pr_auc", "roc_auc", "brier", "f1", "precision", "recall", "threshold"):
-        new = evaluation.challenger_metrics[metric]
-        old = evaluation.champion_metrics[metric] if evaluation.champion_metrics else None
+        new = evaluation.scores.challenger_metrics[metric]
+        old = (
+            evaluation.scores.champion_metrics[metric]
+            if evaluation.scores.champion_metrics
+            else None
+        )
         rows.append(
             {
                 "metric": metric,
@@ -53,8 +57,8 @@ def report_markdown(evaluation: Evaluation, outcome: Outcome, *, tracking_uri: s
 
 **Decision.** {outcome.decision.reason}
 
-- Holdout: {evaluation.holdout_rows} rows of {evaluation.month} at the natural fraud rate ({alarm.fraud_rate:.1%}); neither model trained on them
-- Champion before: v{evaluation.champion_version or "–"} · compared with: v{evaluation.compared_version or "–"} · champion now: v{outcome.champion_version}{served}
+- Holdout: {evaluation.scores.holdout_rows} rows of {evaluation.month} at the natural fraud rate ({alarm.fraud_rate:.1%}); neither model trained on them
+- Champion before: v{evaluation.scores.champion_version or "–"} · compared with: v{evaluation.scores.compared_version or "–"} · champion now: v{outcome.champion_version}{served}
 - Data check: {alarm.reason}{f" Champion ROC-AUC on this holdout {alarm.champion_roc_auc:.3f}" if alarm.champion_roc_auc is not None else ""}{f" (recent months {alarm.reference_roc_auc:.3f})" if alarm.reference_roc_auc is not None else ""}
 - PR-AUC difference (challenger − champion): {pr_line}
 - Training data: `{evaluation.challenger.data_sha256[:16]}…`{" (reused an existing version)" if evaluation.challenger.reused else ""}

@@ -81,10 +81,10 @@ def gather(
     oldest = min([*earlier, month])
     parts.append(TrainingPart(BASE, validate(base), month_age(month, oldest) + 1))
     for name in earlier:
-        data = fetch(lake, name)
-        parts.append(TrainingPart(name, validate(data), month_age(month, name)))
-        lineage.append(data.ref)
-    lineage.append(data.ref)
+        earlier_data = fetch(lake, name)
+        parts.append(TrainingPart(name, validate(earlier_data), month_age(month, name)))
+        lineage.append(earlier_data.ref)
+    lineage.append(data.ref)  # the month itself: its bytes are part of the reuse key
     parts.append(TrainingPart(month, month_split.train, 0.0))
     return TrainingInputs(month, parts, month_split.holdout, lineage, lineage_hash(lineage))
 
@@ -92,9 +92,11 @@ def gather(
 def record(registry: Registry, evaluation: Evaluation) -> None:
     """Holdout metrics, the paired test, the alarm and the plots on the challenger's run."""
     run_id = evaluation.challenger.run_id
-    logged = {f"holdout_{k}": v for k, v in evaluation.challenger_metrics.items()}
-    if evaluation.champion_metrics is not None:
-        logged |= {f"champion_holdout_{k}": v for k, v in evaluation.champion_metrics.items()}
+    logged = {f"holdout_{k}": v for k, v in evaluation.scores.challenger_metrics.items()}
+    if evaluation.scores.champion_metrics is not None:
+        logged |= {
+            f"champion_holdout_{k}": v for k, v in evaluation.scores.champion_metrics.items()
+        }
     if evaluation.test is not None:
         logged |= {
             f"gate_{k}": v for k, v in evaluation.test.as_dict().items() if isinstance(v, float)
@@ -112,14 +114,14 @@ def record(registry: Registry, evaluation: Evaluation) -> None:
     if evaluation.alarm.raised:
         tags["data_alarm_reason"] = evaluation.alarm.reason
     registry.log_to_run(run_id, metrics=logged, tags=tags)
-    y = evaluation.y
+    y = evaluation.scores.y
     registry.client.log_figure(
-        run_id, plots.pr_curves(y, evaluation.curves), "plots/holdout_pr.png"
+        run_id, plots.pr_curves(y, evaluation.scores.curves), "plots/holdout_pr.png"
     )
     registry.client.log_figure(
         run_id,
         plots.confusion(
-            evaluation.challenger_metrics, f"challenger v{evaluation.challenger.version}"
+            evaluation.scores.challenger_metrics, f"challenger v{evaluation.challenger.version}"
         ),
         "plots/holdout_confusion.png",
     )
@@ -140,13 +142,13 @@ def transition(
         quarantine(registry, data, evaluation.alarm.reason, run_id=evaluation.challenger.run_id)
     promoted = served_version or version
     if decision.promote:
-        registry.promote(promoted, expected_champion=evaluation.champion_version)
+        registry.promote(promoted, expected_champion=evaluation.scores.champion_version)
     champion = registry.champion()
     tags = {
-        "holdout_pr_auc": f"{evaluation.challenger_metrics['pr_auc']:.4f}",
-        "holdout_f1": f"{evaluation.challenger_metrics['f1']:.4f}",
+        "holdout_pr_auc": f"{evaluation.scores.challenger_metrics['pr_auc']:.4f}",
+        "holdout_f1": f"{evaluation.scores.challenger_metrics['f1']:.4f}",
         "holdout_fraud_rate": f"{evaluation.alarm.fraud_rate:.6f}",
-        "compared_with": evaluation.compared_version or "",
+        "compared_with": evaluation.scores.compared_version or "",
         "decision_reason": decision.reason[:5000],
     }
     if evaluation.alarm.champion_roc_auc is not None:

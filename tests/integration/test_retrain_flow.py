@@ -14,7 +14,10 @@ from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterFlowRunId,
     ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterId,
 )
+from prefect.client.schemas.sorting import TaskRunSort
 
 from flows import retrain as retrain_module
 from flows.bootstrap import bootstrap
@@ -38,6 +41,16 @@ def _report_artifacts(flow_run_id: UUID) -> list[str]:
     return [a.data for a in artifacts]
 
 
+def _task_names(flow_run_id: UUID) -> list[str]:
+    """The tasks a flow run ran, in the order they started, as the Prefect API records them."""
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+            sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+        )
+    return [run.name.rsplit("-", 1)[0] for run in runs]
+
+
 def test_a_year_of_months_promotes_and_rejects_with_consistent_aliases(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -58,6 +71,11 @@ def test_a_year_of_months_promotes_and_rejects_with_consistent_aliases(
         reports = _report_artifacts(state.state_details.flow_run_id)
         assert len(reports) == 1 and expected_month in reports[0]
         assert "champion" in reports[0] and "challenger" in reports[0]
+        # and the run's tasks, as the Prefect UI lists them, are the designed steps in order
+        names = _task_names(state.state_details.flow_run_id)
+        steps = ["fetch_month", "train_challenger", "evaluate", "compare_with_champion",
+                 "transition_stage"]  # fmt: skip
+        assert [n for n in names if n in steps] == steps, names
 
     # Then every month has exactly one judged version and a decision
     registry = Registry(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from fraud_detection import challengers, first_champion, intake, judging, retrai
 from fraud_detection.config import Settings
 from fraud_detection.decision import Decision
 from fraud_detection.lake import Lake
-from fraud_detection.registry import Registry, StaleChampionError
+from fraud_detection.registry import Registry, StaleChampionError, lineage_hash
 from fraud_detection.synthetic import generate_lake_partitions
 
 
@@ -77,10 +78,67 @@ def test_the_month_is_split_once_and_the_pool_carries_ages_and_lineage(
     ] == data.ref
 
 
+def _logged_lineage(registry: Registry, version: str) -> list[dict[str, str]]:
+    """The partitions a version's run says it trained on (its lineage.json artifact)."""
+    run_id = registry.version(version).run_id
+    logged = registry.client.download_artifacts(run_id, "lineage.json")
+    partitions: list[dict[str, str]] = json.loads(Path(logged).read_text())["partitions"]
+    return partitions
+
+
+def test_the_lineage_lists_every_partition_once_with_its_hash_and_is_the_reuse_key(
+    lake_settings: Settings,
+) -> None:
+    # Given two earlier months decided
+    _bootstrap(lake_settings)
+    for month in ("2025-01", "2025-02"):
+        _run(lake_settings, month)
+    # When the third month is gathered and trained
+    lake, registry = _stores(lake_settings)
+    challenger, inputs, data = _challenger(lake_settings, "2025-03")
+    # Then its lineage is base, each earlier month and the month itself, once each, with the
+    # hash of the bytes in the lake
+    expected = [intake.fetch(lake, name).ref for name in ("base", "2025-01", "2025-02")]
+    assert inputs.lineage == [*expected, data.ref]
+    assert inputs.data_sha256 == lineage_hash(inputs.lineage) == challenger.data_sha256
+    logged = _logged_lineage(registry, challenger.version)
+    assert [(p["name"], p["path"], p["sha256"]) for p in logged] == [
+        (r.name, r.path, r.sha256) for r in inputs.lineage
+    ]
+
+
+def test_a_corrected_delivery_of_a_quarantined_month_is_trained_afresh_and_decided(
+    lake_settings: Settings,
+) -> None:
+    # Given a month quarantined by the data alarm (its labels shuffled on delivery)
+    _bootstrap(lake_settings)
+    lake, registry = _stores(lake_settings)
+    _run(lake_settings, "2025-01")
+    good = lake.read_month("2025-02")
+    rng = np.random.default_rng(0)
+    lake.write_month("2025-04", good.assign(TARGET=rng.permutation(good["TARGET"].to_numpy())))
+    garbage = _run(lake_settings, "2025-04")
+    assert garbage.decision.verdict == "quarantined"
+    # When a corrected delivery arrives and the month runs again (nothing else decided since)
+    corrected = lake.deliver("2025-04", lake.fetch("2025-02")[0])
+    again = _run(lake_settings, "2025-04")
+    # Then a new challenger is trained on the corrected bytes and the month is decided on it
+    assert again.challenger_version != garbage.challenger_version
+    assert again.decision.verdict in retraining.DECIDED
+    logged = _logged_lineage(registry, again.challenger_version)
+    assert logged[-1] == {"name": "2025-04", "path": corrected.path, "sha256": corrected.sha256}
+    assert [p["name"] for p in logged] == ["base", "2025-01", "2025-04"]
+    assert retraining.already_decided(registry, "2025-04") == {
+        "version": again.challenger_version,
+        "decision": again.decision.verdict,
+    }
+
+
 def _run(settings: Settings, month: str) -> retraining.Outcome:
     registry = Registry(settings)
     challenger, inputs, data = _challenger(settings, month)
-    evaluation = judging.evaluate(registry, settings, challenger, inputs.holdout)
+    scores = judging.evaluate(registry, settings, challenger, inputs.holdout)
+    evaluation = judging.compare_with_champion(registry, settings, scores)
     served = (
         challengers.refit(registry, settings, inputs, challenger)
         if evaluation.decision.promote
@@ -127,12 +185,12 @@ def test_a_promotion_serves_the_recipe_refitted_on_the_whole_month(
 def test_both_models_are_scored_on_the_same_holdout(lake_settings: Settings) -> None:
     champion = _bootstrap(lake_settings).version
     challenger, inputs, _ = _challenger(lake_settings, "2025-01")
-    evaluation = judging.evaluate(
-        Registry(lake_settings), lake_settings, challenger, inputs.holdout
-    )
-    assert evaluation.compared_version == champion
-    assert evaluation.holdout_rows == len(inputs.holdout) == 600
-    for metrics in (evaluation.challenger_metrics, evaluation.champion_metrics):
+    registry = Registry(lake_settings)
+    scores = judging.evaluate(registry, lake_settings, challenger, inputs.holdout)
+    evaluation = judging.compare_with_champion(registry, lake_settings, scores)
+    assert evaluation.scores.compared_version == champion
+    assert evaluation.scores.holdout_rows == len(inputs.holdout) == 600
+    for metrics in (evaluation.scores.challenger_metrics, evaluation.scores.champion_metrics):
         assert metrics is not None and metrics["rows"] == 600
         assert metrics["positives"] == inputs.holdout["TARGET"].sum()
     assert evaluation.test is not None and evaluation.test.rows == 600
@@ -144,7 +202,8 @@ def test_a_stale_champion_blocks_the_transition(lake_settings: Settings) -> None
     _bootstrap(lake_settings)
     registry = Registry(lake_settings)
     challenger, inputs, data = _challenger(lake_settings, "2025-01")
-    evaluation = judging.evaluate(registry, lake_settings, challenger, inputs.holdout)
+    scores = judging.evaluate(registry, lake_settings, challenger, inputs.holdout)
+    evaluation = judging.compare_with_champion(registry, lake_settings, scores)
     other, _, _ = _challenger(lake_settings, "2025-02")
     registry.set_champion(other.version)  # an operator moved the champion meanwhile
     forced = dataclasses.replace(evaluation, decision=Decision(True, "forced for the test"))

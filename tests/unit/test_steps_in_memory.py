@@ -6,11 +6,13 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from fraud_detection.challengers import Challenger
 from fraud_detection.config import Settings
 from fraud_detection.decision import Alarm, Decision
 from fraud_detection.intake import MonthData
-from fraud_detection.judging import Evaluation
+from fraud_detection.judging import Evaluation, HoldoutScores
 from fraud_detection.lake import PartitionRef
 from fraud_detection.registry import DECIDED
 from fraud_detection.retraining import already_decided, next_month, transition
@@ -110,18 +112,23 @@ def test_a_month_is_decided_by_its_challenger_not_by_its_refit() -> None:
 
 def _evaluation(decision: Decision, *, alarm: bool = False) -> Evaluation:
     challenger = Challenger("2025-04", "7", "run-7", 0.3, "sha", reused=False)
-    return Evaluation(
+    scores = HoldoutScores(
         month="2025-04",
         challenger=challenger,
         champion_version="5",
         compared_version="5",
         challenger_metrics={"pr_auc": 0.31, "f1": 0.35},
         champion_metrics={"pr_auc": 0.29, "f1": 0.33},
+        y=np.zeros(4000),
+        challenger_probability=np.zeros(4000),
+        champion_probability=np.zeros(4000),
+    )
+    return Evaluation(
+        scores,
         test=None,
         decision=decision,
         alarm=Alarm(alarm, "labels look shuffled" if alarm else "ok", 0.74, 0.75, 0.08, 0.08),
         pr_auc=None,
-        holdout_rows=4000,
     )
 
 
