@@ -96,14 +96,18 @@ def main() -> None:
 
     from flows.bootstrap import bootstrap
     from flows.retrain import monthly_retrain
-    from fraud_detection import challengers, intake, retraining
+    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.adapters.registry import Registry
     from fraud_detection.config import Settings
-    from fraud_detection.dataset import stable_seed
-    from fraud_detection.features import feature_matrix
-    from fraud_detection.lake import Lake
-    from fraud_detection.registry import Registry
-    from fraud_detection.synthetic import DRIFT_SCHEDULES, generate, generate_lake_partitions
-    from fraud_detection.training import TrainingPart, refit_parts
+    from fraud_detection.core.dataset import stable_seed
+    from fraud_detection.core.features import feature_matrix
+    from fraud_detection.core.training import TrainingPart, refit_parts
+    from fraud_detection.sources.synthetic import (
+        DRIFT_SCHEDULES,
+        generate,
+        generate_lake_partitions,
+    )
+    from fraud_detection.steps import challengers, intake, retraining
 
     settings = Settings()
     lake, registry = Lake.from_settings(settings), Registry(settings)

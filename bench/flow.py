@@ -48,7 +48,7 @@ def _instrument() -> None:
         retraining,
         training,
     )
-    from fraud_detection.registry import Registry
+    from fraud_detection.adapters.registry import Registry
 
     challengers.train_parts = _timed("compute: train", training.train_parts)
     challengers.refit_parts = _timed("compute: train", training.refit_parts)
@@ -117,10 +117,10 @@ def main() -> None:
         _without_heartbeat_wait()
 
     from flows.retrain import monthly_retrain
-    from fraud_detection import first_champion, intake
+    from fraud_detection.adapters.lake import Lake
     from fraud_detection.config import Settings
-    from fraud_detection.lake import Lake
-    from fraud_detection.synthetic import generate_lake_partitions
+    from fraud_detection.sources.synthetic import generate_lake_partitions
+    from fraud_detection.steps import first_champion, intake
 
     settings = Settings()
     lake = Lake.from_settings(settings)
@@ -128,7 +128,7 @@ def main() -> None:
         months=2, rows_per_month=args.rows_per_month, base_rows=args.base_rows, seed=settings.seed
     ):
         lake.write(part.name, part.frame, part.truth)
-    from fraud_detection.registry import Registry
+    from fraud_detection.adapters.registry import Registry
 
     base = intake.fetch(lake, "base")
     first_champion.bootstrap_champion(Registry(settings), settings, base, intake.validate(base))

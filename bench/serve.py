@@ -28,8 +28,8 @@ ROUNDS = 5
 sys.path.insert(0, str(PROJECT))
 
 from devstack.processes import Managed, free_port, http_ok, wait_until  # noqa: E402
-from fraud_detection.features import FEATURES, INPUT_FEATURES  # noqa: E402
-from fraud_detection.records import matrix_from_records  # noqa: E402
+from fraud_detection.core.features import FEATURES, INPUT_FEATURES  # noqa: E402
+from fraud_detection.core.records import matrix_from_records  # noqa: E402
 
 # The yardstick: no validation, no middleware, the same model call with the same thread setting
 # as the service (one thread per prediction).
@@ -56,7 +56,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 
 
 def _records(count: int) -> list[dict[str, Any]]:
-    from fraud_detection.synthetic import generate
+    from fraud_detection.sources.synthetic import generate
 
     frame, _ = generate(count, month_index=1, seed=3)
     return json.loads(frame.to_json(orient="records"))
@@ -141,11 +141,11 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     os.environ.update({"MLFLOW_DISABLE_TELEMETRY": "true", "BENTOML_DO_NOT_TRACK": "true"})
 
+    from fraud_detection.adapters.registry import Registry
     from fraud_detection.config import Settings
-    from fraud_detection.features import validate_frame
-    from fraud_detection.registry import Registry
-    from fraud_detection.synthetic import generate
-    from fraud_detection.training import train
+    from fraud_detection.core.features import validate_frame
+    from fraud_detection.core.training import train
+    from fraud_detection.sources.synthetic import generate
 
     settings = Settings(data_dir=workdir / "data")
     base, _ = generate(60_000, month_index=0, seed=1)

@@ -9,11 +9,11 @@ import httpx
 from rich.console import Console
 
 from devstack.processes import Managed, wait_until
+from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings
-from fraud_detection.lake import Lake
-from fraud_detection.redact import redact_uri
-from fraud_detection.registry import Registry
-from fraud_detection.synthetic import generate_lake_partitions
+from fraud_detection.core.redact import redact_uri
+from fraud_detection.sources.synthetic import generate_lake_partitions
 
 
 # With the default seed these sizes show both decisions within four months: some challengers

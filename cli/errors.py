@@ -8,7 +8,7 @@ import sys
 
 def report_failure(exc: BaseException) -> None:
     """``error: <cause>`` on stderr; the cause of a chained error is named too when it adds to it."""
-    from fraud_detection.redact import redact_uri
+    from fraud_detection.core.redact import redact_uri
 
     message = str(exc) or type(exc).__name__
     cause = exc.__cause__

@@ -67,14 +67,14 @@ def seed_data(
     from rich.progress import Progress
     from rich.table import Table
 
+    from fraud_detection.adapters.lake import Lake, PartitionExistsError
     from fraud_detection.config import get_settings
-    from fraud_detection.lake import Lake, PartitionExistsError
-    from fraud_detection.redact import redact_uri
+    from fraud_detection.core.redact import redact_uri
 
     settings = get_settings()
     lake = Lake.from_settings(settings)
     if from_raw is not None:
-        from fraud_detection import homecredit
+        from fraud_detection.sources import homecredit
 
         clean = homecredit.load_raw(*from_raw)
         history, monthly = homecredit.split_history_and_months(
@@ -85,7 +85,7 @@ def seed_data(
             *((m, f, None) for m, f in monthly.items()),
         ]
     else:
-        from fraud_detection.synthetic import generate_lake_partitions
+        from fraud_detection.sources.synthetic import generate_lake_partitions
 
         partitions = (  # one month in memory at a time
             (p.name, p.frame, p.truth)
@@ -123,9 +123,9 @@ def register_model(
     threshold: Annotated[float, typer.Option(help="Decision threshold of this model")] = 0.25,
 ) -> None:
     """Register an existing XGBoost model file (54-column contract; no pickle accepted)."""
+    from fraud_detection.adapters.model_files import register_model_file
+    from fraud_detection.adapters.registry import Registry, RegistryError
     from fraud_detection.config import get_settings
-    from fraud_detection.model_files import register_model_file
-    from fraud_detection.registry import Registry, RegistryError
 
     settings = get_settings()
     try:
@@ -140,8 +140,8 @@ def register_model(
 @app.command()
 def promote(version: Annotated[str, typer.Argument(help="Version to make champion")]) -> None:
     """Move ``champion`` to a version by hand."""
+    from fraud_detection.adapters.registry import Registry, RegistryError
     from fraud_detection.config import get_settings
-    from fraud_detection.registry import Registry, RegistryError
 
     try:
         Registry(get_settings()).set_champion(version)
@@ -153,8 +153,8 @@ def promote(version: Annotated[str, typer.Argument(help="Version to make champio
 @app.command()
 def rollback() -> None:
     """Point ``champion`` back at the version it replaced."""
+    from fraud_detection.adapters.registry import Registry, RegistryError
     from fraud_detection.config import get_settings
-    from fraud_detection.registry import Registry, RegistryError
 
     try:
         version = Registry(get_settings()).rollback()
@@ -168,10 +168,10 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
     """Months in the lake, model versions, decisions and aliases."""
     from rich.table import Table
 
+    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.adapters.registry_view import snapshot
     from fraud_detection.config import get_settings
-    from fraud_detection.lake import Lake
-    from fraud_detection.redact import redact_uri
-    from fraud_detection.registry_view import snapshot
+    from fraud_detection.core.redact import redact_uri
 
     settings = get_settings()
     registry = snapshot(settings)
@@ -226,10 +226,10 @@ def ingest(
     ],
 ) -> None:
     """Deliver a month (or a corrected delivery of it) to the lake; older bytes are kept."""
-    from fraud_detection import intake
+    from fraud_detection.adapters.lake import Lake, PartitionRef
     from fraud_detection.config import get_settings
-    from fraud_detection.lake import Lake, PartitionRef
-    from fraud_detection.redact import redact_uri
+    from fraud_detection.core.redact import redact_uri
+    from fraud_detection.steps import intake
 
     data = file.read_bytes()
     try:

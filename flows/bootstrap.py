@@ -10,11 +10,11 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.retrain import io_task
-from fraud_detection import first_champion, intake
+from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.model_files import register_model_file
+from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings, get_settings
-from fraud_detection.lake import Lake
-from fraud_detection.model_files import register_model_file
-from fraud_detection.registry import Registry
+from fraud_detection.steps import first_champion, intake
 
 
 @task(**io_task)

@@ -10,14 +10,14 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from fraud_detection import challengers, intake, judging, month_report, retraining
-from fraud_detection.challengers import Challenger, TrainingInputs
+from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.registry import Registry, StaleChampionError
 from fraud_detection.config import Settings, get_settings
-from fraud_detection.intake import MonthData, MonthError
-from fraud_detection.judging import Evaluation, HoldoutScores
-from fraud_detection.lake import Lake
-from fraud_detection.registry import Registry, StaleChampionError
-from fraud_detection.retraining import Outcome
+from fraud_detection.steps import challengers, intake, judging, month_report, retraining
+from fraud_detection.steps.challengers import Challenger, TrainingInputs
+from fraud_detection.steps.intake import MonthData, MonthError
+from fraud_detection.steps.judging import Evaluation, HoldoutScores
+from fraud_detection.steps.retraining import Outcome
 
 IO_RETRIES = 2
 IO_RETRY_DELAYS = [2, 10]

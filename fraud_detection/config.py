@@ -10,8 +10,8 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from fraud_detection.decision import GateRule
-    from fraud_detection.training import DriftPlan
+    from fraud_detection.core.decision import GateRule
+    from fraud_detection.core.training import DriftPlan
 
 DEFAULT_DATA_DIR = Path("data")
 
@@ -156,7 +156,7 @@ class Settings(BaseSettings):
         return options
 
     def drift_plan(self) -> DriftPlan:
-        from fraud_detection.training import DriftPlan
+        from fraud_detection.core.training import DriftPlan
 
         return DriftPlan(
             history_half_life=self.history_half_life_months,
@@ -170,7 +170,7 @@ class Settings(BaseSettings):
         )
 
     def gate_rule(self) -> GateRule:
-        from fraud_detection.decision import GateRule
+        from fraud_detection.core.decision import GateRule
 
         return GateRule(
             mode=self.gate_mode,
@@ -182,7 +182,7 @@ class Settings(BaseSettings):
 
     def public_params(self) -> dict[str, str]:
         """Settings safe to log (no secrets, no credentials in URIs)."""
-        from fraud_detection.redact import redact_uri
+        from fraud_detection.core.redact import redact_uri
 
         return {
             "lake": redact_uri(self.lake),

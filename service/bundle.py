@@ -8,9 +8,9 @@ from pathlib import Path
 
 import bentoml
 
+from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings, get_settings
-from fraud_detection.registry import Registry
-from fraud_detection.serving import write_bundle
+from fraud_detection.serving.model import write_bundle
 from service.service import BUNDLED_MODEL
 
 

@@ -1,6 +1,6 @@
 """The service's OpenAPI document (served at ``/docs.json``, shown by Swagger UI at ``/docs``).
 
-The request schema is derived from the contract table (``fraud_detection.contract``): every field
+The request schema is derived from the contract table (``fraud_detection.core.contract``): every field
 in both spellings with its bounds and meaning, "exactly one spelling" of each field and "at most
 one level" of each one-hot group, so that a request the schema admits is a request the service
 accepts. Responses and the one error shape are pydantic models.
@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from fraud_detection.contract import (
+from fraud_detection.core.contract import (
     DERIVED_COLUMN,
     DERIVED_MEANING,
     GROUPS,

@@ -19,8 +19,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fraud_detection.config import Settings, get_settings
-from fraud_detection.features import ContractError, RiskBands
-from fraud_detection.serving import ChampionFollower, LoadedModel, ModelHolder, load_bundle
+from fraud_detection.core.features import ContractError, RiskBands
+from fraud_detection.serving.model import ChampionFollower, LoadedModel, ModelHolder, load_bundle
 from service.schemas import openapi_document
 
 BUNDLED_MODEL = "fraud-detector"

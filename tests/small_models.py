@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings
-from fraud_detection.features import validate_frame
-from fraud_detection.registry import Registry
-from fraud_detection.synthetic import generate
-from fraud_detection.training import TrainedModel, train
+from fraud_detection.core.features import validate_frame
+from fraud_detection.core.training import TrainedModel, train
+from fraud_detection.sources.synthetic import generate
 
 
 def train_small(seed: int, month_index: int) -> TrainedModel:

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from devstack.servers import MlflowServer
+from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings
-from fraud_detection.registry import Registry
 from tests.container import engine, images
 from tests.small_models import register_small, train_small
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from devstack.servers import S3Server
+from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings
-from fraud_detection.registry import Registry
 from tests.container.conftest import report
 from tests.container.engine import VENV_BIN, run
 from tests.servers import BUCKET

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fraud_detection.features import feature_matrix, validate_frame
-from fraud_detection.registry import Registry
-from fraud_detection.synthetic import generate
+from fraud_detection.adapters.registry import Registry
+from fraud_detection.core.features import feature_matrix, validate_frame
+from fraud_detection.sources.synthetic import generate
 from tests.container.conftest import REFRESH_S, report
 from tests.container.engine import image_size_mb
 from tests.container.running import Container, create_secret, remove_secret, run_service

@@ -18,9 +18,9 @@ import pytest
 from devstack.processes import log_tail
 from devstack.servers import MlflowServer, PostgresServer, PrefectServer, PrefectWorker, S3Server
 from devstack.stack import deploy_flows
+from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings
-from fraud_detection.lake import Lake
-from fraud_detection.registry import Registry
 from tests.integration.flow_helpers import seed_lake
 from tests.integration.service_helpers import BentoServer, post
 from tests.integration.test_prefect_deployment import _cli, _run, _wait_final

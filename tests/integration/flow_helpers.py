@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings
-from fraud_detection.lake import Lake
-from fraud_detection.registry import Registry
-from fraud_detection.synthetic import generate_lake_partitions
+from fraud_detection.sources.synthetic import generate_lake_partitions
 
 # Small enough to keep a year of monthly runs in tens of seconds; with seed 1237 the year holds
 # both promotions (the fraud ring of months 4–8 is learnt) and rejections (stable months).

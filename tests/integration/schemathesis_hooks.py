@@ -13,7 +13,7 @@ from typing import Any
 
 import schemathesis
 
-from fraud_detection.contract import GROUPS
+from fraud_detection.core.contract import GROUPS
 
 
 def _is_group_rule(rule: Any) -> bool:

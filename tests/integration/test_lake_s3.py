@@ -7,9 +7,9 @@ import uuid
 import pytest
 
 from devstack.servers import S3Server
+from fraud_detection.adapters.lake import Lake, LakeError, PartitionExistsError
 from fraud_detection.config import Settings
-from fraud_detection.lake import Lake, LakeError, PartitionExistsError
-from fraud_detection.synthetic import generate
+from fraud_detection.sources.synthetic import generate
 from tests.servers import BUCKET
 
 pytestmark = pytest.mark.integration

@@ -20,9 +20,9 @@ import pytest
 from devstack.processes import log_tail
 from devstack.servers import PrefectServer, PrefectWorker
 from devstack.stack import deploy_flows
+from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings
-from fraud_detection.lake import Lake
-from fraud_detection.registry import Registry
 from tests.integration.flow_helpers import seed_lake, versions_by_month
 
 pytestmark = pytest.mark.integration

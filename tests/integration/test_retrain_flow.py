@@ -22,9 +22,9 @@ from prefect.client.schemas.sorting import TaskRunSort
 from flows import retrain as retrain_module
 from flows.bootstrap import bootstrap
 from flows.retrain import monthly_retrain
+from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings
-from fraud_detection.lake import Lake
-from fraud_detection.registry import Registry
 from tests.integration.flow_helpers import seed_lake, snapshot, use_data_dir, versions_by_month
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_harness")]
@@ -115,7 +115,7 @@ def bootstrapped(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _good_month() -> pd.DataFrame:
-    from fraud_detection.synthetic import generate
+    from fraud_detection.sources.synthetic import generate
 
     frame, _ = generate(600, month_index=2, seed=99, id_start=90_000_000)
     return frame

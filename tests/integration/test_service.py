@@ -18,10 +18,15 @@ import pytest
 import xgboost as xgb
 
 from devstack.servers import MlflowServer
+from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings
-from fraud_detection.features import INPUT_FEATURES, feature_matrix, underscore_name, validate_frame
-from fraud_detection.registry import Registry
-from fraud_detection.synthetic import generate
+from fraud_detection.core.features import (
+    INPUT_FEATURES,
+    feature_matrix,
+    underscore_name,
+    validate_frame,
+)
+from fraud_detection.sources.synthetic import generate
 from tests.integration.service_helpers import BENTOML, PROJECT, BentoServer, get, post, request
 from tests.small_models import register_small, train_small
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from fraud_detection.config import Settings
-from fraud_detection.features import validate_frame
-from fraud_detection.synthetic import generate
-from fraud_detection.training import TrainedModel
+from fraud_detection.core.features import validate_frame
+from fraud_detection.core.training import TrainedModel
+from fraud_detection.sources.synthetic import generate
 from tests.small_models import train_small
 
 

@@ -11,9 +11,9 @@ import xgboost as xgb
 from typer.testing import CliRunner
 
 from cli.main import app
+from fraud_detection.adapters.lake import Lake
 from fraud_detection.config import Settings
-from fraud_detection.lake import Lake
-from fraud_detection.training import TrainedModel
+from fraud_detection.core.training import TrainedModel
 
 runner = CliRunner()
 
@@ -73,8 +73,8 @@ def test_register_model_rejects_a_wrong_feature_count(settings: Settings, tmp_pa
 def test_ingest_delivers_a_correction_beside_the_old_bytes_and_status_shows_quarantine(
     settings: Settings, tmp_path: Path
 ) -> None:
-    from fraud_detection.lake import Lake
-    from fraud_detection.registry import Registry
+    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.adapters.registry import Registry
 
     args = ["seed-data", "--months", "1", "--rows-per-month", "300", "--base-rows", "1000"]
     assert runner.invoke(app, args).exit_code == 0

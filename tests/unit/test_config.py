@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from fraud_detection.config import Settings
-from fraud_detection.redact import redact_text, redact_uri
+from fraud_detection.core.redact import redact_text, redact_uri
 
 SECRET = "s3cr3t-VALUE-42"
 

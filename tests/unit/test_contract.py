@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fraud_detection.contract import BY_NAME, GROUPS, INPUTS, field_table
-from fraud_detection.features import FEATURES, INPUT_FEATURES, ContractError, validate_frame
-from fraud_detection.records import _fast_matrix, matrix_from_records
-from fraud_detection.synthetic import generate_lake_partitions
+from fraud_detection.core.contract import BY_NAME, GROUPS, INPUTS, field_table
+from fraud_detection.core.features import FEATURES, INPUT_FEATURES, ContractError, validate_frame
+from fraud_detection.core.records import _fast_matrix, matrix_from_records
+from fraud_detection.sources.synthetic import generate_lake_partitions
 from service.schemas import openapi_document, record_schema
 
 README = Path(__file__).resolve().parents[2] / "README.md"

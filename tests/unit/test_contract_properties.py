@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fraud_detection.contract import (
+from fraud_detection.core.contract import (
     BY_NAME,
     GROUPS,
     ID_COLUMN,
@@ -26,8 +26,8 @@ from fraud_detection.contract import (
     TARGET_COLUMN,
     Column,
 )
-from fraud_detection.features import ContractError, feature_matrix, validate_frame
-from fraud_detection.records import _checked_matrix, _fast_matrix, matrix_from_records
+from fraud_detection.core.features import ContractError, feature_matrix, validate_frame
+from fraud_detection.core.records import _checked_matrix, _fast_matrix, matrix_from_records
 from service.schemas import record_schema
 
 PROPERTY = settings(

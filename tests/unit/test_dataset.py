@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fraud_detection.dataset import positive_rate, split_month
+from fraud_detection.core.dataset import positive_rate, split_month
 
 
 def test_split_is_deterministic_disjoint_and_stratified(month_frame: pd.DataFrame) -> None:

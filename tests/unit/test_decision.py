@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fraud_detection.decision import GateRule, data_alarm, decide, paired_test, prior_corrected
+from fraud_detection.core.decision import GateRule, data_alarm, decide, paired_test, prior_corrected
 
 RULE = GateRule()  # non-inferiority on log-loss, tolerance 2.5 % of the champion's, 95 %
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
 
-from fraud_detection.evaluation import (
+from fraud_detection.core.evaluation import (
     average_precision_rows,
     metrics_at,
     paired_bootstrap,

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fraud_detection.features import (
+from fraud_detection.core.features import (
     FEATURES,
     ContractError,
     RiskBands,
@@ -15,7 +15,7 @@ from fraud_detection.features import (
     underscore_name,
     validate_frame,
 )
-from fraud_detection.records import matrix_from_records
+from fraud_detection.core.records import matrix_from_records
 
 # seed-contract.md §1, written out again so a change to the contract cannot go unnoticed
 CONTRACT = """NAME_CONTRACT_TYPE, CODE_GENDER, FLAG_OWN_CAR, FLAG_OWN_REALTY, CNT_CHILDREN,

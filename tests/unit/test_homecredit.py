@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fraud_detection.features import INPUT_FEATURES, ONE_HOT_GROUPS, validate_frame
-from fraud_detection.homecredit import load_raw, split_history_and_months
+from fraud_detection.core.features import INPUT_FEATURES, ONE_HOT_GROUPS, validate_frame
+from fraud_detection.sources.homecredit import load_raw, split_history_and_months
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "homecredit"
 

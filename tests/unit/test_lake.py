@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fraud_detection.lake import Lake, LakeError, PartitionExistsError
-from fraud_detection.synthetic import generate
+from fraud_detection.adapters.lake import Lake, LakeError, PartitionExistsError
+from fraud_detection.sources.synthetic import generate
 
 
 @pytest.fixture

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from fraud_detection.config import Settings
-from fraud_detection.features import FEATURES
-from fraud_detection.model_files import register_model_file
-from fraud_detection.registry import (
+from fraud_detection.adapters.model_files import register_model_file
+from fraud_detection.adapters.registry import (
     Registry,
     RegistryError,
     StaleChampionError,
 )
-from fraud_detection.training import TrainedModel
+from fraud_detection.config import Settings
+from fraud_detection.core.features import FEATURES
+from fraud_detection.core.training import TrainedModel
 from tests.small_models import register_small
 
 
@@ -176,8 +176,8 @@ def test_promotions_are_serial_whoever_starts_them(
 
 
 def test_a_lease_left_by_a_dead_holder_expires(settings: Settings) -> None:
-    from fraud_detection.lake import Lake
-    from fraud_detection.lease import Lease, LeaseTimeout
+    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.adapters.lease import Lease, LeaseTimeout
 
     lake = Lake.from_settings(settings)
     held = Lease(lake, "x", ttl=0.5).__enter__()  # never released: its holder "died"

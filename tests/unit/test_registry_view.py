@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from fraud_detection.config import Settings
-from fraud_detection.registry import Registry
-from fraud_detection.registry_view import (
+from fraud_detection.adapters.registry import Registry
+from fraud_detection.adapters.registry_view import (
     KNOWN_REVISIONS,
     from_registry,
     read_sqlite,
     snapshot,
     sqlite_path,
 )
-from fraud_detection.training import TrainedModel
+from fraud_detection.config import Settings
+from fraud_detection.core.training import TrainedModel
 from tests.small_models import register_small
 
 
@@ -26,7 +26,7 @@ def busy_registry(
 ) -> Registry:
     """Versions with tags, both aliases, a deleted version, quarantines (one of them deleted)."""
     clock = (f"2026-01-01T00:00:{second:02d}Z" for second in itertools.count())
-    monkeypatch.setattr("fraud_detection.registry._now", lambda: next(clock))
+    monkeypatch.setattr("fraud_detection.adapters.registry._now", lambda: next(clock))
     registry = Registry(settings)
     v1, v2, v3, v4 = (
         register_small(registry, trained, m) for m in ("base", "2025-01", "2025-02", "x")

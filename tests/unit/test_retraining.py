@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fraud_detection import challengers, first_champion, intake, judging, retraining
+from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.registry import Registry, StaleChampionError, lineage_hash
 from fraud_detection.config import Settings
-from fraud_detection.decision import Decision
-from fraud_detection.lake import Lake
-from fraud_detection.registry import Registry, StaleChampionError, lineage_hash
-from fraud_detection.synthetic import generate_lake_partitions
+from fraud_detection.core.decision import Decision
+from fraud_detection.sources.synthetic import generate_lake_partitions
+from fraud_detection.steps import challengers, first_champion, intake, judging, retraining
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fraud_detection.features import RiskBands
-from fraud_detection.records import matrix_from_records
-from fraud_detection.serving import LoadedModel, ModelHolder
-from fraud_detection.training import TrainedModel
+from fraud_detection.core.features import RiskBands
+from fraud_detection.core.records import matrix_from_records
+from fraud_detection.core.training import TrainedModel
+from fraud_detection.serving.model import LoadedModel, ModelHolder
 
 
 def _records(frame: pd.DataFrame, count: int) -> list[dict[str, object]]:

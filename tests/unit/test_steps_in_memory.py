@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fraud_detection.challengers import Challenger
+from fraud_detection.adapters.lake import PartitionRef
+from fraud_detection.adapters.registry import DECIDED
 from fraud_detection.config import Settings
-from fraud_detection.decision import Alarm, Decision
-from fraud_detection.intake import MonthData
-from fraud_detection.judging import Evaluation, HoldoutScores
-from fraud_detection.lake import PartitionRef
-from fraud_detection.registry import DECIDED
-from fraud_detection.retraining import already_decided, next_month, transition
+from fraud_detection.core.decision import Alarm, Decision
+from fraud_detection.steps.challengers import Challenger
+from fraud_detection.steps.intake import MonthData
+from fraud_detection.steps.judging import Evaluation, HoldoutScores
+from fraud_detection.steps.retraining import already_decided, next_month, transition
 
 
 @dataclass

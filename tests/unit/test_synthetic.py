@@ -6,10 +6,10 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from fraud_detection.config import Settings
-from fraud_detection.evaluation import predict_proba
-from fraud_detection.features import ONE_HOT_GROUPS, feature_matrix, validate_frame
-from fraud_detection.synthetic import generate, generate_lake_partitions
-from fraud_detection.training import train
+from fraud_detection.core.evaluation import predict_proba
+from fraud_detection.core.features import ONE_HOT_GROUPS, feature_matrix, validate_frame
+from fraud_detection.core.training import train
+from fraud_detection.sources.synthetic import generate, generate_lake_partitions
 
 
 def test_same_seed_same_data() -> None:

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 
 from fraud_detection.config import Settings
-from fraud_detection.features import feature_matrix, validate_frame
-from fraud_detection.synthetic import generate
-from fraud_detection.training import best_f1_threshold, train
+from fraud_detection.core.features import feature_matrix, validate_frame
+from fraud_detection.core.training import best_f1_threshold, train
+from fraud_detection.sources.synthetic import generate
 
 
 def test_best_f1_threshold_on_a_hand_made_example() -> None:
@@ -42,7 +42,7 @@ def test_a_single_class_cannot_be_trained() -> None:
 
 
 def test_the_model_takes_the_54_contract_columns(trained: object) -> None:
-    from fraud_detection.features import FEATURES
+    from fraud_detection.core.features import FEATURES
 
     booster = trained.booster  # type: ignore[attr-defined]
     assert booster.num_features() == 54 and list(booster.feature_names) == list(FEATURES)
@@ -50,8 +50,8 @@ def test_the_model_takes_the_54_contract_columns(trained: object) -> None:
 
 
 def test_recent_months_weigh_more_and_a_new_pattern_is_learnt() -> None:
-    from fraud_detection.synthetic import TRUTH_COLUMN
-    from fraud_detection.training import DriftPlan, TrainingPart, recency_weight, train_parts
+    from fraud_detection.core.training import DriftPlan, TrainingPart, recency_weight, train_parts
+    from fraud_detection.sources.synthetic import TRUTH_COLUMN
 
     assert recency_weight(0, 2) == 1 and recency_weight(2, 2) == 0.5 and recency_weight(9, 0) == 1
     # Given old months without the fraud ring and two recent months with it (pattern "late")

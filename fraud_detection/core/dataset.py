@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from fraud_detection.features import ID_COLUMN, TARGET_COLUMN
+from fraud_detection.core.features import ID_COLUMN, TARGET_COLUMN
 
 
 @dataclass(frozen=True)

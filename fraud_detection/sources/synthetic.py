@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fraud_detection.features import ID_COLUMN, INPUT_FEATURES, ONE_HOT_GROUPS, TARGET_COLUMN
+from fraud_detection.core.features import ID_COLUMN, INPUT_FEATURES, ONE_HOT_GROUPS, TARGET_COLUMN
 
 TRUTH_COLUMN = "P_FRAUD"
 NATURAL_RATE = 0.08

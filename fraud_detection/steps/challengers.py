@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fraud_detection import plots
+from fraud_detection.adapters.lake import PartitionRef
+from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings
-from fraud_detection.dataset import stable_seed
-from fraud_detection.lake import PartitionRef
-from fraud_detection.registry import Registry
-from fraud_detection.training import TrainedModel, TrainingPart, refit_parts, train_parts
+from fraud_detection.core import plots
+from fraud_detection.core.dataset import stable_seed
+from fraud_detection.core.training import TrainedModel, TrainingPart, refit_parts, train_parts
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from fraud_detection.adapters.lake import Lake, LakeError, PartitionRef, decode
 from fraud_detection.config import Settings
-from fraud_detection.dataset import MonthSplit, split_month
-from fraud_detection.features import (
+from fraud_detection.core.dataset import MonthSplit, split_month
+from fraud_detection.core.features import (
     TARGET_COLUMN,
     ContractError,
     Problem,
     validate_frame,
 )
-from fraud_detection.lake import Lake, LakeError, PartitionRef, decode
-from fraud_detection.ports import DecisionBook
+from fraud_detection.steps.ports import DecisionBook
 
 BASE = "base"
 

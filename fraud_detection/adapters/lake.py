@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import fsspec
 
 from fraud_detection.config import Settings
-from fraud_detection.redact import redact_uri
+from fraud_detection.core.redact import redact_uri
 
 if TYPE_CHECKING:  # pandas is imported where rows are read: `status` lists months without it
     import pandas as pd

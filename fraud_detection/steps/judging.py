@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from fraud_detection.challengers import Challenger
+from fraud_detection.adapters.registry import DECIDED, ChampionInfo, Registry
 from fraud_detection.config import Settings
-from fraud_detection.dataset import stable_seed
-from fraud_detection.decision import (
+from fraud_detection.core.dataset import stable_seed
+from fraud_detection.core.decision import (
     Alarm,
     Decision,
     PairedTest,
@@ -22,13 +22,18 @@ from fraud_detection.decision import (
     decide,
     prior_corrected,
 )
-from fraud_detection.evaluation import PairedComparison, metrics_at, paired_bootstrap, predict_proba
-from fraud_detection.features import (
+from fraud_detection.core.evaluation import (
+    PairedComparison,
+    metrics_at,
+    paired_bootstrap,
+    predict_proba,
+)
+from fraud_detection.core.features import (
     TARGET_COLUMN,
     feature_matrix,
 )
-from fraud_detection.intake import BASE
-from fraud_detection.registry import DECIDED, ChampionInfo, Registry
+from fraud_detection.steps.challengers import Challenger
+from fraud_detection.steps.intake import BASE
 
 ALARM_HISTORY = 3  # recent months whose champion quality sets the alarm's reference
 

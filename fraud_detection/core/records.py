@@ -1,7 +1,7 @@
 """Records as they arrive over HTTP (a list of JSON objects) → the model's input matrix.
 
 A column-wise fast path for records spelled alike; the per-field path only to name what is wrong.
-Both check the same bounds and one-hot groups as month validation (:mod:`fraud_detection.bounds`).
+Both check the same bounds and one-hot groups as month validation (:mod:`fraud_detection.core.bounds`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from fraud_detection.bounds import GROUP_INDEX, INPUT_INDEX, RULES, id_outside, in_domain
-from fraud_detection.contract import (
+from fraud_detection.core.bounds import GROUP_INDEX, INPUT_INDEX, RULES, id_outside, in_domain
+from fraud_detection.core.contract import (
     BY_SPELLING,
     DERIVED_COLUMN,
     GROUPS,
@@ -23,7 +23,7 @@ from fraud_detection.contract import (
     INPUTS,
     TARGET_COLUMN,
 )
-from fraud_detection.features import (
+from fraud_detection.core.features import (
     FEATURES,
     ID_RULE,
     INPUT_FEATURES,

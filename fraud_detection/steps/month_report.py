@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fraud_detection.judging import Evaluation
-from fraud_detection.redact import redact_uri
-from fraud_detection.retraining import Outcome
+from fraud_detection.core.redact import redact_uri
+from fraud_detection.steps.judging import Evaluation
+from fraud_detection.steps.retraining import Outcome
 
 
 def report_rows(evaluation: Evaluation) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ answer should. On the embedded SQLite store the same rows are read here with the
 library's ``sqlite3``, read-only, and only for schema revisions this reader was checked against
 (tests/unit/test_registry_view.py compares it with MLflow's client on a real store, and fails
 when an MLflow upgrade brings a revision not listed below). Any other store or revision is read
-through :class:`fraud_detection.registry.Registry`, which gives the same snapshot.
+through :class:`fraud_detection.adapters.registry.Registry`, which gives the same snapshot.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from fraud_detection.config import Settings
 
 if TYPE_CHECKING:
-    from fraud_detection.registry import Registry
+    from fraud_detection.adapters.registry import Registry
 
 # Alembic revisions of MLflow's schema whose tables this reader knows (MLflow 3.17).
 KNOWN_REVISIONS = frozenset({"dc11669786a5"})
@@ -55,7 +55,7 @@ def snapshot(settings: Settings) -> RegistrySnapshot:
     quick = read_sqlite(settings)
     if quick is not None:
         return quick
-    from fraud_detection.registry import Registry
+    from fraud_detection.adapters.registry import Registry
 
     return from_registry(Registry(settings))
 

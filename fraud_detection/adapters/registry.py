@@ -19,9 +19,9 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from fraud_detection.adapters.lake import PartitionRef
+from fraud_detection.adapters.registry_view import quarantine_records
 from fraud_detection.config import Settings
-from fraud_detection.lake import PartitionRef
-from fraud_detection.registry_view import quarantine_records
 
 if TYPE_CHECKING:
     import xgboost as xgb
@@ -284,8 +284,8 @@ class Registry:
     @contextlib.contextmanager
     def _serial(self) -> Iterator[None]:
         """One alias change at a time, whoever starts it (a lease in the lake)."""
-        from fraud_detection.lake import Lake
-        from fraud_detection.lease import Lease
+        from fraud_detection.adapters.lake import Lake
+        from fraud_detection.adapters.lease import Lease
 
         with Lease(Lake.from_settings(self.settings), f"promotion-{self.name}"):
             yield

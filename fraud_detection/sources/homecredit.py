@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fraud_detection.features import (
+from fraud_detection.core.features import (
     ID_COLUMN,
     INPUT_FEATURES,
     ONE_HOT_GROUPS,

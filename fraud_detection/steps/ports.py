@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from fraud_detection.lake import PartitionRef
+from fraud_detection.adapters.lake import PartitionRef
 
 
 class ModelVersionLike(Protocol):

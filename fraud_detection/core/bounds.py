@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fraud_detection.contract import GROUPS, INPUTS, MAX_ID, Column
+from fraud_detection.core.contract import GROUPS, INPUTS, MAX_ID, Column
 
 INPUT_INDEX = {c.name: i for i, c in enumerate(INPUTS)}
 _LOW = np.array([c.minimum for c in INPUTS], dtype=np.float64)

@@ -1,9 +1,9 @@
 """The feature contract (seed-contract.md §1) applied: 54 columns in a fixed order, used by training
 and serving alike so the two can never disagree.
 
-Every rule comes from the one table in :mod:`fraud_detection.contract`, applied through
-:mod:`fraud_detection.bounds`: month validation here (:func:`validate_frame`) and requests in
-:mod:`fraud_detection.records` check the same bounds and one-hot groups.
+Every rule comes from the one table in :mod:`fraud_detection.core.contract`, applied through
+:mod:`fraud_detection.core.bounds`: month validation here (:func:`validate_frame`) and requests in
+:mod:`fraud_detection.core.records` check the same bounds and one-hot groups.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fraud_detection.bounds import id_outside, outside
-from fraud_detection.contract import (
+from fraud_detection.core.bounds import id_outside, outside
+from fraud_detection.core.contract import (
     BY_SPELLING,
     DERIVED_COLUMN,
     GROUPS,

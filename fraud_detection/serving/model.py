@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
+from fraud_detection.adapters.model_files import check_booster
+from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings
-from fraud_detection.features import FEATURES, RiskBands
-from fraud_detection.model_files import check_booster
-from fraud_detection.records import matrix_from_records
-from fraud_detection.redact import redact_text
-from fraud_detection.registry import Registry
+from fraud_detection.core.features import FEATURES, RiskBands
+from fraud_detection.core.records import matrix_from_records
+from fraud_detection.core.redact import redact_text
 
-logger = logging.getLogger("fraud_detection.serving")
+logger = logging.getLogger("fraud_detection.serving.model")
 BUNDLE_METADATA = "bundle.json"
 BUNDLE_MODEL = "model.ubj"
 

@@ -8,17 +8,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from fraud_detection.challengers import log_and_register
+from fraud_detection.adapters.registry import Registry, lineage_hash
 from fraud_detection.config import Settings
-from fraud_detection.dataset import split_month
-from fraud_detection.evaluation import metrics_at, predict_proba
-from fraud_detection.features import (
+from fraud_detection.core.dataset import split_month
+from fraud_detection.core.evaluation import metrics_at, predict_proba
+from fraud_detection.core.features import (
     TARGET_COLUMN,
     feature_matrix,
 )
-from fraud_detection.intake import BASE, MonthData
-from fraud_detection.registry import Registry, lineage_hash
-from fraud_detection.training import TrainingPart, train_parts
+from fraud_detection.core.training import TrainingPart, train_parts
+from fraud_detection.steps.challengers import log_and_register
+from fraud_detection.steps.intake import BASE, MonthData
 
 
 @dataclass(frozen=True)

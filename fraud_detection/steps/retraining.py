@@ -15,17 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fraud_detection import plots
-from fraud_detection.challengers import TrainingInputs
+from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.registry import DECIDED, Registry, lineage_hash
 from fraud_detection.config import Settings
-from fraud_detection.dataset import MonthSplit, month_age
-from fraud_detection.decision import Decision
-from fraud_detection.intake import BASE, MonthData, fetch, quarantine, validate
-from fraud_detection.judging import Evaluation
-from fraud_detection.lake import Lake
-from fraud_detection.ports import DecisionBook, Deliveries
-from fraud_detection.registry import DECIDED, Registry, lineage_hash
-from fraud_detection.training import TrainingPart
+from fraud_detection.core import plots
+from fraud_detection.core.dataset import MonthSplit, month_age
+from fraud_detection.core.decision import Decision
+from fraud_detection.core.training import TrainingPart
+from fraud_detection.steps.challengers import TrainingInputs
+from fraud_detection.steps.intake import BASE, MonthData, fetch, quarantine, validate
+from fraud_detection.steps.judging import Evaluation
+from fraud_detection.steps.ports import DecisionBook, Deliveries
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fraud_detection.features import FEATURES
-from fraud_detection.registry import Registry, RegistryError
+from fraud_detection.adapters.registry import Registry, RegistryError
+from fraud_detection.core.features import FEATURES
 
 if TYPE_CHECKING:
     import xgboost as xgb

@@ -27,7 +27,7 @@ from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import train_test_split
 
 from fraud_detection.config import XGBoostParams
-from fraud_detection.features import FEATURES, TARGET_COLUMN, feature_matrix
+from fraud_detection.core.features import FEATURES, TARGET_COLUMN, feature_matrix
 
 
 @dataclass(frozen=True)

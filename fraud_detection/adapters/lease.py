@@ -15,7 +15,7 @@ import uuid
 from types import TracebackType
 from typing import Any
 
-from fraud_detection.lake import Lake
+from fraud_detection.adapters.lake import Lake
 
 
 class LeaseTimeout(RuntimeError):
