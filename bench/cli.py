@@ -62,7 +62,7 @@ def main() -> None:
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
-    now = [sys.executable, "-m", "cli.main"]
+    now = [sys.executable, "-m", "fraud_detection_cli.main"]
     _run(now, ["seed-data", "--months", "2", "--rows-per-month", "2000", "--base-rows", "8000"],
          env, PROJECT)  # fmt: skip
     _run(now, ["bootstrap"], env, PROJECT)

@@ -97,7 +97,7 @@ def main() -> None:
     from flows.bootstrap import bootstrap
     from flows.retrain import monthly_retrain
     from fraud_detection.adapters.lake import Lake
-    from fraud_detection.adapters.registry import Registry
+    from fraud_detection.adapters.stores import open_registry
     from fraud_detection.config import Settings
     from fraud_detection.core.dataset import stable_seed
     from fraud_detection.core.features import feature_matrix
@@ -107,10 +107,10 @@ def main() -> None:
         generate,
         generate_lake_partitions,
     )
-    from fraud_detection.steps import challengers, intake, retraining
+    from fraud_detection.steps import challengers, intake, pool
 
     settings = Settings()
-    lake, registry = Lake.from_settings(settings), Registry(settings)
+    lake, registry = Lake.from_settings(settings), open_registry(settings)
     corrupt_month, corrupt_how = [*args.corrupt.split(":"), ""][:2] if args.corrupt else ("", "")
     names = []
     for part in generate_lake_partitions(
@@ -163,14 +163,14 @@ def main() -> None:
             elif settings.refit_on_promotion:
                 data = intake.fetch(lake, name)
                 split = intake.split(settings, name, intake.validate(data))
-                inputs = retraining.gather(lake, registry, data, split)
+                inputs = pool.gather(lake, registry, data, split)
                 whole = [
                     *inputs.parts[:-1],
                     TrainingPart(name, challengers._whole_month(inputs), 0.0),
                 ]
                 booster = refit_parts(
                     whole, settings.xgb, settings.drift_plan(),
-                    seed=stable_seed(settings.seed, name) % (2**31), threshold=0.5,
+                    seed=stable_seed(settings.seed, name), threshold=0.5,
                     judged=registry.load_booster(challenger),
                 ).booster  # fmt: skip
                 every_score = expected_pr_auc(booster.inplace_predict(x), p)

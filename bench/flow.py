@@ -37,26 +37,18 @@ def _timed(category: str, function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _instrument() -> None:
-    from fraud_detection import (
-        challengers,
-        decision,
-        evaluation,
-        intake,
-        judging,
-        lake,
-        plots,
-        retraining,
-        training,
-    )
+    from fraud_detection.adapters import lake
     from fraud_detection.adapters.registry import Registry
+    from fraud_detection.core import alarm, evaluation, gate, plots, training
+    from fraud_detection.steps import challengers, intake, judging, pool
 
     challengers.train_parts = _timed("compute: train", training.train_parts)
     challengers.refit_parts = _timed("compute: train", training.refit_parts)
     judging.predict_proba = _timed("compute: evaluate", evaluation.predict_proba)
     judging.metrics_at = _timed("compute: evaluate", evaluation.metrics_at)
     judging.paired_bootstrap = _timed("compute: evaluate", evaluation.paired_bootstrap)
-    judging.decide = _timed("compute: evaluate", decision.decide)
-    judging.data_alarm = _timed("compute: evaluate", decision.data_alarm)
+    judging.decide = _timed("compute: evaluate", gate.decide)
+    judging.data_alarm = _timed("compute: evaluate", alarm.data_alarm)
     for name in ("feature_importance", "pr_curves", "confusion"):
         setattr(plots, name, _timed("compute: plots", getattr(plots, name)))
     for name in (
@@ -73,9 +65,8 @@ def _instrument() -> None:
     ):
         setattr(Registry, name, _timed("mlflow", getattr(Registry, name)))
     lake.Lake.fetch = _timed("lake I/O + validation", lake.Lake.fetch)
-    lake.Lake.load = _timed("lake I/O + validation", lake.Lake.load)
     intake.validate = _timed("lake I/O + validation", intake.validate)
-    retraining.validate = intake.validate  # gather validates the earlier months
+    pool.validate = intake.validate  # gather validates the earlier months
 
 
 def _without_heartbeat_wait() -> None:
@@ -128,10 +119,12 @@ def main() -> None:
         months=2, rows_per_month=args.rows_per_month, base_rows=args.base_rows, seed=settings.seed
     ):
         lake.write(part.name, part.frame, part.truth)
-    from fraud_detection.adapters.registry import Registry
+    from fraud_detection.adapters.stores import open_registry
 
     base = intake.fetch(lake, "base")
-    first_champion.bootstrap_champion(Registry(settings), settings, base, intake.validate(base))
+    first_champion.bootstrap_champion(
+        open_registry(settings), settings, base, intake.validate(base)
+    )
     # month 2 trains on base + all of month 1 + the training half of month 2
     pool_rows = (
         args.base_rows

@@ -141,9 +141,11 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     os.environ.update({"MLFLOW_DISABLE_TELEMETRY": "true", "BENTOML_DO_NOT_TRACK": "true"})
 
-    from fraud_detection.adapters.registry import Registry
+    from fraud_detection.adapters.stores import open_registry
     from fraud_detection.config import Settings
     from fraud_detection.core.features import validate_frame
+    from fraud_detection.core.lineage import RunRecord
+    from fraud_detection.core.tags import VersionTags
     from fraud_detection.core.training import train
     from fraud_detection.sources.synthetic import generate
 
@@ -156,12 +158,10 @@ def main() -> None:
         validation_fraction=0.2,
         seed=1,
     )
-    registry = Registry(settings)
-    run_id, uri = registry.log_model_run(
-        model.model, run_name="bench", params={}, metrics={}, tags={"month": "bench"}, lineage=[]
-    )
+    registry = open_registry(settings)
+    run_id, uri = registry.log_model_run(model.booster, RunRecord("bench", tags={"month": "bench"}))
     version = registry.register_version(
-        uri, run_id, {"month": "bench", "threshold": repr(model.threshold)}
+        uri, run_id, VersionTags(month="bench", threshold=model.threshold)
     )
     registry.promote(version, expected_champion=None)
     model_file = workdir / "model.ubj"

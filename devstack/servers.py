@@ -316,6 +316,8 @@ class MlflowServer(Managed):
 # -- Prefect -----------------------------------------------------------------------------------
 @dataclass
 class PrefectServer(Managed):
+    """`prefect server start` on a free loopback port, its state under the given directory."""
+
     port: int = 0
 
     @property

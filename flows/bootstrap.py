@@ -11,10 +11,10 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.retrain import io_task
 from fraud_detection.adapters.lake import Lake
-from fraud_detection.adapters.model_files import register_model_file
-from fraud_detection.adapters.registry import Registry
+from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings, get_settings
 from fraud_detection.steps import first_champion, intake
+from fraud_detection.steps.external_model import register_model_file
 
 
 @task(**io_task)
@@ -31,19 +31,23 @@ def validate_base(data: intake.MonthData) -> Any:
 def train_champion(
     settings: Settings, data: intake.MonthData, clean: Any
 ) -> first_champion.Bootstrap:
-    return first_champion.bootstrap_champion(Registry(settings), settings, data, clean)
+    return first_champion.bootstrap_champion(open_registry(settings), settings, data, clean)
 
 
 @task(**io_task)
 def register_file(
     settings: Settings, model_file: str, threshold: float
 ) -> first_champion.Bootstrap:
-    registry = Registry(settings)
+    registry = open_registry(settings)
     champion = registry.champion()
     if champion is not None:
         return first_champion.Bootstrap(champion.version, created=False)
     version = register_model_file(
-        registry, Path(model_file), threshold=threshold, alias=settings.champion_alias
+        registry,
+        Path(model_file),
+        threshold=threshold,
+        alias=settings.champion_alias,
+        champion_alias=settings.champion_alias,
     )
     return first_champion.Bootstrap(version, created=True)
 

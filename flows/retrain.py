@@ -12,12 +12,25 @@ from prefect.runtime import flow_run
 
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.registry import Registry, StaleChampionError
+from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings, get_settings
-from fraud_detection.steps import challengers, intake, judging, month_report, retraining
-from fraud_detection.steps.challengers import Challenger, TrainingInputs
+from fraud_detection.steps import (
+    challengers,
+    intake,
+    judging,
+    months,
+    pool,
+    record,
+    transition,
+)
+from fraud_detection.steps import (
+    report as month_report,
+)
+from fraud_detection.steps.challengers import Challenger
 from fraud_detection.steps.intake import MonthData, MonthError
 from fraud_detection.steps.judging import Evaluation, HoldoutScores
-from fraud_detection.steps.retraining import Outcome
+from fraud_detection.steps.pool import TrainingInputs
+from fraud_detection.steps.transition import Outcome
 
 IO_RETRIES = 2
 IO_RETRY_DELAYS = [2, 10]
@@ -44,12 +57,12 @@ io_task: dict[str, Any] = {
 
 @task(**io_task)
 def pick_month(lake: Lake, registry: Registry, month: str | None) -> str | None:
-    return month or retraining.next_month(lake, registry)
+    return month or months.next_month(lake, registry)
 
 
 @task(**io_task)
 def check_decided(registry: Registry, month: str) -> dict[str, str] | None:
-    return retraining.already_decided(registry, month)
+    return months.already_decided(registry, month)
 
 
 @task(**io_task)
@@ -73,7 +86,7 @@ def gather_pool(
 ) -> TrainingInputs:
     """Split the month once (training part, holdout), then add the earlier months' data."""
     month_split = intake.split(settings, data.ref.name, clean)
-    return retraining.gather(lake, registry, data, month_split)
+    return pool.gather(lake, registry, data, month_split)
 
 
 @task(**io_task)
@@ -105,18 +118,14 @@ def refit_served_model(
 
 @task(**io_task)
 def record_evaluation(registry: Registry, evaluation: Evaluation) -> None:
-    retraining.record(registry, evaluation)
+    record.record(registry, evaluation)
 
 
 @task(**io_task)
 def transition_stage(
-    registry: Registry,
-    settings: Settings,
-    evaluation: Evaluation,
-    data: MonthData,
-    served_version: str | None,
+    registry: Registry, evaluation: Evaluation, data: MonthData, served_version: str | None
 ) -> Outcome:
-    return retraining.transition(registry, settings, evaluation, data, served_version)
+    return transition.transition(registry, evaluation, data, served_version)
 
 
 @task(**io_task)
@@ -132,7 +141,7 @@ def report(registry: Registry, settings: Settings, evaluation: Evaluation, outco
         table=month_report.report_rows(evaluation),
         description=f"Holdout metrics for {evaluation.month}",
     )
-    retraining.record_report(registry, evaluation, markdown)
+    month_report.record_report(registry, evaluation, markdown)
     return markdown
 
 
@@ -154,7 +163,7 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
     unless the evidence says it is worse; a month with garbage labels is quarantined."""
     logger = get_run_logger()
     settings = get_settings()
-    lake, registry = Lake.from_settings(settings), Registry(settings)
+    lake, registry = Lake.from_settings(settings), open_registry(settings)
     chosen = pick_month(lake, registry, month)
     if chosen is None:
         logger.info("Nothing to do: every month in the lake is decided or quarantined.")
@@ -191,7 +200,7 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
     if evaluation.decision.promote and settings.refit_on_promotion:
         served = refit_served_model(registry, settings, inputs, challenger)
     record_evaluation(registry, evaluation)
-    outcome = transition_stage(registry, settings, evaluation, data, served)
+    outcome = transition_stage(registry, evaluation, data, served)
     report(registry, settings, evaluation, outcome)
     logger.info("%s: %s", chosen, evaluation.decision.reason)
     return {

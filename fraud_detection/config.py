@@ -4,31 +4,16 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-if TYPE_CHECKING:
-    from fraud_detection.core.decision import GateRule
-    from fraud_detection.core.training import DriftPlan
+from fraud_detection.core.bands import RiskBands
+from fraud_detection.core.params import DriftPlan, GateMode, GateRule, GateStatistic, XGBoostParams
+from fraud_detection.core.redact import redact_uri
 
 DEFAULT_DATA_DIR = Path("data")
-
-
-class XGBoostParams(BaseModel):
-    """The original model's hyper-parameters (seed-contract.md §4)."""
-
-    model_config = {"frozen": True}
-
-    learning_rate: float = 0.1
-    max_depth: int = 7
-    min_child_weight: float = 25
-    subsample: float = 0.9
-    colsample_bytree: float = 0.6
-    n_estimators: int = 100
-    tree_method: str = "hist"
-    n_jobs: int = 0  # 0 = all cores
 
 
 class Settings(BaseSettings):
@@ -67,8 +52,8 @@ class Settings(BaseSettings):
     challenger_alias: str = "challenger"
 
     # The promotion gate (see decision.py): a paired per-row test of a proper score.
-    gate_mode: Literal["non_inferiority", "superiority"] = "non_inferiority"
-    gate_statistic: Literal["log_loss", "brier"] = "log_loss"
+    gate_mode: GateMode = "non_inferiority"
+    gate_statistic: GateStatistic = "log_loss"
     gate_tolerance: float = Field(
         0.025, ge=0, lt=1, description="non-inferiority margin, share of the champion's loss"
     )
@@ -156,8 +141,6 @@ class Settings(BaseSettings):
         return options
 
     def drift_plan(self) -> DriftPlan:
-        from fraud_detection.core.training import DriftPlan
-
         return DriftPlan(
             history_half_life=self.history_half_life_months,
             recent_months=self.recent_months,
@@ -170,8 +153,6 @@ class Settings(BaseSettings):
         )
 
     def gate_rule(self) -> GateRule:
-        from fraud_detection.core.decision import GateRule
-
         return GateRule(
             mode=self.gate_mode,
             statistic=self.gate_statistic,
@@ -180,10 +161,11 @@ class Settings(BaseSettings):
             confidence=self.gate_confidence,
         )
 
+    def risk_bands(self) -> RiskBands:
+        return RiskBands(self.risk_low, self.risk_high)
+
     def public_params(self) -> dict[str, str]:
         """Settings safe to log (no secrets, no credentials in URIs)."""
-        from fraud_detection.core.redact import redact_uri
-
         return {
             "lake": redact_uri(self.lake),
             "model_name": self.model_name,

@@ -10,7 +10,7 @@ import bentoml
 
 from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings, get_settings
-from fraud_detection.serving.model import write_bundle
+from fraud_detection.serving.bundle import write_bundle
 from service.service import BUNDLED_MODEL
 
 
@@ -25,15 +25,15 @@ def import_champion(settings: Settings) -> str:
     booster = registry.load_booster(champion.version)
     metadata = {
         "version": champion.version,
-        "threshold": champion.threshold,
+        "threshold": champion.tags.threshold_or(settings.default_threshold),
         "run_id": champion.run_id,
         "model_name": settings.model_name,
-        "tags": champion.tags,
+        "tags": champion.tags.to_tags(),
     }
     with bentoml.models.create(
         BUNDLED_MODEL,
         metadata={k: str(v) for k, v in metadata.items() if k != "tags"},
-        labels={"month": champion.tags.get("month", ""), "registry_version": champion.version},
+        labels={"month": champion.tags.month or "", "registry_version": champion.version},
     ) as model:
         write_bundle(Path(model.path), booster, metadata)
     return str(model.tag)

@@ -30,6 +30,8 @@ RISK_LEVELS = ("low_risk", "moderate_risk", "high_risk")
 
 
 class Prediction(BaseModel):
+    """One record's answer in the original contract."""
+
     probability: float = Field(description="p(fraud), rounded to 4 places", ge=0, le=1)
     risk_level: str = Field(
         description="low_risk below 0.25, high_risk above 0.45, else moderate_risk (configurable)",
@@ -39,17 +41,23 @@ class Prediction(BaseModel):
 
 
 class PredictResponse(BaseModel):
+    """The original contract's answer: one prediction per record, in order."""
+
     predictions: list[Prediction] = Field(description="one per record, in request order")
     model_version: str = Field(description="registry version of the model that answered")
 
 
 class Score(BaseModel):
+    """One record's unrounded probability, risk band and the model's decision."""
+
     probability: float = Field(description="p(fraud), unrounded", ge=0, le=1)
     risk_level: str = Field(json_schema_extra={"enum": list(RISK_LEVELS)})
     is_fraud: bool = Field(description="probability at or above the model's own decision threshold")
 
 
 class ModelInfo(BaseModel):
+    """The model being served, as `/model` and `/score` describe it."""
+
     version: str = Field(description="registry version (or the bundled model's)")
     run_id: str | None = Field(description="MLflow run that trained it")
     source: str = Field(description="mlflow or bundle")
@@ -60,11 +68,15 @@ class ModelInfo(BaseModel):
 
 
 class ScoreResponse(BaseModel):
+    """The scores of a request and which model gave them."""
+
     scores: list[Score] = Field(description="one per record, in request order")
     model: ModelInfo
 
 
 class ErrorProblem(BaseModel):
+    """One problem of a refused request, naming its field."""
+
     field: str = Field(description="the field (or 'data', 'body', …) the problem is about")
     message: str = Field(description="what is wrong, with the record index for record fields")
 

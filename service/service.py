@@ -19,8 +19,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fraud_detection.config import Settings, get_settings
-from fraud_detection.core.features import ContractError, RiskBands
-from fraud_detection.serving.model import ChampionFollower, LoadedModel, ModelHolder, load_bundle
+from fraud_detection.core.features import ContractError
+from fraud_detection.serving.bundle import load_bundle
+from fraud_detection.serving.follower import ChampionFollower
+from fraud_detection.serving.model import LoadedModel, ModelHolder
 from service.schemas import openapi_document
 
 BUNDLED_MODEL = "fraud-detector"
@@ -211,6 +213,10 @@ def _bundled_model() -> LoadedModel | None:
 )
 @bentoml.asgi_app(info_app, path="/")
 class FraudDetector:
+    """The prediction service: serves the registry's champion (or the bundled one), follows
+    each new champion without a restart, and answers every bad request with a 4xx naming the
+    field."""
+
     def __init__(self) -> None:
         # A registry poll must fail fast when MLflow is down (its client retries for minutes).
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
@@ -218,7 +224,7 @@ class FraudDetector:
         logging.getLogger("fraud_detection").setLevel(logging.INFO)
         self.settings: Settings = get_settings()
         self.holder = ModelHolder(
-            RiskBands(self.settings.risk_low, self.settings.risk_high),
+            self.settings.risk_bands(),
             self.settings.predict_threads,
         )
         bundled = _bundled_model()

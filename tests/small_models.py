@@ -5,6 +5,8 @@ from __future__ import annotations
 from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings
 from fraud_detection.core.features import validate_frame
+from fraud_detection.core.lineage import RunRecord
+from fraud_detection.core.tags import VersionTags
 from fraud_detection.core.training import TrainedModel, train
 from fraud_detection.sources.synthetic import generate
 
@@ -24,13 +26,10 @@ def train_small(seed: int, month_index: int) -> TrainedModel:
 def register_small(registry: Registry, trained: TrainedModel, month: str, **tags: str) -> str:
     """Log the model in a run and register it: version number, tagged month + threshold."""
     run_id, uri = registry.log_model_run(
-        trained.model,
-        run_name=f"test-{month}",
-        params={},
-        metrics={},
-        tags={"month": month},
-        lineage=[],
+        trained.booster, RunRecord(f"test-{month}", tags={"month": month})
     )
     return registry.register_version(
-        uri, run_id, {"month": month, "threshold": repr(trained.threshold), **tags}
+        uri,
+        run_id,
+        VersionTags.from_tags({"month": month, "threshold": repr(trained.threshold), **tags}),
     )

@@ -12,12 +12,12 @@ import io
 import os
 import re
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import fsspec
 
 from fraud_detection.config import Settings
+from fraud_detection.core.lineage import PartitionRef
 from fraud_detection.core.redact import redact_uri
 
 if TYPE_CHECKING:  # pandas is imported where rows are read: `status` lists months without it
@@ -37,15 +37,6 @@ class LakeError(RuntimeError):
 
 class PartitionExistsError(LakeError):
     """The partition exists with different content; months are immutable."""
-
-
-@dataclass(frozen=True)
-class PartitionRef:
-    """Which file a month (or the base) is, and the sha256 of its bytes."""
-
-    name: str  # "base" or "YYYY-MM"
-    path: str
-    sha256: str
 
 
 def check_month(month: str) -> str:
@@ -82,6 +73,8 @@ def decode(ref: PartitionRef, data: bytes) -> pd.DataFrame:
 
 
 class Lake:
+    """The lake on a local folder or S3: months are written once and read by their bytes' hash."""
+
     @classmethod
     def from_settings(cls, settings: Settings) -> Lake:
         return cls(settings.lake, settings.storage_options())
@@ -142,16 +135,6 @@ class Lake:
         return None
 
     # -- reading -------------------------------------------------------------------------------
-    def ref(self, name: str) -> PartitionRef:
-        """Locate a partition and hash its bytes (the lineage recorded with every run)."""
-        if name != "base":
-            check_month(name)
-        path = self._data_path(name)
-        assert path is not None
-        return PartitionRef(
-            name, self.display(path), hashlib.sha256(self._read_bytes(path)).hexdigest()
-        )
-
     def _read_bytes(self, path: str) -> bytes:
         try:
             body: bytes = self.fs.cat_file(path)
@@ -163,12 +146,8 @@ class Lake:
 
     def read(self, name: str) -> pd.DataFrame:
         """Read a month or the base; a corrupt or empty file raises LakeError naming it."""
-        return self.load(name)[0]
-
-    def load(self, name: str) -> tuple[pd.DataFrame, PartitionRef]:
-        """Read a partition once: its rows and the ref (path + sha256 of those very bytes)."""
         data, ref = self.fetch(name)
-        return self.decode(ref, data), ref
+        return decode(ref, data)
 
     def fetch(self, name: str) -> tuple[bytes, PartitionRef]:
         """A partition's raw bytes and ref, without decoding (I/O only, safe to retry)."""
@@ -179,16 +158,9 @@ class Lake:
         data = self._read_bytes(path)
         return data, PartitionRef(name, self.display(path), hashlib.sha256(data).hexdigest())
 
-    def decode(self, ref: PartitionRef, data: bytes) -> pd.DataFrame:
-        """Bytes of a fetched partition → rows; corrupt or empty bytes raise LakeError naming it."""
-        return self._decode(ref.path, data)
-
     def _decode(self, path: str, data: bytes) -> pd.DataFrame:
         shown = path if "://" in path or path.startswith("/") else self.display(path)
         return decode(PartitionRef("", shown, ""), data)
-
-    def read_month(self, month: str) -> pd.DataFrame:
-        return self.read(check_month(month))
 
     def read_truth(self, name: str) -> pd.DataFrame | None:
         """True p(fraud) stored beside a synthetic partition, if there is one."""
@@ -210,14 +182,6 @@ class Lake:
         data = parquet_bytes(frame)
         self._write_once(path, data)
         return PartitionRef(name, self.display(path), hashlib.sha256(data).hexdigest())
-
-    def write_month(
-        self, month: str, frame: pd.DataFrame, truth: pd.DataFrame | None = None
-    ) -> PartitionRef:
-        return self.write(check_month(month), frame, truth)
-
-    def write_base(self, frame: pd.DataFrame, truth: pd.DataFrame | None = None) -> PartitionRef:
-        return self.write("base", frame, truth)
 
     def deliver(self, month: str, data: bytes, *, csv: bool = False) -> PartitionRef:
         """A corrected (or first) delivery of a month: the next file beside the old ones.

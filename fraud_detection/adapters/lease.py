@@ -23,6 +23,8 @@ class LeaseTimeout(RuntimeError):
 
 
 class Lease:
+    """A lease in the lake: held by one process at a time; see the module docstring."""
+
     def __init__(self, lake: Lake, name: str, *, ttl: float = 120, wait: float = 60) -> None:
         self.lake, self.name, self.ttl, self.wait = lake, name, ttl, wait
         self.path = f"{lake.root}/_leases/{name}.json"

@@ -1,16 +1,17 @@
 """MLflow: log training runs, register versions, move aliases by compare-and-set, roll back.
 
 Aliases: ``champion`` is what serving uses (the old "Production" stage), ``challenger`` the
-latest candidate. Tracking URIs are set when a Registry is made, never at import time.
+latest candidate. Tracking URIs are set when a Registry is made, never at import time. Versions
+come back as :class:`VersionInfo` with typed tags (:mod:`fraud_detection.core.tags`): MLflow's
+own entities stay inside this module.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,16 +20,23 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from fraud_detection.adapters.lake import PartitionRef
-from fraud_detection.adapters.registry_view import quarantine_records
 from fraud_detection.config import Settings
+from fraud_detection.core.lineage import RunRecord, lineage_hash
+from fraud_detection.core.tags import (
+    QUARANTINE_FILTER,
+    QuarantineRecord,
+    Role,
+    VersionTags,
+    latest_quarantines,
+    utc_now,
+)
 
 if TYPE_CHECKING:
     import xgboost as xgb
 
 MODEL_ARTIFACT = "model"
 REGISTRATION_TIMEOUT = 60  # seconds MLflow may take to make a new version READY
-DECIDED = ("promoted", "rejected")  # a month with either is finished; "quarantined" is not
+PromotionLock = Callable[[], AbstractContextManager[object]]  # one alias change at a time
 _FLUENT_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
@@ -41,21 +49,16 @@ class StaleChampionError(RegistryError):
 
 
 @dataclass(frozen=True)
-class ChampionInfo:
+class VersionInfo:
+    """A registered model version: its number, the run that trained it and its typed tags."""
+
     version: str
     run_id: str | None
-    tags: dict[str, str]
-    default_threshold: float = 0.25  # for versions registered without a threshold tag
-
-    @property
-    def threshold(self) -> float:
-        return float(self.tags.get("threshold", self.default_threshold))
+    tags: VersionTags
 
 
-def lineage_hash(refs: list[PartitionRef]) -> str:
-    """One hash for the exact set of partitions (and their bytes) a model was trained on."""
-    text = "\n".join(f"{r.name}:{r.sha256}" for r in sorted(refs, key=lambda r: r.name))
-    return hashlib.sha256(text.encode()).hexdigest()
+def _info(version: ModelVersion) -> VersionInfo:
+    return VersionInfo(str(version.version), version.run_id, VersionTags.from_tags(version.tags))
 
 
 def _is_missing(exc: MlflowException) -> bool:
@@ -63,9 +66,17 @@ def _is_missing(exc: MlflowException) -> bool:
 
 
 class Registry:
-    def __init__(self, settings: Settings) -> None:
+    """The MLflow registry and tracking store of one registered model.
+
+    Guarantees: a new version is returned only once MLflow reports it READY; ``champion`` moves
+    only by compare-and-set and one change at a time under ``lock`` (promotions are refused
+    without one); MLflow's process-global URIs are left as they were found.
+    """
+
+    def __init__(self, settings: Settings, *, lock: PromotionLock | None = None) -> None:
         self.settings = settings
         self.name = settings.model_name
+        self.lock = lock
         # Both URIs explicit: a client otherwise inherits a process-global registry URI.
         self.client = MlflowClient(
             tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri
@@ -108,36 +119,28 @@ class Registry:
                 else:
                     os.environ[name] = value
 
-    def log_model_run(
-        self,
-        model: xgb.XGBModel | xgb.Booster,
-        *,
-        run_name: str,
-        params: Mapping[str, Any],
-        metrics: Mapping[str, float],
-        tags: Mapping[str, str],
-        lineage: list[PartitionRef],
-        figures: Mapping[str, Any] | None = None,
-        texts: Mapping[str, str] | None = None,
-    ) -> tuple[str, str]:
+    def log_model_run(self, model: xgb.XGBModel | xgb.Booster, run: RunRecord) -> tuple[str, str]:
         """Log one training run with its model in XGBoost's own format → (run_id, model_uri)."""
         import xgboost as xgb
 
         experiment_id = self.experiment_id()
         with (
             self._fluent_store(),
-            mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run,
+            mlflow.start_run(experiment_id=experiment_id, run_name=run.name) as started,
         ):
-            mlflow.set_tags(dict(tags))
-            mlflow.log_params({k: str(v) for k, v in params.items()})
-            mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+            mlflow.set_tags(dict(run.tags))
+            mlflow.log_params({k: str(v) for k, v in run.params.items()})
+            mlflow.log_metrics({k: float(v) for k, v in run.metrics.items()})
             mlflow.log_dict(
-                {"partitions": [r.__dict__ for r in lineage], "sha256": lineage_hash(lineage)},
+                {
+                    "partitions": [r.__dict__ for r in run.lineage],
+                    "sha256": lineage_hash(run.lineage),
+                },
                 "lineage.json",
             )
-            for path, figure in (figures or {}).items():
+            for path, figure in run.figures.items():
                 mlflow.log_figure(figure, path)
-            for path, body in (texts or {}).items():
+            for path, body in run.texts.items():
                 mlflow.log_text(body, path)
             info = mlflow.xgboost.log_model(
                 model,
@@ -145,7 +148,12 @@ class Registry:
                 model_format="ubj",
                 pip_requirements=[f"xgboost=={xgb.__version__}"],
             )
-            return run.info.run_id, info.model_uri
+            return started.info.run_id, info.model_uri
+
+    def log_figures(self, run_id: str, figures: Mapping[str, Any]) -> None:
+        """Matplotlib figures into a run's artifacts (path → figure)."""
+        for path, figure in figures.items():
+            self.client.log_figure(run_id, figure, path)
 
     def log_to_run(
         self,
@@ -164,7 +172,7 @@ class Registry:
             self.client.log_text(run_id, body, path)
 
     # -- versions ------------------------------------------------------------------------------
-    def register_version(self, model_uri: str, run_id: str | None, tags: Mapping[str, str]) -> str:
+    def register_version(self, model_uri: str, run_id: str | None, tags: VersionTags) -> str:
         """A new version of the model, returned once MLflow reports it READY."""
         try:
             self.client.get_registered_model(self.name)
@@ -183,111 +191,91 @@ class Registry:
                 self.name,
                 source=model_uri,
                 run_id=run_id,
-                tags=dict(tags),
+                tags=tags.to_tags(),
                 model_id=model_id,
                 await_creation_for=REGISTRATION_TIMEOUT,
             )
         return str(version.version)
 
-    def versions(self) -> list[ModelVersion]:
+    def versions(self) -> list[VersionInfo]:
         try:
             found = self.client.search_model_versions(f"name = '{self.name}'")
         except MlflowException as exc:
             if _is_missing(exc):
                 return []
             raise
-        return sorted(found, key=lambda v: int(v.version))
+        return [_info(v) for v in sorted(found, key=lambda v: int(v.version))]
 
-    def version(self, number: str | int) -> ModelVersion:
-        return self.client.get_model_version(self.name, str(number))
+    def version(self, number: str | int) -> VersionInfo:
+        return _info(self.client.get_model_version(self.name, str(number)))
 
-    def find_version(
-        self, month: str, data_sha256: str, role: str | None = None
-    ) -> ModelVersion | None:
+    def find_version(self, month: str, data_sha256: str, role: Role) -> VersionInfo | None:
         """The version already trained for this month on exactly this data, if any."""
         for version in self.versions():
-            if (
-                version.tags.get("month") == month
-                and version.tags.get("data_sha256") == data_sha256
-                and (role is None or version.tags.get("role", "challenger") == role)
-            ):
+            tags = version.tags
+            if tags.month == month and tags.data_sha256 == data_sha256 and tags.role is role:
                 return version
         return None
 
     def decided_months(self) -> set[str]:
         """Months whose run reached a decision (the flow's notion of "finished")."""
-        return {
-            v.tags["month"]
-            for v in self.versions()
-            if v.tags.get("decision") in DECIDED and "month" in v.tags
-        }
+        return {v.tags.month for v in self.versions() if v.tags.decided and v.tags.month}
 
     # -- quarantine ----------------------------------------------------------------------------
-    def quarantine(
-        self, month: str, path: str, sha256: str, reason: str, *, run_id: str | None = None
-    ) -> None:
-        """Record that a month's delivery is unusable (a tagged MLflow run; data untouched)."""
-        tags = {
-            "quarantine": "true",
-            "month": month,
-            "quarantined_path": path,
-            "quarantined_sha256": sha256,
-            "quarantine_reason": reason[:5000],
-            "quarantined_at": _now(),
-        }
-        if run_id is None:
+    def quarantine(self, record: QuarantineRecord) -> None:
+        """Record that a month's delivery is unusable (a tagged MLflow run; data untouched).
+
+        With ``record.run_id`` the challenger's run is tagged; otherwise a run of its own."""
+        tags = record.to_tags()
+        if not record.run_id:
             run = self.client.create_run(
-                self.experiment_id(), run_name=f"quarantine-{month}", tags=tags
+                self.experiment_id(), run_name=f"quarantine-{record.month}", tags=tags
             )
             self.client.set_terminated(run.info.run_id, status="FAILED")
         else:
             for key, value in tags.items():
-                self.client.set_tag(run_id, key, value)
+                self.client.set_tag(record.run_id, key, value)
 
-    def quarantined(self) -> dict[str, dict[str, str]]:
+    def quarantined(self) -> dict[str, QuarantineRecord]:
         """Month → the latest quarantine record (path, sha256, reason, when)."""
         experiment = self.client.get_experiment_by_name(self.settings.experiment_name)
         if experiment is None:
             return {}
-        runs = self.client.search_runs(
-            [experiment.experiment_id], filter_string="tags.quarantine = 'true'"
-        )
-        return quarantine_records((run.info.run_id, run.data.tags) for run in runs)
+        runs = self.client.search_runs([experiment.experiment_id], filter_string=QUARANTINE_FILTER)
+        return latest_quarantines((run.info.run_id, run.data.tags) for run in runs)
 
-    def set_tags(self, version: str, tags: Mapping[str, str]) -> None:
-        for key, value in tags.items():
+    def set_tags(self, version: str, tags: VersionTags) -> None:
+        """Write the fields that are set (``decision`` last, so a crash never half-decides)."""
+        for key, value in tags.to_tags().items():
             self.client.set_model_version_tag(self.name, version, key, value)
 
     # -- aliases -------------------------------------------------------------------------------
-    def alias(self, alias: str) -> ModelVersion | None:
+    def alias(self, alias: str) -> VersionInfo | None:
         try:
-            return self.client.get_model_version_by_alias(self.name, alias)
+            return _info(self.client.get_model_version_by_alias(self.name, alias))
         except MlflowException as exc:
             if _is_missing(exc):
                 return None
             raise
 
-    def champion(self) -> ChampionInfo | None:
-        version = self.alias(self.settings.champion_alias)
-        if version is None:
-            return None
-        return ChampionInfo(
-            str(version.version),
-            version.run_id,
-            dict(version.tags),
-            self.settings.default_threshold,
-        )
+    def champion(self) -> VersionInfo | None:
+        return self.alias(self.settings.champion_alias)
 
     def set_challenger(self, version: str) -> None:
-        self.client.set_registered_model_alias(self.name, self.settings.challenger_alias, version)
+        self.set_alias(self.settings.challenger_alias, version)
+
+    def set_alias(self, alias: str, version: str) -> None:
+        """Any alias but ``champion``, which moves only through ``promote`` (compare-and-set)."""
+        if alias == self.settings.champion_alias:
+            raise RegistryError(f"{alias!r} moves only by promotion")
+        self.client.set_registered_model_alias(self.name, alias, version)
 
     @contextlib.contextmanager
     def _serial(self) -> Iterator[None]:
-        """One alias change at a time, whoever starts it (a lease in the lake)."""
-        from fraud_detection.adapters.lake import Lake
-        from fraud_detection.adapters.lease import Lease
-
-        with Lease(Lake.from_settings(self.settings), f"promotion-{self.name}"):
+        """One alias change at a time, whoever starts it."""
+        if self.lock is None:
+            raise RegistryError("promotions need a lock: open the registry with open_registry()")
+        with self.lock():
             yield
 
     def promote(self, version: str, *, expected_champion: str | None) -> None:
@@ -297,7 +285,7 @@ class Registry:
 
     def _promote(self, version: str, expected_champion: str | None) -> None:
         current = self.alias(self.settings.champion_alias)
-        current_version = str(current.version) if current else None
+        current_version = current.version if current else None
         if current_version != expected_champion:
             raise StaleChampionError(
                 f"champion is version {current_version}, not {expected_champion} as when the "
@@ -305,7 +293,9 @@ class Registry:
             )
         if current_version == version:
             return
-        self.set_tags(version, {"promoted_from": current_version or "", "promoted_at": _now()})
+        self.set_tags(
+            version, VersionTags(promoted_from=current_version or "", promoted_at=utc_now())
+        )
         self.client.set_registered_model_alias(self.name, self.settings.champion_alias, version)
 
     def rollback(self) -> str:
@@ -317,10 +307,10 @@ class Registry:
         current = self.alias(self.settings.champion_alias)
         if current is None:
             raise RegistryError("there is no champion to roll back")
-        previous = current.tags.get("promoted_from", "")
+        previous = current.tags.promoted_from
         if not previous:
             raise RegistryError(f"champion version {current.version} has no previous champion")
-        self.set_tags(str(current.version), {"rolled_back_at": _now()})
+        self.set_tags(current.version, VersionTags(rolled_back_at=utc_now()))
         self.client.set_registered_model_alias(self.name, self.settings.champion_alias, previous)
         return previous
 
@@ -328,7 +318,7 @@ class Registry:
         """Move ``champion`` by hand (operator's choice), remembering where it came from."""
         with self._serial():
             current = self.alias(self.settings.champion_alias)
-            self._promote(version, str(current.version) if current else None)
+            self._promote(version, current.version if current else None)
 
     # -- models --------------------------------------------------------------------------------
     def model_uri(self, version: str) -> str:
@@ -341,7 +331,3 @@ class Registry:
         with self._fluent_store():
             model = mlflow.xgboost.load_model(self.model_uri(version))
         return model.get_booster() if isinstance(model, xgb.XGBModel) else model
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

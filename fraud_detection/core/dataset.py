@@ -19,13 +19,16 @@ from fraud_detection.core.features import ID_COLUMN, TARGET_COLUMN
 
 @dataclass(frozen=True)
 class MonthSplit:
+    """A labelled month split once: the part trained on and the holdout judged on."""
+
     train: pd.DataFrame
     holdout: pd.DataFrame  # never trained on when the month is judged; natural fraud rate
 
 
 def stable_seed(seed: int, label: str) -> int:
-    """A per-month seed that does not depend on Python's hash randomisation."""
-    return (seed * 1_000_003 + zlib.crc32(label.encode())) % (2**32)
+    """A per-month seed that does not depend on Python's hash randomisation (< 2**31, so that
+    NumPy, scikit-learn and XGBoost all take it)."""
+    return (seed * 1_000_003 + zlib.crc32(label.encode())) % (2**31)
 
 
 def split_month(
@@ -37,7 +40,7 @@ def split_month(
     train, holdout = train_test_split(
         ordered,
         test_size=holdout_fraction,
-        random_state=stable_seed(seed, month) % (2**31),
+        random_state=stable_seed(seed, month),
         stratify=stratify,
     )
     return MonthSplit(train.reset_index(drop=True), holdout.reset_index(drop=True))

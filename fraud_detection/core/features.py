@@ -37,8 +37,6 @@ __all__ = [
     "TARGET_COLUMN",
     "ContractError",
     "Problem",
-    "RiskBands",
-    "feature_frame",
     "feature_matrix",
     "underscore_name",
     "validate_frame",
@@ -71,6 +69,8 @@ class ContractError(ValueError):
 
 @dataclass(frozen=True)
 class Problem:
+    """One thing wrong with data: the column (or field), what is wrong, the first rows affected."""
+
     column: str
     message: str
     rows: tuple[int, ...] = ()
@@ -195,25 +195,3 @@ def feature_matrix(frame: pd.DataFrame) -> np.ndarray:
         frame = add_derived(frame)
     matrix: np.ndarray = frame.loc[:, list(FEATURES)].to_numpy(dtype=np.float32)
     return matrix
-
-
-def feature_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The 54 contract columns in order (for fitting, where XGBoost records the names)."""
-    if DERIVED_COLUMN not in frame.columns:
-        frame = add_derived(frame)
-    return frame.loc[:, list(FEATURES)].astype("float32")
-
-
-@dataclass(frozen=True)
-class RiskBands:
-    """low below ``low``, high above ``high``, moderate in between (the original's 0.25 / 0.45)."""
-
-    low: float = 0.25
-    high: float = 0.45
-
-    def level(self, probability: float) -> str:
-        if probability < self.low:
-            return "low_risk"
-        if probability > self.high:
-            return "high_risk"
-        return "moderate_risk"

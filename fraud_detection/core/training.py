@@ -26,22 +26,8 @@ import xgboost as xgb
 from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import train_test_split
 
-from fraud_detection.config import XGBoostParams
 from fraud_detection.core.features import FEATURES, TARGET_COLUMN, feature_matrix
-
-
-@dataclass(frozen=True)
-class DriftPlan:
-    """How training weighs history against the newest months (see the module docstring)."""
-
-    history_half_life: float = 3.0  # months; 0 = every month counts the same
-    recent_months: int = 2  # months (newest first) that the correction stage learns from
-    recent_half_life: float = 1.0
-    correction_rounds: int = 40  # 0 = no correction stage
-    correction_learning_rate: float = 0.05
-    correction_max_depth: int = 4
-    train_positive_rate: float = 0.25  # positives weighted up to this share (≤ natural: no-op)
-    validation_fraction: float = 0.2  # of the newest part, for the threshold
+from fraud_detection.core.params import DriftPlan, XGBoostParams
 
 
 @dataclass(frozen=True)
@@ -55,6 +41,8 @@ class TrainingPart:
 
 @dataclass(frozen=True)
 class TrainedModel:
+    """A fitted booster with its threshold and what it was fitted on (rows, weights, prior)."""
+
     booster: xgb.Booster
     threshold: float  # maximises F1 on the validation slice (natural fraud rate)
     validation_f1: float
@@ -62,10 +50,6 @@ class TrainedModel:
     trained_rate: float  # the class prior the model was effectively trained at
     rows: dict[str, int] = field(default_factory=dict)
     month_weights: dict[str, float] = field(default_factory=dict)  # per part, stage 1
-
-    @property
-    def model(self) -> xgb.Booster:
-        return self.booster
 
 
 def recency_weight(age: float, half_life: float) -> float:
@@ -183,7 +167,7 @@ def train_parts(
     fit_part, validation = train_test_split(
         newest.frame,
         test_size=plan.validation_fraction,
-        random_state=seed % (2**31),
+        random_state=seed,
         stratify=stratify,
     )
     fit_parts = [p for p in parts if p is not newest] + [
@@ -249,7 +233,11 @@ def train(
     """One undated pool (e.g. the base history): history stage only, no recency weighting."""
     plan = DriftPlan(
         history_half_life=0,
+        recent_months=1,
+        recent_half_life=0,
         correction_rounds=0,
+        correction_learning_rate=1,
+        correction_max_depth=1,
         train_positive_rate=train_positive_rate,
         validation_fraction=validation_fraction,
     )

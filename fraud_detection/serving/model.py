@@ -1,51 +1,41 @@
-"""Serving core: the current model as one immutable snapshot, swapped atomically, and a follower
-that polls the registry's ``champion`` alias and loads a new version off the request path."""
+"""The model being served: one immutable snapshot, swapped atomically."""
 
 from __future__ import annotations
 
-import json
-import logging
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xgboost as xgb
 
-from fraud_detection.adapters.model_files import check_booster
-from fraud_detection.adapters.registry import Registry
-from fraud_detection.config import Settings
-from fraud_detection.core.features import FEATURES, RiskBands
+from fraud_detection.core.bands import RiskBands
 from fraud_detection.core.records import matrix_from_records
-from fraud_detection.core.redact import redact_text
-
-logger = logging.getLogger("fraud_detection.serving.model")
-BUNDLE_METADATA = "bundle.json"
-BUNDLE_MODEL = "model.ubj"
+from fraud_detection.core.tags import VersionTags
 
 
 @dataclass(frozen=True)
 class LoadedModel:
+    """A model ready to answer: its booster, version, threshold and where it came from."""
+
     booster: xgb.Booster
     version: str
     threshold: float
     source: str  # "mlflow" or "bundle"
     run_id: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: VersionTags = field(default_factory=VersionTags)
     loaded_at: str = field(
         default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     )
 
     def describe(self) -> dict[str, Any]:
-        metrics = {k: v for k, v in self.tags.items() if k.startswith("holdout_")}
+        metrics = {k: v for k, v in self.tags.to_tags().items() if k.startswith("holdout_")}
         return {
             "version": self.version,
             "run_id": self.run_id,
             "source": self.source,
-            "month": self.tags.get("month"),
+            "month": self.tags.month,
             "threshold": self.threshold,
             "metrics": metrics,
             "loaded_at": self.loaded_at,
@@ -88,84 +78,3 @@ class ModelHolder:
             for p in probabilities.tolist()
         ]
         return {"predictions": predictions, "model_version": model.version}
-
-
-class ChampionFollower:
-    """Polls the registry and swaps in each new champion; keeps serving when MLflow is down."""
-
-    def __init__(self, settings: Settings, holder: ModelHolder) -> None:
-        self.settings = settings
-        self.holder = holder
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._registry: Registry | None = None
-
-    def refresh(self) -> bool:
-        """Load the champion if it changed; True when a new model was swapped in."""
-        try:
-            self._registry = self._registry or Registry(self.settings)
-            champion = self._registry.champion()
-            current = self.holder.current
-            if champion is None or (
-                current is not None
-                and current.version == champion.version
-                and current.source == "mlflow"
-            ):
-                return False
-            booster = self._registry.load_booster(champion.version)
-            check_booster(booster)
-            self.holder.swap(
-                LoadedModel(
-                    booster,
-                    champion.version,
-                    champion.threshold,
-                    "mlflow",
-                    champion.run_id,
-                    champion.tags,
-                )
-            )
-            logger.info("serving %s version %s", self.settings.model_name, champion.version)
-            return True
-        except Exception as exc:  # any registry failure: keep the model we have
-            secrets = [s.get_secret_value() for s in (self.settings.s3_secret_access_key,) if s]
-            logger.warning(
-                "champion refresh failed, keeping the current model: %s",
-                redact_text(f"{type(exc).__name__}: {exc}", secrets)[:500],
-            )
-            return False
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="champion-follower", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.settings.refresh_interval_s):
-            self.refresh()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
-# -- bundles: a champion carried inside a bento ------------------------------------------------
-def write_bundle(destination: Path, booster: xgb.Booster, metadata: Mapping[str, Any]) -> None:
-    """Save the model in XGBoost's own format with its metadata beside it."""
-    destination.mkdir(parents=True, exist_ok=True)
-    booster.save_model(str(destination / BUNDLE_MODEL))
-    (destination / BUNDLE_METADATA).write_text(json.dumps(dict(metadata), indent=2, sort_keys=True))
-
-
-def load_bundle(source: Path) -> LoadedModel:
-    """Read a bundled model (UBJ; nothing is unpickled) and its metadata."""
-    metadata = json.loads((source / BUNDLE_METADATA).read_text())
-    booster = xgb.Booster()
-    booster.load_model(str(source / BUNDLE_MODEL))
-    check_booster(booster)
-    booster.feature_names = list(FEATURES)
-    return LoadedModel(
-        booster,
-        str(metadata["version"]),
-        float(metadata["threshold"]),
-        "bundle",
-        metadata.get("run_id"),
-        {k: str(v) for k, v in metadata.get("tags", {}).items()},
-    )

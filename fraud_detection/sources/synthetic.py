@@ -235,6 +235,8 @@ def month_labels(first_month: str, count: int) -> list[str]:
 
 @dataclass(frozen=True)
 class Partition:
+    """One generated partition (the base or a month) with the true p(fraud) of its rows."""
+
     name: str  # "base" or "YYYY-MM"
     frame: pd.DataFrame
     truth: pd.DataFrame

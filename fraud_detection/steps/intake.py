@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from fraud_detection.adapters.lake import Lake, LakeError, PartitionRef, decode
+from fraud_detection.adapters.lake import LakeError, decode
 from fraud_detection.config import Settings
 from fraud_detection.core.dataset import MonthSplit, split_month
 from fraud_detection.core.features import (
@@ -16,9 +16,11 @@ from fraud_detection.core.features import (
     Problem,
     validate_frame,
 )
-from fraud_detection.steps.ports import DecisionBook
+from fraud_detection.core.lineage import PartitionRef
+from fraud_detection.core.tags import BASE_MONTH, QuarantineRecord, utc_now
+from fraud_detection.steps.ports import DecisionBook, Deliveries
 
-BASE = "base"
+BASE = BASE_MONTH
 
 
 MIN_POSITIVES = 4  # fewer cannot be split into training and holdout parts meaningfully
@@ -26,6 +28,8 @@ MIN_POSITIVES = 4  # fewer cannot be split into training and holdout parts meani
 
 @dataclass(frozen=True)
 class MonthData:
+    """A partition's bytes as fetched, and which file they are (path and sha256)."""
+
     ref: PartitionRef
     raw: bytes  # exactly the bytes that were hashed; decoded by ``validate``
 
@@ -34,7 +38,7 @@ class MonthError(ValueError):
     """A partition that cannot be used; the message names the file, the column and the problem."""
 
 
-def fetch(lake: Lake, name: str) -> MonthData:
+def fetch(lake: Deliveries, name: str) -> MonthData:
     raw, ref = lake.fetch(name)
     return MonthData(ref, raw)
 
@@ -75,7 +79,10 @@ def split(settings: Settings, month: str, clean: pd.DataFrame) -> MonthSplit:
 
 
 def quarantine(
-    registry: DecisionBook, data: MonthData, reason: str, run_id: str | None = None
-) -> None:
+    registry: DecisionBook, data: MonthData, reason: str, *, run_id: str = ""
+) -> QuarantineRecord:
     """Mark the month's delivery in force as unusable (its bytes stay as they are)."""
-    registry.quarantine(data.ref.name, data.ref.path, data.ref.sha256, reason, run_id=run_id)
+    ref = data.ref
+    record = QuarantineRecord(ref.name, ref.path, ref.sha256, reason, utc_now(), run_id)
+    registry.quarantine(record)
+    return record

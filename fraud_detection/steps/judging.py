@@ -11,29 +11,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from fraud_detection.adapters.registry import DECIDED, ChampionInfo, Registry
 from fraud_detection.config import Settings
+from fraud_detection.core.alarm import Alarm, data_alarm
 from fraud_detection.core.dataset import stable_seed
-from fraud_detection.core.decision import (
-    Alarm,
-    Decision,
-    PairedTest,
-    data_alarm,
-    decide,
-    prior_corrected,
-)
 from fraud_detection.core.evaluation import (
     PairedComparison,
     metrics_at,
     paired_bootstrap,
     predict_proba,
 )
-from fraud_detection.core.features import (
-    TARGET_COLUMN,
-    feature_matrix,
-)
+from fraud_detection.core.features import TARGET_COLUMN, feature_matrix
+from fraud_detection.core.gate import Decision, PairedTest, decide, prior_corrected
+from fraud_detection.core.tags import BASE_MONTH, Verdict, VersionTags
 from fraud_detection.steps.challengers import Challenger
-from fraud_detection.steps.intake import BASE
+from fraud_detection.steps.ports import ModelBook, RegistryView, VersionView
 
 ALARM_HISTORY = 3  # recent months whose champion quality sets the alarm's reference
 
@@ -98,39 +89,35 @@ class Evaluation:
         return self.scores.challenger
 
 
-def _reference_quality(registry: Registry, month: str) -> tuple[list[float], list[float]]:
+def _reference_quality(registry: RegistryView, month: str) -> tuple[list[float], list[float]]:
     """The champion's holdout ROC-AUC and the fraud rate of the latest decided months."""
-    rows = []
-    for version in registry.versions():
-        tags = version.tags
-        earlier = tags.get("month", "") < month or tags.get("month") == BASE
-        if tags.get("decision") in DECIDED and tags.get("role") != "refit" and earlier:
-            rows.append(tags)
-    base_like = [t for t in rows if t.get("month") == BASE]
-    monthly = sorted((t for t in rows if t.get("month") != BASE), key=lambda t: t["month"])
-    recent = monthly[-ALARM_HISTORY:] or base_like
-    aucs = [float(t["champion_holdout_roc_auc"]) for t in recent if "champion_holdout_roc_auc" in t]
+    judged = [
+        v.tags
+        for v in registry.versions()
+        if v.tags.judged and v.tags.month and (v.tags.month < month or v.tags.month == BASE_MONTH)
+    ]
+    base_like = [t for t in judged if t.month == BASE_MONTH]
+    monthly = sorted((t for t in judged if t.month != BASE_MONTH), key=lambda t: t.month or "")
+    recent: list[VersionTags] = monthly[-ALARM_HISTORY:] or base_like
+    aucs = [t.champion_holdout_roc_auc for t in recent if t.champion_holdout_roc_auc is not None]
     if not aucs:
-        aucs = [float(t["holdout_roc_auc"]) for t in base_like if "holdout_roc_auc" in t]
-    rates = [float(t["holdout_fraud_rate"]) for t in recent if "holdout_fraud_rate" in t]
+        aucs = [t.holdout["roc_auc"] for t in base_like if "roc_auc" in t.holdout]
+    rates = [t.holdout["fraud_rate"] for t in recent if "fraud_rate" in t.holdout]
     return aucs, rates
 
 
-def _compared_version(champion: ChampionInfo | None, challenger: Challenger) -> str | None:
+def _compared_version(champion: VersionView | None, challenger: Challenger) -> str | None:
     """The model to score against the challenger: the champion, or on a retry after the
     promotion (the challenger or its refit already champion) the one it replaced."""
     if champion is None:
         return None
-    if (
-        champion.version == challenger.version
-        or champion.tags.get("refit_of") == challenger.version
-    ):
-        return champion.tags.get("promoted_from") or None
+    if champion.version == challenger.version or champion.tags.refit_of == challenger.version:
+        return champion.tags.promoted_from or None
     return champion.version
 
 
 def evaluate(
-    registry: Registry, settings: Settings, challenger: Challenger, holdout: pd.DataFrame
+    registry: ModelBook, settings: Settings, challenger: Challenger, holdout: pd.DataFrame
 ) -> HoldoutScores:
     """Score the challenger and the champion on the same holdout: probabilities and metrics."""
     champion = registry.champion()
@@ -141,8 +128,12 @@ def evaluate(
     p_old = old_metrics = old_threshold = old_rate = None
     if compared is not None:
         tags = registry.version(compared).tags
-        old_threshold = float(tags.get("threshold", settings.default_threshold))
-        old_rate = float(tags.get("trained_positive_rate", settings.train_positive_rate))
+        old_threshold = tags.threshold_or(settings.default_threshold)
+        old_rate = (
+            settings.train_positive_rate
+            if tags.trained_positive_rate is None
+            else tags.trained_positive_rate
+        )
         p_old = predict_proba(registry.load_booster(compared), matrix)
         old_metrics = metrics_at(y, p_old, old_threshold)
     return HoldoutScores(
@@ -161,7 +152,7 @@ def evaluate(
 
 
 def compare_with_champion(
-    registry: Registry, settings: Settings, scores: HoldoutScores
+    registry: RegistryView, settings: Settings, scores: HoldoutScores
 ) -> Evaluation:
     """Judge the scores: the gate's paired test, the PR-AUC bootstrap, the data alarm, the verdict."""
     y, p_new, p_old = scores.y, scores.challenger_probability, scores.champion_probability
@@ -176,7 +167,7 @@ def compare_with_champion(
             (p_new, challenger.threshold),
             metric="pr_auc",
             samples=settings.bootstrap_samples,
-            seed=stable_seed(settings.seed, challenger.month) % (2**31),
+            seed=stable_seed(settings.seed, challenger.month),
         )
         decision, test = decide(
             y,
@@ -197,9 +188,8 @@ def compare_with_champion(
     )
     if alarm.raised:
         decision = Decision(
-            False,
+            Verdict.QUARANTINED,
             f"{alarm.reason} The month is quarantined and the champion kept, whatever the "
             f"challenger scores ({decision.reason})",
-            verdict="quarantined",
         )
     return Evaluation(scores, test, decision, alarm, pr_auc)

@@ -1,32 +1,37 @@
-"""What the order-of-months and transition steps need of the lake and the registry.
+"""What the steps need of the lake and the registry, as small protocols.
 
-``Lake`` and ``Registry`` satisfy these; small in-memory stand-ins do too, so the steps' logic is
-unit-tested without a store (tests/unit/test_steps_in_memory.py).
+``Lake`` and ``Registry`` (fraud_detection/adapters) satisfy them; so do the in-memory stand-ins
+of tests/support/fakes.py, on which every step is unit-tested without a store. The composition
+roots (flows, service, CLI) build the adapters and pass them in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from fraud_detection.adapters.lake import PartitionRef
+from fraud_detection.core.lineage import PartitionRef, RunRecord
+from fraud_detection.core.tags import QuarantineRecord, Role, VersionTags
 
-
-class ModelVersionLike(Protocol):
-    @property
-    def version(self) -> Any: ...  # MLflow gives a str, some clients an int
-
-    @property
-    def tags(self) -> Mapping[str, str]: ...
+if TYPE_CHECKING:
+    import xgboost as xgb
 
 
-class ChampionLike(Protocol):
+class VersionView(Protocol):
+    """A registered version: number, training run, typed tags."""
+
     @property
     def version(self) -> str: ...
 
+    @property
+    def run_id(self) -> str | None: ...
+
+    @property
+    def tags(self) -> VersionTags: ...
+
 
 class Deliveries(Protocol):
-    """The lake as the order of months sees it."""
+    """The lake as the steps read it: which months exist, which file is in force, its bytes."""
 
     def list_months(self) -> list[str]: ...
 
@@ -35,23 +40,60 @@ class Deliveries(Protocol):
     def fetch(self, name: str) -> tuple[bytes, PartitionRef]: ...
 
 
-class DecisionBook(Protocol):
-    """The registry as the order of months and the transition see it."""
+class RegistryView(Protocol):
+    """The registry read: versions, aliases, decided and quarantined months."""
+
+    def versions(self) -> Sequence[VersionView]: ...
+
+    def version(self, number: str) -> VersionView: ...
+
+    def alias(self, alias: str) -> VersionView | None: ...
+
+    def champion(self) -> VersionView | None: ...
 
     def decided_months(self) -> set[str]: ...
 
-    def quarantined(self) -> dict[str, dict[str, str]]: ...
+    def quarantined(self) -> Mapping[str, QuarantineRecord]: ...
 
-    def versions(self) -> Sequence[ModelVersionLike]: ...
 
-    def quarantine(
-        self, month: str, path: str, sha256: str, reason: str, *, run_id: str | None = None
-    ) -> None: ...
+class DecisionBook(RegistryView, Protocol):
+    """The registry as the transition writes it: tags, the challenger alias, promotions."""
+
+    def quarantine(self, record: QuarantineRecord) -> None: ...
 
     def set_challenger(self, version: str) -> None: ...
 
     def promote(self, version: str, *, expected_champion: str | None) -> None: ...
 
-    def champion(self) -> ChampionLike | None: ...
+    def set_tags(self, version: str, tags: VersionTags) -> None: ...
 
-    def set_tags(self, version: str, tags: Mapping[str, str]) -> None: ...
+
+class ModelBook(DecisionBook, Protocol):
+    """The registry as training and judging use it: runs, models, their results."""
+
+    def find_version(self, month: str, data_sha256: str, role: Role) -> VersionView | None: ...
+
+    def log_model_run(self, model: xgb.Booster, run: RunRecord) -> tuple[str, str]: ...
+
+    def register_version(self, model_uri: str, run_id: str | None, tags: VersionTags) -> str: ...
+
+    def load_booster(self, version: str) -> xgb.Booster: ...
+
+    def log_to_run(
+        self,
+        run_id: str,
+        *,
+        metrics: Mapping[str, float] | None = None,
+        tags: Mapping[str, str] | None = None,
+        text: Mapping[str, str] | None = None,
+    ) -> None: ...
+
+    def log_figures(self, run_id: str, figures: Mapping[str, Any]) -> None: ...
+
+
+class AliasBook(ModelBook, Protocol):
+    """The registry as an operator moves its aliases (``champion`` by compare-and-set)."""
+
+    def set_champion(self, version: str) -> None: ...
+
+    def set_alias(self, alias: str, version: str) -> None: ...

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from devstack.servers import MlflowServer
-from fraud_detection.adapters.registry import Registry
+from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
 from tests.container import engine, images
 from tests.small_models import register_small, train_small
@@ -59,7 +59,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     try:
         settings = Settings(data_dir=root / "client", mlflow_tracking_uri=server.url)
         first, second = train_small(1, 0), train_small(2, 6)
-        registry = Registry(settings)
+        registry = open_registry(settings)
         v1 = register_small(registry, first, "2025-01")
         v2 = register_small(registry, second, "2025-06")
         registry.promote(v1, expected_champion=None)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from devstack.servers import S3Server
-from fraud_detection.adapters.registry import Registry
+from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
 from tests.container.conftest import report
 from tests.container.engine import VENV_BIN, run
@@ -53,8 +53,8 @@ def test_the_jobs_image_runs_a_monthly_retrain(
         experiment_name=names["FRAUD_EXPERIMENT_NAME"],
         data_dir=registry["settings"].data_dir,
     )
-    champion = register_small(Registry(settings), train_small(3, 0), "2024-12")
-    Registry(settings).promote(champion, expected_champion=None)
+    champion = register_small(open_registry(settings), train_small(3, 0), "2024-12")
+    open_registry(settings).promote(champion, expected_champion=None)
 
     # When the image runs the month, sharing only the host's loopback
     started = time.monotonic()
@@ -71,6 +71,6 @@ def test_the_jobs_image_runs_a_monthly_retrain(
 
     # Then it trained, registered and decided on that month in the host's registry
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    versions = [v for v in Registry(settings).versions() if v.tags.get("month") == MONTH]
-    assert versions, [dict(v.tags) for v in Registry(settings).versions()]
+    versions = [v for v in open_registry(settings).versions() if v.tags.get("month") == MONTH]
+    assert versions, [dict(v.tags) for v in open_registry(settings).versions()]
     assert any("decision" in key for key in versions[0].tags), versions[0].tags

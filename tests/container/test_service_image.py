@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fraud_detection.adapters.registry import Registry
+from fraud_detection.adapters.stores import open_registry
 from fraud_detection.core.features import feature_matrix, validate_frame
 from fraud_detection.sources.synthetic import generate
 from tests.container.conftest import REFRESH_S, report
@@ -132,14 +132,14 @@ def follow_promotion(
         thread.start()
     try:
         time.sleep(1.0)
-        Registry(registry["settings"]).promote(v2, expected_champion=v1)
+        open_registry(registry["settings"]).promote(v2, expected_champion=v1)
         promoted_at = time.monotonic()
         time.sleep(REFRESH_S + 4)
     finally:
         stop.set()
         for thread in threads:
             thread.join()
-        Registry(registry["settings"]).promote(v1, expected_champion=v2)
+        open_registry(registry["settings"]).promote(v1, expected_champion=v2)
     for url, answers in seen.items():
         failed = [a for a in answers if a[1] != 200]
         assert answers and not failed, (url, len(answers), failed[:3])

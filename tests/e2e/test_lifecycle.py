@@ -20,6 +20,7 @@ from devstack.servers import MlflowServer, PostgresServer, PrefectServer, Prefec
 from devstack.stack import deploy_flows
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.registry import Registry
+from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
 from tests.integration.flow_helpers import seed_lake
 from tests.integration.service_helpers import BentoServer, post
@@ -73,7 +74,7 @@ def test_the_whole_lifecycle_on_the_real_stack(
         # When the bootstrap deployment sets the first champion
         boot = _wait_final(prefect_server.api_url, _run(deployed, "bootstrap/bootstrap"))
         assert boot.state.is_completed(), log_tail(worker.log, 60)
-        registry = Registry(settings)
+        registry = open_registry(settings)
         first_champion = registry.champion()
         assert first_champion is not None
 
@@ -84,7 +85,7 @@ def test_the_whole_lifecycle_on_the_real_stack(
             tmp_path / "serve.log",
         ).start()
         record = json.loads(
-            Lake.from_settings(settings).read_month(months[0]).head(1).to_json(orient="records")
+            Lake.from_settings(settings).read(months[0]).head(1).to_json(orient="records")
         )[0]
 
         def client() -> None:
@@ -141,7 +142,7 @@ def test_the_whole_lifecycle_on_the_real_stack(
 
         # and `fraud-detection status` shows the same through the tracking server
         shown = subprocess.run(
-            [sys.executable, "-m", "cli.main", "status", "--json"],
+            [sys.executable, "-m", "fraud_detection_cli.main", "status", "--json"],
             env={**os.environ, **client_env},
             cwd=PROJECT,
             capture_output=True,

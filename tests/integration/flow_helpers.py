@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from fraud_detection.adapters.lake import Lake
-from fraud_detection.adapters.registry import Registry
+from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
 from fraud_detection.sources.synthetic import generate_lake_partitions
 
@@ -40,7 +40,7 @@ def seed_lake(settings: Settings, months: int) -> list[str]:
 def versions_by_month(settings: Settings, role: str = "challenger") -> dict[str, list[str]]:
     """Month → its versions of one role: the judged challenger, or the refit served on a win."""
     found: dict[str, list[str]] = {}
-    for version in Registry(settings).versions():
+    for version in open_registry(settings).versions():
         if version.tags.get("role", "challenger") == role:
             found.setdefault(version.tags.get("month", ""), []).append(str(version.version))
     return found
@@ -48,7 +48,7 @@ def versions_by_month(settings: Settings, role: str = "challenger") -> dict[str,
 
 def snapshot(settings: Settings) -> dict[str, object]:
     """Everything a failed run must leave untouched: versions, aliases, lake files."""
-    registry = Registry(settings)
+    registry = open_registry(settings)
     champion = registry.champion()
     challenger = registry.alias(settings.challenger_alias)
     lake_root = Path(settings.lake)

@@ -21,7 +21,7 @@ from devstack.processes import log_tail
 from devstack.servers import PrefectServer, PrefectWorker
 from devstack.stack import deploy_flows
 from fraud_detection.adapters.lake import Lake
-from fraud_detection.adapters.registry import Registry
+from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
 from tests.integration.flow_helpers import seed_lake, versions_by_month
 
@@ -124,7 +124,7 @@ def test_a_failed_run_is_fixed_and_retried_by_hand_without_a_second_version(
     # Given a champion from the bootstrap deployment
     boot = _wait_final(api, _run(deployed, "bootstrap/bootstrap"))
     assert boot.state.is_completed(), log_tail(deployed["worker"].log, 40)
-    assert Registry(settings).champion() is not None
+    assert open_registry(settings).champion() is not None
 
     # and a month whose partition was uploaded broken
     month = "2025-01"

@@ -23,7 +23,7 @@ from flows import retrain as retrain_module
 from flows.bootstrap import bootstrap
 from flows.retrain import monthly_retrain
 from fraud_detection.adapters.lake import Lake
-from fraud_detection.adapters.registry import Registry
+from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
 from tests.integration.flow_helpers import seed_lake, snapshot, use_data_dir, versions_by_month
 
@@ -78,7 +78,7 @@ def test_a_year_of_months_promotes_and_rejects_with_consistent_aliases(
         assert [n for n in names if n in steps] == steps, names
 
     # Then every month has exactly one judged version and a decision
-    registry = Registry(settings)
+    registry = open_registry(settings)
     by_month = versions_by_month(settings)
     refits = versions_by_month(settings, role="refit")
     assert all(len(by_month[m]) == 1 for m in months)
@@ -202,8 +202,8 @@ def test_a_malformed_month_fails_clearly_and_changes_nothing(
         # and the registry, the aliases and the lake are exactly as they were
         assert snapshot(settings) == before
         # and the month is quarantined with its reason, so the schedule does not stall on it
-        record = Registry(settings).quarantined()[month]
-        assert record["path"] == str(path) and expected in record["reason"]
+        record = open_registry(settings).quarantined()[month]
+        assert record.path == str(path) and expected in record.reason
     finally:
         path.unlink()
 
@@ -234,7 +234,7 @@ def test_a_run_that_failed_after_training_completes_on_retry_without_a_second_ve
     settings = use_data_dir(monkeypatch, tmp_path / "data")
     month = seed_lake(settings, months=1)[0]
     bootstrap()
-    champion_before = Registry(settings).champion()
+    champion_before = open_registry(settings).champion()
 
     def broken_transition(*args: object, **kwargs: object) -> None:
         raise ConnectionError("registry unreachable (injected)")
@@ -245,7 +245,7 @@ def test_a_run_that_failed_after_training_completes_on_retry_without_a_second_ve
     state = monthly_retrain(month=month, return_state=True)
     assert state.is_failed()
     assert len(versions_by_month(settings)[month]) == 1
-    assert Registry(settings).champion() == champion_before  # no alias moved
+    assert open_registry(settings).champion() == champion_before  # no alias moved
     monkeypatch.undo()
 
     # When the month runs again with the cause fixed
@@ -255,7 +255,7 @@ def test_a_run_that_failed_after_training_completes_on_retry_without_a_second_ve
     # Then it completes with the version trained the first time, and the right champion
     assert result["status"] in ("promoted", "rejected")
     assert versions_by_month(settings)[month] == [result["challenger_version"]]
-    champion = Registry(settings).champion()
+    champion = open_registry(settings).champion()
     assert champion is not None
     assert len(versions_by_month(settings, role="refit").get(month, [])) <= 1
     expected = (
@@ -274,10 +274,10 @@ def test_a_label_shuffled_month_is_quarantined_the_next_is_judged_and_a_correcti
     assert monthly_retrain()["month"] == months[0]
     lake = Lake.from_settings(settings)
     bad_month = "2025-04"
-    good = lake.read_month(months[1])
+    good = lake.read(months[1])
     shuffled = good.assign(TARGET=np.random.default_rng(3).permutation(good["TARGET"].to_numpy()))
-    lake.write_month(bad_month, shuffled)
-    champion_before = Registry(settings).champion()
+    lake.write(bad_month, shuffled)
+    champion_before = open_registry(settings).champion()
 
     # When the flow runs on it
     state = monthly_retrain(month=bad_month, return_state=True)
@@ -286,9 +286,9 @@ def test_a_label_shuffled_month_is_quarantined_the_next_is_judged_and_a_correcti
     assert state.is_completed(), state.message
     result = state.result()
     assert result["status"] == "quarantined" and result["served_version"] is None
-    registry = Registry(settings)
+    registry = open_registry(settings)
     assert registry.champion() == champion_before
-    assert registry.quarantined()[bad_month]["path"] == lake.latest(bad_month)
+    assert registry.quarantined()[bad_month].path == lake.latest(bad_month)
     version = registry.version(result["challenger_version"])
     assert version.tags["decision"] == "quarantined"
     run = registry.client.get_run(version.run_id)

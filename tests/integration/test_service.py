@@ -18,7 +18,7 @@ import pytest
 import xgboost as xgb
 
 from devstack.servers import MlflowServer
-from fraud_detection.adapters.registry import Registry
+from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
 from fraud_detection.core.features import (
     INPUT_FEATURES,
@@ -85,7 +85,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     data_dir = tmp_path_factory.mktemp("service") / "data"
     settings = Settings(data_dir=data_dir)
     first, second = train_small(1, 0), train_small(2, 6)
-    registry = Registry(settings)
+    registry = open_registry(settings)
     v1 = register_small(registry, first, "2025-01")
     v2 = register_small(registry, second, "2025-06")
     registry.promote(v1, expected_champion=None)
@@ -433,14 +433,14 @@ def test_a_promotion_is_served_without_restart_or_failed_request(
     try:
         time.sleep(0.5)
         # When champion moves to v2
-        Registry(store["settings"]).promote(v2, expected_champion=v1)
+        open_registry(store["settings"]).promote(v2, expected_champion=v1)
         promoted_at = time.monotonic()
         # Each worker follows the alias on its own: keep sending past the bound to see them all.
         time.sleep(REFRESH_S + 3)
     finally:
         stop.set()
         thread.join()
-        Registry(store["settings"]).promote(
+        open_registry(store["settings"]).promote(
             v1, expected_champion=v2
         )  # leave v1 for the other tests
 
@@ -459,8 +459,8 @@ def test_requests_are_answered_with_the_last_model_while_mlflow_is_down(tmp_path
     bento = None
     try:
         settings = Settings(data_dir=tmp_path / "data", mlflow_tracking_uri=mlflow.url)
-        version = register_small(Registry(settings), train_small(3, 1), "2025-02")
-        Registry(settings).promote(version, expected_champion=None)
+        version = register_small(open_registry(settings), train_small(3, 1), "2025-02")
+        open_registry(settings).promote(version, expected_champion=None)
         bento = BentoServer(
             "service.service:FraudDetector",
             {"FRAUD_MLFLOW_TRACKING_URI": mlflow.url, "FRAUD_REFRESH_INTERVAL_S": "0.5"},

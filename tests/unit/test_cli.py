@@ -4,16 +4,17 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import xgboost as xgb
 from typer.testing import CliRunner
 
-from cli.main import app
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.config import Settings
 from fraud_detection.core.training import TrainedModel
+from fraud_detection_cli.main import app
 
 runner = CliRunner()
 
@@ -74,13 +75,17 @@ def test_ingest_delivers_a_correction_beside_the_old_bytes_and_status_shows_quar
     settings: Settings, tmp_path: Path
 ) -> None:
     from fraud_detection.adapters.lake import Lake
-    from fraud_detection.adapters.registry import Registry
+    from fraud_detection.adapters.stores import open_registry
+    from fraud_detection.core.tags import QuarantineRecord
 
     args = ["seed-data", "--months", "1", "--rows-per-month", "300", "--base-rows", "1000"]
     assert runner.invoke(app, args).exit_code == 0
     lake = Lake.from_settings(settings)
     first = lake.latest("2025-01")
-    Registry(settings).quarantine("2025-01", first, "sha", "labels look shuffled")
+    record = QuarantineRecord(
+        "2025-01", first, "sha", "labels look shuffled", "2026-01-01T00:00:00Z"
+    )
+    open_registry(settings).quarantine(record)
     status = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
     assert status["quarantined"]["2025-01"]["reason"] == "labels look shuffled"
     assert "Quarantined months" in runner.invoke(app, ["status"]).output
@@ -95,7 +100,7 @@ def test_ingest_delivers_a_correction_beside_the_old_bytes_and_status_shows_quar
     # A corrected delivery sits beside the first one; the old bytes stay as they were
     old_bytes = Path(first).read_bytes()
     corrected = tmp_path / "corrected.parquet"
-    lake.read_month("2025-01").head(200).to_parquet(corrected, index=False)
+    lake.read("2025-01").head(200).to_parquet(corrected, index=False)
     result = runner.invoke(app, ["ingest", "2025-01", str(corrected)])
     assert result.exit_code == 0, result.output
     assert lake.latest("2025-01").endswith("applications-2.parquet")
@@ -107,7 +112,7 @@ def _fraud_detection(*args: str, prefect_home: Path) -> subprocess.CompletedProc
     quieting = ("PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK")
     env = {k: v for k, v in os.environ.items() if k not in quieting}
     return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
+        [sys.executable, "-m", "fraud_detection_cli.main", *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -123,7 +128,7 @@ def test_a_failed_retrain_prints_its_cause_and_the_traceback_only_with_debug(
     )
     assert seeded.exit_code == 0, seeded.output
     lake = Lake.from_settings(settings)
-    broken = lake.read_month("2025-01").assign(AMT_INCOME_TOTAL=-5.0)
+    broken = lake.read("2025-01").assign(AMT_INCOME_TOTAL=-5.0)
     lake.write("2025-02", broken)
 
     failed = _fraud_detection("retrain", "--month", "2025-02", prefect_home=tmp_path / "prefect")
@@ -144,3 +149,35 @@ def test_a_failed_retrain_prints_its_cause_and_the_traceback_only_with_debug(
     )
     assert debugged.returncode == 1
     assert "Traceback (most recent call last)" in debugged.stderr
+
+
+def test_the_wheel_installs_only_packages_named_after_the_distribution(tmp_path: Path) -> None:
+    project = Path(__file__).resolve().parents[2]
+    uv = Path(sys.executable).parent / "uv"
+    subprocess.run(
+        [str(uv), "build", "--wheel", "--out-dir", str(tmp_path), "-q"],
+        cwd=project,
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("*.whl")
+    names = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert {n for n in names if not n.endswith(".dist-info")} == {
+        "fraud_detection",
+        "fraud_detection_cli",
+    }
+
+
+def test_a_command_that_needs_the_checkout_says_so_from_the_wheel_alone() -> None:
+    # The deployment code is absent, as in an environment with only the wheel installed.
+    script = (
+        "import sys; sys.modules['flows'] = None\n"
+        "from fraud_detection_cli.main import main\n"
+        "sys.argv = ['fraud-detection', 'retrain']; main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert "runs from a checkout of the project" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from fraud_detection.core.decision import GateRule, data_alarm, decide, paired_test, prior_corrected
+from fraud_detection.config import Settings
+from fraud_detection.core.alarm import data_alarm
+from fraud_detection.core.gate import decide, paired_test, prior_corrected
 
-RULE = GateRule()  # non-inferiority on log-loss, tolerance 2.5 % of the champion's, 95 %
+RULE = (
+    Settings().gate_rule()
+)  # non-inferiority on log-loss, tolerance 2.5 % of the champion's, 95 %
+
+LIMITS = {"max_auc_drop": 0.10, "max_rate_factor": 2.0}  # the settings' defaults
 
 
 def _scores(seed: int, n: int = 4_000, signal: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -28,7 +36,7 @@ def test_no_champion_promotes() -> None:
 def test_a_clear_win_is_promoted_in_both_modes() -> None:
     y, strong = _scores(1, signal=1.0)
     _, weak = _scores(1, signal=0.3)
-    for rule in (RULE, GateRule(mode="superiority", margin=0.01)):
+    for rule in (RULE, dataclasses.replace(RULE, mode="superiority", margin=0.01)):
         decision, test = decide(y, weak, strong, rule)
         assert decision.promote, decision.reason
         assert test is not None and test.upper < 0 and test.difference < 0
@@ -48,7 +56,9 @@ def test_within_tolerance_non_inferiority_promotes_but_superiority_does_not() ->
     y, p = _scores(3)
     rng = np.random.default_rng(4)
     nearly = np.clip(p * np.exp(rng.normal(0, 0.02, len(p))), 1e-6, 1 - 1e-6)  # ≈ same model
-    kept_by_superiority, test = decide(y, p, nearly, GateRule(mode="superiority", margin=0.0))
+    kept_by_superiority, test = decide(
+        y, p, nearly, dataclasses.replace(RULE, mode="superiority", margin=0.0)
+    )
     promoted, _ = decide(y, p, nearly, RULE)
     assert test is not None and abs(test.difference) < RULE.bound(test.champion_loss)
     assert promoted.promote and not kept_by_superiority.promote
@@ -81,7 +91,9 @@ def test_prior_correction_undoes_a_weighted_prior() -> None:
 
 def test_the_alarm_rings_for_shuffled_or_inverted_labels_not_for_drift() -> None:
     y, p = _scores(7, n=4_000)
-    history = dict(reference_roc_auc=[0.80, 0.79, 0.81], reference_fraud_rates=[0.08, 0.081])
+    history = dict(
+        reference_roc_auc=[0.80, 0.79, 0.81], reference_fraud_rates=[0.08, 0.081], **LIMITS
+    )
     assert not data_alarm(y, p, **history).raised
     # drift: a new pattern the champion misses lowers its ranking a little
     drifted = np.where(np.random.default_rng(8).random(len(y)) < 0.05, 0.02, p)
@@ -92,4 +104,4 @@ def test_the_alarm_rings_for_shuffled_or_inverted_labels_not_for_drift() -> None
     inverted = data_alarm(np.where(segment, 1 - y, y), p, **history)
     assert inverted.raised and "fraud rate" in inverted.reason
     # without history there is nothing to compare with
-    assert not data_alarm(y, p, reference_roc_auc=[], reference_fraud_rates=[]).raised
+    assert not data_alarm(y, p, reference_roc_auc=[], reference_fraud_rates=[], **LIMITS).raised

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fraud_detection.core.bands import RiskBands
 from fraud_detection.core.features import (
     FEATURES,
     ContractError,
-    RiskBands,
     feature_matrix,
     underscore_name,
     validate_frame,
@@ -182,7 +182,7 @@ def test_record_errors_name_the_record_and_the_field(
 
 
 def test_risk_bands_boundaries() -> None:
-    bands = RiskBands()
+    bands = RiskBands(0.25, 0.45)
     assert [bands.level(p) for p in (0.0, 0.2499, 0.25, 0.45, 0.4501, 1.0)] == [
         "low_risk",
         "low_risk",

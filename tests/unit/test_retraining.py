@@ -10,11 +10,23 @@ import numpy as np
 import pytest
 
 from fraud_detection.adapters.lake import Lake
-from fraud_detection.adapters.registry import Registry, StaleChampionError, lineage_hash
+from fraud_detection.adapters.registry import Registry, StaleChampionError
+from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
-from fraud_detection.core.decision import Decision
+from fraud_detection.core.gate import Decision
+from fraud_detection.core.lineage import lineage_hash
+from fraud_detection.core.tags import DECIDED
 from fraud_detection.sources.synthetic import generate_lake_partitions
-from fraud_detection.steps import challengers, first_champion, intake, judging, retraining
+from fraud_detection.steps import (
+    challengers,
+    first_champion,
+    intake,
+    judging,
+    months,
+    pool,
+    record,
+    transition,
+)
 
 
 @pytest.fixture
@@ -28,7 +40,7 @@ def lake_settings(settings: Settings) -> Settings:
 
 
 def _stores(settings: Settings) -> tuple[Lake, Registry]:
-    return Lake.from_settings(settings), Registry(settings)
+    return Lake.from_settings(settings), open_registry(settings)
 
 
 def _bootstrap(settings: Settings) -> first_champion.Bootstrap:
@@ -39,11 +51,11 @@ def _bootstrap(settings: Settings) -> first_champion.Bootstrap:
 
 def _challenger(
     settings: Settings, month: str
-) -> tuple[challengers.Challenger, challengers.TrainingInputs, intake.MonthData]:
+) -> tuple[challengers.Challenger, pool.TrainingInputs, intake.MonthData]:
     lake, registry = _stores(settings)
     data = intake.fetch(lake, month)
     month_split = intake.split(settings, month, intake.validate(data))
-    inputs = retraining.gather(lake, registry, data, month_split)
+    inputs = pool.gather(lake, registry, data, month_split)
     return challengers.train_challenger(registry, settings, inputs), inputs, data
 
 
@@ -51,7 +63,7 @@ def test_bootstrap_is_safe_to_run_twice(lake_settings: Settings) -> None:
     first = _bootstrap(lake_settings)
     second = _bootstrap(lake_settings)
     assert first.created and not second.created and first.version == second.version
-    assert len(Registry(lake_settings).versions()) == 1
+    assert len(open_registry(lake_settings).versions()) == 1
 
 
 def test_training_a_month_twice_registers_one_version(lake_settings: Settings) -> None:
@@ -59,8 +71,8 @@ def test_training_a_month_twice_registers_one_version(lake_settings: Settings) -
     first, _, _ = _challenger(lake_settings, "2025-01")
     again, _, _ = _challenger(lake_settings, "2025-01")
     assert not first.reused and again.reused and again.version == first.version
-    months = [v.tags["month"] for v in Registry(lake_settings).versions()]
-    assert months.count("2025-01") == 1
+    trained_months = [v.tags.month for v in open_registry(lake_settings).versions()]
+    assert trained_months.count("2025-01") == 1
 
 
 def test_the_month_is_split_once_and_the_pool_carries_ages_and_lineage(
@@ -114,9 +126,9 @@ def test_a_corrected_delivery_of_a_quarantined_month_is_trained_afresh_and_decid
     _bootstrap(lake_settings)
     lake, registry = _stores(lake_settings)
     _run(lake_settings, "2025-01")
-    good = lake.read_month("2025-02")
+    good = lake.read("2025-02")
     rng = np.random.default_rng(0)
-    lake.write_month("2025-04", good.assign(TARGET=rng.permutation(good["TARGET"].to_numpy())))
+    lake.write("2025-04", good.assign(TARGET=rng.permutation(good["TARGET"].to_numpy())))
     garbage = _run(lake_settings, "2025-04")
     assert garbage.decision.verdict == "quarantined"
     # When a corrected delivery arrives and the month runs again (nothing else decided since)
@@ -124,18 +136,18 @@ def test_a_corrected_delivery_of_a_quarantined_month_is_trained_afresh_and_decid
     again = _run(lake_settings, "2025-04")
     # Then a new challenger is trained on the corrected bytes and the month is decided on it
     assert again.challenger_version != garbage.challenger_version
-    assert again.decision.verdict in retraining.DECIDED
+    assert again.decision.verdict in DECIDED
     logged = _logged_lineage(registry, again.challenger_version)
     assert logged[-1] == {"name": "2025-04", "path": corrected.path, "sha256": corrected.sha256}
     assert [p["name"] for p in logged] == ["base", "2025-01", "2025-04"]
-    assert retraining.already_decided(registry, "2025-04") == {
+    assert months.already_decided(registry, "2025-04") == {
         "version": again.challenger_version,
         "decision": again.decision.verdict,
     }
 
 
-def _run(settings: Settings, month: str) -> retraining.Outcome:
-    registry = Registry(settings)
+def _run(settings: Settings, month: str) -> transition.Outcome:
+    registry = open_registry(settings)
     challenger, inputs, data = _challenger(settings, month)
     scores = judging.evaluate(registry, settings, challenger, inputs.holdout)
     evaluation = judging.compare_with_champion(registry, settings, scores)
@@ -144,8 +156,8 @@ def _run(settings: Settings, month: str) -> retraining.Outcome:
         if evaluation.decision.promote
         else None
     )
-    retraining.record(registry, evaluation)
-    return retraining.transition(registry, settings, evaluation, data, served)
+    record.record(registry, evaluation)
+    return transition.transition(registry, evaluation, data, served)
 
 
 def test_the_next_month_is_the_earliest_undecided_and_decided_is_known_without_data(
@@ -153,16 +165,16 @@ def test_the_next_month_is_the_earliest_undecided_and_decided_is_known_without_d
 ) -> None:
     _bootstrap(lake_settings)
     lake, registry = _stores(lake_settings)
-    assert retraining.next_month(lake, registry) == "2025-01"
-    assert retraining.already_decided(registry, "2025-01") is None
+    assert months.next_month(lake, registry) == "2025-01"
+    assert months.already_decided(registry, "2025-01") is None
     for month in ("2025-01", "2025-02", "2025-03"):
         outcome = _run(lake_settings, month)
-        decided = retraining.already_decided(registry, month)
+        decided = months.already_decided(registry, month)
         assert decided == {
             "version": outcome.challenger_version,
             "decision": outcome.decision.verdict,
         }
-    assert retraining.next_month(lake, registry) is None
+    assert months.next_month(lake, registry) is None
 
 
 def test_a_promotion_serves_the_recipe_refitted_on_the_whole_month(
@@ -170,7 +182,7 @@ def test_a_promotion_serves_the_recipe_refitted_on_the_whole_month(
 ) -> None:
     _bootstrap(lake_settings)
     outcome = _run(lake_settings, "2025-01")
-    registry = Registry(lake_settings)
+    registry = open_registry(lake_settings)
     if outcome.decision.promote:
         assert outcome.served_version and outcome.champion_version == outcome.served_version
         served = registry.version(outcome.served_version).tags
@@ -185,7 +197,7 @@ def test_a_promotion_serves_the_recipe_refitted_on_the_whole_month(
 def test_both_models_are_scored_on_the_same_holdout(lake_settings: Settings) -> None:
     champion = _bootstrap(lake_settings).version
     challenger, inputs, _ = _challenger(lake_settings, "2025-01")
-    registry = Registry(lake_settings)
+    registry = open_registry(lake_settings)
     scores = judging.evaluate(registry, lake_settings, challenger, inputs.holdout)
     evaluation = judging.compare_with_champion(registry, lake_settings, scores)
     assert evaluation.scores.compared_version == champion
@@ -200,17 +212,17 @@ def test_both_models_are_scored_on_the_same_holdout(lake_settings: Settings) -> 
 
 def test_a_stale_champion_blocks_the_transition(lake_settings: Settings) -> None:
     _bootstrap(lake_settings)
-    registry = Registry(lake_settings)
+    registry = open_registry(lake_settings)
     challenger, inputs, data = _challenger(lake_settings, "2025-01")
     scores = judging.evaluate(registry, lake_settings, challenger, inputs.holdout)
     evaluation = judging.compare_with_champion(registry, lake_settings, scores)
     other, _, _ = _challenger(lake_settings, "2025-02")
     registry.set_champion(other.version)  # an operator moved the champion meanwhile
-    forced = dataclasses.replace(evaluation, decision=Decision(True, "forced for the test"))
+    forced = dataclasses.replace(evaluation, decision=Decision.of_gate(True, "forced for the test"))
     with pytest.raises(StaleChampionError):
-        retraining.transition(registry, lake_settings, forced, data)
+        transition.transition(registry, forced, data)
     assert registry.champion().version == other.version
-    assert "decision" not in registry.version(challenger.version).tags  # the month stays undecided
+    assert registry.version(challenger.version).tags.decision is None  # the month stays undecided
 
 
 def test_a_shuffled_month_raises_the_alarm_and_is_quarantined_then_skipped(
@@ -220,24 +232,24 @@ def test_a_shuffled_month_raises_the_alarm_and_is_quarantined_then_skipped(
     lake, registry = _stores(lake_settings)
     _run(lake_settings, "2025-01")
     # Given a month that passes the contract but whose labels are shuffled
-    good = lake.read_month("2025-02")
+    good = lake.read("2025-02")
     rng = np.random.default_rng(0)
-    lake.write_month("2025-04", good.assign(TARGET=rng.permutation(good["TARGET"].to_numpy())))
+    lake.write("2025-04", good.assign(TARGET=rng.permutation(good["TARGET"].to_numpy())))
     champion_before = registry.champion()
     outcome = _run(lake_settings, "2025-04")
     # Then it is quarantined, not promoted, and the schedule moves on past it
     assert outcome.decision.verdict == "quarantined" and not outcome.decision.promote
     assert "Data alarm" in outcome.decision.reason
     assert registry.champion() == champion_before
-    assert registry.quarantined()["2025-04"]["path"] == lake.latest("2025-04")
-    assert retraining.next_month(lake, registry) == "2025-02"
+    assert registry.quarantined()["2025-04"].path == lake.latest("2025-04")
+    assert months.next_month(lake, registry) == "2025-02"
     assert "2025-04" not in registry.decided_months()
     # and a corrected delivery of the month is picked up again (old bytes kept)
     ref = lake.deliver("2025-04", (Path(lake.latest("2025-02")).read_bytes()))
     assert ref.path.endswith("applications-2.parquet") and len(lake.deliveries("2025-04")) == 2
     for month in ("2025-02", "2025-03"):
         _run(lake_settings, month)
-    assert retraining.next_month(lake, registry) == "2025-04"
+    assert months.next_month(lake, registry) == "2025-04"
 
 
 @pytest.mark.parametrize(
@@ -255,8 +267,8 @@ def test_a_malformed_month_names_file_and_column(
     lake_settings: Settings, change: object, words: str
 ) -> None:
     lake = Lake.from_settings(lake_settings)
-    bad = change(lake.read_month("2025-01"))  # type: ignore[operator]
-    ref = lake.write_month("2026-01", bad)
+    bad = change(lake.read("2025-01"))  # type: ignore[operator]
+    ref = lake.write("2026-01", bad)
     with pytest.raises(intake.MonthError) as error:
         intake.validate(intake.fetch(lake, "2026-01"))
     assert str(error.value).startswith(ref.path) and words in str(error.value)

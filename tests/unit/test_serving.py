@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fraud_detection.core.features import RiskBands
+from fraud_detection.core.bands import RiskBands
 from fraud_detection.core.records import matrix_from_records
 from fraud_detection.core.training import TrainedModel
 from fraud_detection.serving.model import LoadedModel, ModelHolder
@@ -28,7 +28,7 @@ def test_a_swapped_in_model_predicts_with_the_configured_threads(
     trained: TrainedModel, threads: int
 ) -> None:
     model = LoadedModel(trained.booster.copy(), "7", trained.threshold, "mlflow")
-    ModelHolder(RiskBands(), predict_threads=threads).swap(model)
+    ModelHolder(RiskBands(0.25, 0.45), predict_threads=threads).swap(model)
     assert _nthread(model) == threads
 
 
@@ -55,7 +55,7 @@ def test_predict_answers_the_contract_in_request_order(
 def test_a_request_keeps_the_model_it_started_with(
     trained: TrainedModel, month_frame: pd.DataFrame
 ) -> None:
-    holder = ModelHolder(RiskBands())
+    holder = ModelHolder(RiskBands(0.25, 0.45))
     old = LoadedModel(trained.booster.copy(), "1", trained.threshold, "mlflow")
     holder.swap(old)
     probabilities, used = holder.probabilities(_records(month_frame, 3))

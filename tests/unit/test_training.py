@@ -50,7 +50,11 @@ def test_the_model_takes_the_54_contract_columns(trained: object) -> None:
 
 
 def test_recent_months_weigh_more_and_a_new_pattern_is_learnt() -> None:
-    from fraud_detection.core.training import DriftPlan, TrainingPart, recency_weight, train_parts
+    import dataclasses
+
+    from fraud_detection.config import Settings
+    from fraud_detection.core.params import DriftPlan
+    from fraud_detection.core.training import TrainingPart, recency_weight, train_parts
     from fraud_detection.sources.synthetic import TRUTH_COLUMN
 
     assert recency_weight(0, 2) == 1 and recency_weight(2, 2) == 0.5 and recency_weight(9, 0) == 1
@@ -72,7 +76,8 @@ def test_recent_months_weigh_more_and_a_new_pattern_is_learnt() -> None:
         ring = truth[TRUTH_COLUMN].to_numpy() > 0.5
         return float(p[ring].mean() - p[~ring].mean())
 
-    flat = ring_gap(DriftPlan(history_half_life=0, correction_rounds=0))
-    following = ring_gap(DriftPlan())
+    plan = Settings().drift_plan()
+    flat = ring_gap(dataclasses.replace(plan, history_half_life=0, correction_rounds=0))
+    following = ring_gap(plan)
     # Then the drift-following model separates the new pattern's applicants more sharply
     assert following > flat

@@ -1,26 +1,23 @@
-"""What ``fraud-detection status`` shows of the registry, read in milliseconds where possible.
+"""The registry read straight from MLflow's SQLite file, in milliseconds (for ``status``).
 
 Importing MLflow and its SQL store takes about 2.3 s on a 2-core machine, longer than the whole
 answer should. On the embedded SQLite store the same rows are read here with the standard
 library's ``sqlite3``, read-only, and only for schema revisions this reader was checked against
 (tests/unit/test_registry_view.py compares it with MLflow's client on a real store, and fails
 when an MLflow upgrade brings a revision not listed below). Any other store or revision is read
-through :class:`fraud_detection.adapters.registry.Registry`, which gives the same snapshot.
+through :class:`fraud_detection.adapters.registry.Registry` (``steps/status.py`` chooses).
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from fraud_detection.config import Settings
-
-if TYPE_CHECKING:
-    from fraud_detection.adapters.registry import Registry
+from fraud_detection.core.tags import QuarantineRecord, latest_quarantines
 
 # Alembic revisions of MLflow's schema whose tables this reader knows (MLflow 3.17).
 KNOWN_REVISIONS = frozenset({"dc11669786a5"})
@@ -30,46 +27,12 @@ DELETED_VERSION_STAGE = "Deleted_Internal"  # MLflow's mark on a deleted model v
 
 @dataclass(frozen=True)
 class RegistrySnapshot:
+    """The aliases, every version's tags and the quarantined months, as ``status`` shows them."""
+
     champion: str | None
     challenger: str | None
     versions: list[tuple[str, dict[str, str]]]  # (version, tags), oldest first
-    quarantined: dict[str, dict[str, str]]  # month → latest quarantine record
-
-
-def quarantine_records(runs: Iterable[tuple[str, dict[str, str]]]) -> dict[str, dict[str, str]]:
-    """Month → its latest quarantine record, from (run id, tags) of the quarantine runs."""
-    found: dict[str, dict[str, str]] = {}
-    for run_id, tags in sorted(runs, key=lambda run: run[1].get("quarantined_at", "")):
-        found[tags["month"]] = {
-            "path": tags.get("quarantined_path", ""),
-            "sha256": tags.get("quarantined_sha256", ""),
-            "reason": tags.get("quarantine_reason", ""),
-            "at": tags.get("quarantined_at", ""),
-            "run_id": run_id,
-        }
-    return found
-
-
-def snapshot(settings: Settings) -> RegistrySnapshot:
-    """The registry's aliases, versions and quarantined months, by the quickest safe way."""
-    quick = read_sqlite(settings)
-    if quick is not None:
-        return quick
-    from fraud_detection.adapters.registry import Registry
-
-    return from_registry(Registry(settings))
-
-
-def from_registry(registry: Registry) -> RegistrySnapshot:
-    settings = registry.settings
-    champion = registry.alias(settings.champion_alias)
-    challenger = registry.alias(settings.challenger_alias)
-    return RegistrySnapshot(
-        champion=str(champion.version) if champion else None,
-        challenger=str(challenger.version) if challenger else None,
-        versions=[(str(v.version), dict(v.tags)) for v in registry.versions()],
-        quarantined=registry.quarantined(),
-    )
+    quarantined: Mapping[str, QuarantineRecord]  # month → latest quarantine record
 
 
 def sqlite_path(tracking_uri: str) -> Path | None:
@@ -97,7 +60,7 @@ def read_sqlite(settings: Settings) -> RegistrySnapshot | None:
             champion=_alias(db, settings.model_name, settings.champion_alias),
             challenger=_alias(db, settings.model_name, settings.challenger_alias),
             versions=_versions(db, settings.model_name),
-            quarantined=quarantine_records(_quarantine_runs(db, settings.experiment_name)),
+            quarantined=latest_quarantines(_quarantine_runs(db, settings.experiment_name)),
         )
 
 

@@ -6,6 +6,7 @@ seconds to import), so ``--help`` answers at once and ``status`` loads only the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -14,10 +15,10 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from cli.errors import report_failure, short_prefect_tracebacks
+from fraud_detection_cli.errors import report_failure, short_prefect_tracebacks
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     import pandas as pd
     from rich.console import Console
@@ -123,14 +124,22 @@ def register_model(
     threshold: Annotated[float, typer.Option(help="Decision threshold of this model")] = 0.25,
 ) -> None:
     """Register an existing XGBoost model file (54-column contract; no pickle accepted)."""
-    from fraud_detection.adapters.model_files import register_model_file
-    from fraud_detection.adapters.registry import Registry, RegistryError
+    from fraud_detection.adapters.model_files import ModelFileError
+    from fraud_detection.adapters.registry import RegistryError
+    from fraud_detection.adapters.stores import open_registry
     from fraud_detection.config import get_settings
+    from fraud_detection.steps.external_model import register_model_file
 
     settings = get_settings()
     try:
-        version = register_model_file(Registry(settings), file, threshold=threshold, alias=alias)
-    except RegistryError as exc:
+        version = register_model_file(
+            open_registry(settings),
+            file,
+            threshold=threshold,
+            alias=alias,
+            champion_alias=settings.champion_alias,
+        )
+    except (RegistryError, ModelFileError) as exc:
         _fail(str(exc))
     _console().print(
         f"registered {settings.model_name} version {version}" + (f" as @{alias}" if alias else "")
@@ -140,11 +149,12 @@ def register_model(
 @app.command()
 def promote(version: Annotated[str, typer.Argument(help="Version to make champion")]) -> None:
     """Move ``champion`` to a version by hand."""
-    from fraud_detection.adapters.registry import Registry, RegistryError
+    from fraud_detection.adapters.registry import RegistryError
+    from fraud_detection.adapters.stores import open_registry
     from fraud_detection.config import get_settings
 
     try:
-        Registry(get_settings()).set_champion(version)
+        open_registry(get_settings()).set_champion(version)
     except RegistryError as exc:
         _fail(str(exc))
     _console().print(f"champion → version {version}")
@@ -153,11 +163,12 @@ def promote(version: Annotated[str, typer.Argument(help="Version to make champio
 @app.command()
 def rollback() -> None:
     """Point ``champion`` back at the version it replaced."""
-    from fraud_detection.adapters.registry import Registry, RegistryError
+    from fraud_detection.adapters.registry import RegistryError
+    from fraud_detection.adapters.stores import open_registry
     from fraud_detection.config import get_settings
 
     try:
-        version = Registry(get_settings()).rollback()
+        version = open_registry(get_settings()).rollback()
     except RegistryError as exc:
         _fail(str(exc))
     _console().print(f"champion rolled back to version {version}")
@@ -169,9 +180,9 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
     from rich.table import Table
 
     from fraud_detection.adapters.lake import Lake
-    from fraud_detection.adapters.registry_view import snapshot
     from fraud_detection.config import get_settings
     from fraud_detection.core.redact import redact_uri
+    from fraud_detection.steps.status import snapshot
 
     settings = get_settings()
     registry = snapshot(settings)
@@ -182,7 +193,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
             "lake": redact_uri(settings.lake),
             "tracking_uri": redact_uri(settings.tracking_uri),
             "months": months,
-            "quarantined": registry.quarantined,
+            "quarantined": {m: r.as_dict() for m, r in registry.quarantined.items()},
             "champion": registry.champion,
             "challenger": registry.challenger,
             "versions": [{"version": version, **tags} for version, tags in registry.versions],
@@ -214,7 +225,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
     if registry.quarantined:
         held = Table("month", "delivery", "reason", title="Quarantined months (skipped)")
         for month, record in sorted(registry.quarantined.items()):
-            held.add_row(month, record["path"].rsplit("/", 1)[-1], record["reason"])
+            held.add_row(month, record.path.rsplit("/", 1)[-1], record.reason)
         console.print(held)
 
 
@@ -226,8 +237,9 @@ def ingest(
     ],
 ) -> None:
     """Deliver a month (or a corrected delivery of it) to the lake; older bytes are kept."""
-    from fraud_detection.adapters.lake import Lake, PartitionRef
+    from fraud_detection.adapters.lake import Lake
     from fraud_detection.config import get_settings
+    from fraud_detection.core.lineage import PartitionRef
     from fraud_detection.core.redact import redact_uri
     from fraud_detection.steps import intake
 
@@ -255,6 +267,23 @@ def _prefect_for_the_shell() -> None:
         short_prefect_tracebacks()
 
 
+CHECKOUT_PACKAGES = frozenset({"flows", "service", "devstack"})  # loaded from the project dir
+
+
+@contextlib.contextmanager
+def _from_checkout(command: str) -> Iterator[None]:
+    """Imports of the deployment code (flows/, service/) and dev tooling, which the wheel leaves
+    out: from an installed package alone, say where the command runs instead of a traceback."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        package = (exc.name or "").split(".")[0]
+        if package not in CHECKOUT_PACKAGES:
+            raise
+        _fail(f"`{command}` runs from a checkout of the project (or the jobs image): it loads "
+              f"{package}/ from the project directory, which the installed package leaves out")  # fmt: skip
+
+
 @app.command()
 def bootstrap(
     model_file: Annotated[
@@ -263,7 +292,8 @@ def bootstrap(
 ) -> None:
     """Run the bootstrap flow: the first champion from the base history."""
     _prefect_for_the_shell()
-    from flows.bootstrap import bootstrap as bootstrap_flow
+    with _from_checkout("bootstrap"):
+        from flows.bootstrap import bootstrap as bootstrap_flow
 
     result = bootstrap_flow(model_file=str(model_file) if model_file else None)
     _console().print(result)
@@ -278,7 +308,8 @@ def retrain(
 ) -> None:
     """Run the monthly-retrain flow in this process (without a deployment)."""
     _prefect_for_the_shell()
-    from flows.retrain import monthly_retrain
+    with _from_checkout("retrain"):
+        from flows.retrain import monthly_retrain
 
     while True:
         result = monthly_retrain(month=month)
@@ -291,7 +322,9 @@ def retrain(
 def import_champion() -> None:
     """Copy the current champion from MLflow into the BentoML model store (for `bentoml build`)."""
     from fraud_detection.config import get_settings
-    from service.bundle import import_champion as do_import
+
+    with _from_checkout("bento import-champion"):
+        from service.bundle import import_champion as do_import
 
     _console().print(f"imported {do_import(get_settings())}")
 
@@ -304,13 +337,8 @@ def demo(
 ) -> None:
     """Seed data, bootstrap a champion, retrain a few months, serve it and score a sample."""
     _prefect_for_the_shell()
-    try:
-        from cli.demo import run_demo
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").split(".")[0] != "devstack":
-            raise
-        _fail("the demo runs from a checkout of the project (./run demo): it starts the service "
-              "with devstack/, which the installed package leaves out")  # fmt: skip
+    with _from_checkout("demo"):
+        from fraud_detection_cli.demo import run_demo
     from fraud_detection.config import get_settings
 
     run_demo(get_settings(), months=months, port=port, console=_console(), keep_serving=serve)

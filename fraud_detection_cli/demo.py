@@ -57,7 +57,7 @@ def _first_prediction(url: str, records: list[dict[str, object]], service: Manag
 
 def _sample_records(settings: Settings, count: int = 3) -> list[dict[str, object]]:
     lake = Lake.from_settings(settings)
-    frame = lake.read_month(lake.list_months()[-1]).head(count)
+    frame = lake.read(lake.list_months()[-1]).head(count)
     records: list[dict[str, object]] = json.loads(frame.to_json(orient="records"))
     return records
 
@@ -86,7 +86,7 @@ def run_demo(
         console.print_json(_first_prediction(url, _sample_records(settings), service))
         console.rule("where to look")
         console.print(
-            f"champion: {settings.model_name} version {champion.version} (month {champion.tags.get('month')})"
+            f"champion: {settings.model_name} version {champion.version} (month {champion.tags.month})"
         )
         console.print(
             f"MLflow UI:  .venv/bin/mlflow ui --backend-store-uri {redact_uri(settings.tracking_uri)} --port 5000  → http://127.0.0.1:5000"

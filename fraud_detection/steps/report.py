@@ -6,7 +6,8 @@ from typing import Any
 
 from fraud_detection.core.redact import redact_uri
 from fraud_detection.steps.judging import Evaluation
-from fraud_detection.steps.retraining import Outcome
+from fraud_detection.steps.ports import ModelBook
+from fraud_detection.steps.transition import Outcome
 
 
 def report_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
@@ -68,3 +69,8 @@ def report_markdown(evaluation: Evaluation, outcome: Outcome, *, tracking_uri: s
 |---|---|---|---|
 {table}
 """
+
+
+def record_report(registry: ModelBook, evaluation: Evaluation, markdown: str) -> None:
+    """The report beside the challenger's run, as ``report.md``."""
+    registry.log_to_run(evaluation.challenger.run_id, text={"report.md": markdown})

@@ -1,0 +1,36 @@
+"""Which month to run next, and whether a month is already decided (nothing read from data)."""
+
+from __future__ import annotations
+
+from fraud_detection.core.tags import QuarantineRecord
+from fraud_detection.steps.ports import Deliveries, RegistryView
+
+
+def next_month(lake: Deliveries, registry: RegistryView) -> str | None:
+    """The earliest month with no decision whose delivery in force is not quarantined."""
+    decided = registry.decided_months()
+    quarantined = registry.quarantined()
+    for month in lake.list_months():
+        if month in decided:
+            continue
+        if month in quarantined and _still_quarantined(lake, month, quarantined[month]):
+            continue
+        return month
+    return None
+
+
+def _still_quarantined(lake: Deliveries, month: str, record: QuarantineRecord) -> bool:
+    """The delivery in force is the one quarantined (only such months' bytes are read here)."""
+    if record.path != lake.latest(month):
+        return False  # a corrected delivery beside it
+    return lake.fetch(month)[1].sha256 == record.sha256  # or the file was replaced in place
+
+
+def already_decided(registry: RegistryView, month: str) -> dict[str, str] | None:
+    """The decided version of a month, if any (the registry only: no data is read)."""
+    for version in registry.versions():
+        tags = version.tags
+        if tags.month == month and tags.judged:
+            assert tags.decision is not None
+            return {"version": version.version, "decision": tags.decision.value}
+    return None
