@@ -122,20 +122,20 @@ def test_the_whole_lifecycle_on_the_real_stack(
             version = next(
                 v
                 for v in registry.versions()
-                if v.tags.get("month") == month and v.tags.get("role") == "challenger"
+                if v.tags.month == month and v.tags.role == "challenger"
             )
-            outcomes[month] = version.tags["decision"]
+            outcomes[month] = version.tags.decision
         time.sleep(2.5)  # more than one refresh interval after the last decision
         stop.set()
         calls.join()
 
         # Then the registry on PostgreSQL holds one judged version per month, aliases match
         versions = registry.versions()
-        judged = [v for v in versions if v.tags.get("role") == "challenger"]
-        assert sorted(v.tags["month"] for v in judged) == months
+        judged = [v for v in versions if v.tags.role == "challenger"]
+        assert sorted(v.tags.month or "" for v in judged) == months
         decisions = list(outcomes.values())
         assert set(decisions) <= {"promoted", "rejected"} and "promoted" in decisions, outcomes
-        promoted = [str(v.version) for v in versions if v.tags.get("decision") == "promoted"]
+        promoted = [v.version for v in versions if v.tags.decision == "promoted"]
         champion = registry.champion()
         assert champion is not None and champion.version == promoted[-1]
         assert str(registry.alias("challenger").version) == str(judged[-1].version)
@@ -196,7 +196,7 @@ def _mlflow_params_and_tags(registry: Registry) -> list[Any]:
     experiment = registry.experiment_id()
     runs = registry.client.search_runs([experiment], max_results=200)
     return [[r.data.params, r.data.tags] for r in runs] + [
-        dict(v.tags) for v in registry.versions()
+        v.tags.to_tags() for v in registry.versions()
     ]
 
 

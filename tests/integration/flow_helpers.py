@@ -41,8 +41,8 @@ def versions_by_month(settings: Settings, role: str = "challenger") -> dict[str,
     """Month → its versions of one role: the judged challenger, or the refit served on a win."""
     found: dict[str, list[str]] = {}
     for version in open_registry(settings).versions():
-        if version.tags.get("role", "challenger") == role:
-            found.setdefault(version.tags.get("month", ""), []).append(str(version.version))
+        if version.tags.role == role:
+            found.setdefault(version.tags.month or "", []).append(version.version)
     return found
 
 
@@ -58,7 +58,7 @@ def snapshot(settings: Settings) -> dict[str, object]:
         if p.is_file()
     )
     return {
-        "versions": [(str(v.version), dict(v.tags)) for v in registry.versions()],
+        "versions": [(v.version, v.tags.to_tags()) for v in registry.versions()],
         "champion": champion.version if champion else None,
         "challenger": str(challenger.version) if challenger else None,
         "files": files,

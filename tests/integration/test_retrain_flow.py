@@ -87,12 +87,12 @@ def test_a_year_of_months_promotes_and_rejects_with_consistent_aliases(
     # and each promotion serves the judged recipe refitted on the whole month
     for m in months:
         version = registry.version(by_month[m][0])
-        assert version.tags["decision"] == outcomes[m]["status"]
-        assert version.tags["decision_reason"].startswith("Rule: promote unless")
+        assert version.tags.decision == outcomes[m]["status"]
+        assert (version.tags.decision_reason or "").startswith("Rule: promote unless")
         if outcomes[m]["status"] == "promoted":
             assert refits[m] == [outcomes[m]["served_version"]]
             refit = registry.version(refits[m][0])
-            assert refit.tags["refit_of"] == by_month[m][0]
+            assert refit.tags.refit_of == by_month[m][0]
         else:
             assert m not in refits
     last_promoted = [outcomes[m]["served_version"] for m in months if outcomes[m]["status"] == "promoted"][-1]  # fmt: skip
@@ -290,7 +290,7 @@ def test_a_label_shuffled_month_is_quarantined_the_next_is_judged_and_a_correcti
     assert registry.champion() == champion_before
     assert registry.quarantined()[bad_month].path == lake.latest(bad_month)
     version = registry.version(result["challenger_version"])
-    assert version.tags["decision"] == "quarantined"
+    assert version.tags.decision == "quarantined"
     run = registry.client.get_run(version.run_id)
     assert (
         run.data.tags["data_alarm"] == "raised" and "ROC-AUC" in run.data.tags["data_alarm_reason"]
@@ -310,6 +310,5 @@ def test_a_label_shuffled_month_is_quarantined_the_next_is_judged_and_a_correcti
     again = monthly_retrain()
     assert again["month"] == bad_month and again["status"] in ("promoted", "rejected"), again
     assert (
-        registry.version(again["challenger_version"]).tags["data_sha256"]
-        != version.tags["data_sha256"]
+        registry.version(again["challenger_version"]).tags.data_sha256 != version.tags.data_sha256
     )

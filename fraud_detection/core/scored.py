@@ -1,0 +1,64 @@
+"""What the service keeps of every score it gives: the captured record's columns, their types and
+where they live in the lake. The service writes these records; the monitor flow, the outcome
+join and the audit command read them. One table, so the writer and the readers cannot disagree.
+
+Layout: ``<lake>/scored/day=YYYY-MM-DD/<writer>-<uuid>.parquet``: one file per flushed batch,
+named by the process that wrote it and never overwritten, so several workers and replicas append
+side by side. The inputs are the model's 54 features exactly as it saw them (float32, after
+validation, the derived ratio included).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fraud_detection.core.contract import ID_COLUMN
+from fraud_detection.core.features import FEATURES
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+SCORED_DIR = "scored"
+DAY_KEY = "day"  # the Hive-style partition key: scored/day=2025-03-14/
+
+REQUEST_ID = "request_id"  # one per HTTP request; every record of the request shares it
+SCORED_AT = "scored_at"  # when the model answered (UTC, microseconds)
+PROBABILITY = "probability"  # unrounded, as /score answers
+RISK_LEVEL = "risk_level"
+IS_FRAUD = "is_fraud"  # probability ≥ threshold
+MODEL_VERSION = "model_version"  # the version that actually answered
+THRESHOLD = "threshold"  # that version's threshold
+ENDPOINT = "endpoint"  # /predict, /score (or /explain)
+
+SCORED_COLUMNS: tuple[str, ...] = (
+    REQUEST_ID,
+    SCORED_AT,
+    ID_COLUMN,  # null when the request did not carry one
+    *FEATURES,
+    PROBABILITY,
+    RISK_LEVEL,
+    IS_FRAUD,
+    MODEL_VERSION,
+    THRESHOLD,
+    ENDPOINT,
+)
+
+
+def scored_schema() -> pa.Schema:
+    """The Arrow schema of a captured batch (the partition key ``day`` is in the path only)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field(REQUEST_ID, pa.string(), nullable=False),
+            pa.field(SCORED_AT, pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field(ID_COLUMN, pa.int64()),
+            *(pa.field(name, pa.float32(), nullable=False) for name in FEATURES),
+            pa.field(PROBABILITY, pa.float64(), nullable=False),
+            pa.field(RISK_LEVEL, pa.string(), nullable=False),
+            pa.field(IS_FRAUD, pa.bool_(), nullable=False),
+            pa.field(MODEL_VERSION, pa.string(), nullable=False),
+            pa.field(THRESHOLD, pa.float64(), nullable=False),
+            pa.field(ENDPOINT, pa.string(), nullable=False),
+        ]
+    )
