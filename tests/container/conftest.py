@@ -9,6 +9,7 @@ took; images built here are removed at the end of the session.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -49,6 +50,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     needing = [item for item in items if "host_programs" in getattr(item, "fixturenames", ())]
     if not needing or config.option.collectonly:
         return
+    started = time.monotonic()
     try:
         reason = engine.ensure_engine()
     except engine.EngineSetupError as error:
@@ -58,6 +60,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if reason is not None:
         for item in needing:
             item.add_marker(pytest.mark.skip(reason=reason))
+    else:
+        report("engine programs", f"ready in {time.monotonic() - started:.1f} s (apt when missing)")
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.container
 
 
 def _owner(path: str) -> str:
-    """The Debian package that installed a file (dpkg records /bin/tar, not /usr/bin/tar)."""
-    for candidate in dict.fromkeys([path, path.removeprefix("/usr")]):
+    """The Debian package that installed a file: dpkg records /bin/tar, not /usr/bin/tar, and
+    not the alternatives' links (/usr/sbin/iptables → … → xtables-nft-multi)."""
+    for candidate in dict.fromkeys([path, path.removeprefix("/usr"), os.path.realpath(path)]):
         found = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
         if found.returncode == 0:
             return found.stdout.split(":", 1)[0]
