@@ -95,9 +95,11 @@ def needed_programs() -> tuple[host_tools.Tool, ...]:
         return host_tools.needed(host_tools.INSTALL_BACKEND)
     try:
         backend = podman("info", "--format", "{{.Host.NetworkBackend}}", timeout=120)
+        return host_tools.needed(backend)
     except (RuntimeError, subprocess.TimeoutExpired) as error:
         raise EngineSetupError(f"podman does not start: {error}") from None
-    return host_tools.needed(backend)
+    except ValueError as error:  # a backend whose programs host_tools does not know
+        raise EngineSetupError(str(error)) from None
 
 
 def _apt_install(packages: Sequence[str]) -> None:
