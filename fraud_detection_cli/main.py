@@ -260,9 +260,13 @@ def _prefect_for_the_shell() -> None:
     the server's SQLite file while the flow run does, and printed two "database is locked"
     tracebacks in the middle of a successful run (an error line where there is no network).
     Failures are logged without tracebacks unless ``--debug``.
+    A PREFECT_HOME whose parent does not exist yet (``./run demo``'s data/prefect on a fresh
+    clone) is made here: Prefect creates only the last level and warns when it cannot.
     """
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if home := os.environ.get("PREFECT_HOME"):
+        Path(home).expanduser().mkdir(parents=True, exist_ok=True)
     if not _debug:
         short_prefect_tracebacks()
 

@@ -1,13 +1,15 @@
 """The container tier: images built once per session, run with podman on 127.0.0.1.
 
-Session fixtures, in the order a test pulls them in: the engine (installed with apt when missing)
-and the offline base image (made once per machine), an ``mlflow server`` on the host with two
-registered versions (champion = v1), the service image (champion bundled) and the jobs image.
-Each prints how long it took; images built here are removed at the end of the session.
+Before the first test, every program the engine's tests run is looked for (and installed with apt
+when missing, as root). Session fixtures, in the order a test pulls them in: the offline base image
+(made once per machine), an ``mlflow server`` on the host with two registered versions
+(champion = v1), the service image (champion bundled) and the jobs image. Each prints how long it
+took; images built here are removed at the end of the session.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,12 +41,40 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(line)
 
 
-@pytest.fixture(scope="session")
-def container_engine(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """podman + runc, and the base image every build starts from."""
-    reason = engine.ensure_engine()
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: only the tests that will run
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Before the first test: every program the engine's tests will run is on this machine.
+
+    As root the missing ones are installed with apt; one still missing ends the session here,
+    reported once with its package. Not root and missing: those tests are skipped, saying why."""
+    needing = [item for item in items if "host_programs" in getattr(item, "fixturenames", ())]
+    if not needing or config.option.collectonly:
+        return
+    started = time.monotonic()
+    try:
+        reason = engine.ensure_engine()
+    except engine.EngineSetupError as error:
+        pytest.exit(
+            f"container tier cannot start: {error}", returncode=pytest.ExitCode.TESTS_FAILED
+        )
     if reason is not None:
-        pytest.skip(reason)
+        for item in needing:
+            item.add_marker(pytest.mark.skip(reason=reason))
+    else:
+        report("engine programs", f"ready in {time.monotonic() - started:.1f} s (apt when missing)")
+
+
+@pytest.fixture(scope="session")
+def host_programs() -> dict[str, str]:
+    """Where each program the tier runs was found (checked, or installed, at collection)."""
+    return {tool.name: tool.location() or "" for tool in engine.needed_programs()}
+
+
+@pytest.fixture(scope="session")
+def container_engine(
+    host_programs: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """The base image every build starts from."""
     base, seconds = engine.ensure_base_image(tmp_path_factory.mktemp("base"))
     report("base image", f"{base} ({engine.image_size_mb(base):.0f} MB; {seconds:.1f} s)")
     return base

@@ -2,7 +2,8 @@
 
 No registry is needed: the base image is made with debootstrap from the host's apt mirror
 (Debian bookworm, its python3 3.11, uv), imported once into podman's store and reused by every
-later session. Everything here runs as root; a missing engine is installed with apt.
+later session. Everything here runs as root; a missing program (tests/container/host_tools.py)
+is installed with apt.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from tests.container import host_tools
+
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parents[1]
 VENV_BIN = Path(sys.executable).parent
 CONTAINERS_CONF = HERE / "containers.conf"
-APT_PACKAGES = ("podman", "buildah", "runc", "debootstrap")
 SUITE = "bookworm"
 # Bump the suffix when the recipe below changes: an image with the old tag is then not reused.
 BASE_IMAGE = "localhost/fraud-detection-base:bookworm-py311-1"
@@ -83,40 +85,57 @@ def machine_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def missing_tools() -> list[str]:
-    return [name for name in APT_PACKAGES if shutil.which(name) is None]
+class EngineSetupError(RuntimeError):
+    """The tier cannot start on this machine: what is missing and which package ships it."""
+
+
+def needed_programs() -> tuple[host_tools.Tool, ...]:
+    """What the tier will run; the network plugins are those of podman's own backend."""
+    if shutil.which("podman") is None:
+        return host_tools.needed(host_tools.INSTALL_BACKEND)
+    try:
+        backend = podman("info", "--format", "{{.Host.NetworkBackend}}", timeout=120)
+        return host_tools.needed(backend)
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        raise EngineSetupError(f"podman does not start: {error}") from None
+    except ValueError as error:  # a backend whose programs host_tools does not know
+        raise EngineSetupError(str(error)) from None
+
+
+def _apt_install(packages: Sequence[str]) -> None:
+    apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-qq"], env=apt_env, timeout=600)
+    run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        env=apt_env,
+        timeout=900,
+    )
 
 
 def ensure_engine() -> str | None:
-    """Install podman, buildah, runc and debootstrap with apt if any is missing.
+    """Every program of host_tools there, installed with apt (as root) when one is missing.
 
-    Returns why the tier cannot run (not root and tools missing), or None when it can."""
-    if not missing_tools():
+    Returns why the tier is skipped (not root and programs missing), None when it can run;
+    raises EngineSetupError when, as root, a program is still missing after apt."""
+    missing = host_tools.missing(needed_programs())
+    if not missing:
         return None
     if os.geteuid() != 0:
-        return f"container tier needs root or these tools installed: {', '.join(missing_tools())}"
+        return "container tier needs root (to install them) or these programs:\n" + (
+            host_tools.report(missing)
+        )
     with machine_lock():
-        if missing_tools():
-            apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-            run(["apt-get", "update", "-qq"], env=apt_env, timeout=600)
-            run(
-                [
-                    "apt-get",
-                    "install",
-                    "-y",
-                    "-qq",
-                    "--no-install-recommends",
-                    *APT_PACKAGES,
-                    "uidmap",
-                    "slirp4netns",
-                    "fuse-overlayfs",
-                    "containernetworking-plugins",
-                    "iptables",
-                    "ca-certificates",
-                ],
-                env=apt_env,
-                timeout=900,
-            )
+        missing = host_tools.missing(needed_programs())
+        if missing:
+            try:
+                _apt_install(host_tools.packages(needed_programs()))
+            except (OSError, RuntimeError, subprocess.TimeoutExpired) as error:
+                raise EngineSetupError(
+                    f"missing:\n{host_tools.report(missing)}\napt-get failed: {error}"
+                ) from None
+    missing = host_tools.missing(needed_programs())
+    if missing:
+        raise EngineSetupError(f"missing after apt-get install:\n{host_tools.report(missing)}")
     return None
 
 

