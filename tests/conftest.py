@@ -26,7 +26,7 @@ for name in (
 ):
     os.environ.pop(name, None)  # a developer's shell must not leak into the tests
 
-pytest_plugins = ["tests.servers"]
+pytest_plugins = ["tests.support.servers"]
 
 
 @pytest.fixture(scope="session")

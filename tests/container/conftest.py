@@ -18,19 +18,9 @@ import pytest
 from devstack.servers import MlflowServer
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
-from tests.container import engine, images
-from tests.small_models import register_small, train_small
-
-REFRESH_S = 1.0
-
-
-REPORTED: list[str] = []
-
-
-def report(what: str, value: str) -> None:
-    """Numbers the tier promises to print (build time, size, time to ready)."""
-    REPORTED.append(f"{what}: {value}")
-    print(f"\n[container] {what}: {value}", flush=True)
+from tests.support.containers import engine, images
+from tests.support.containers.report import REPORTED, report
+from tests.support.models import register_small, train_small
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

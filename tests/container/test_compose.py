@@ -14,7 +14,7 @@ import pytest
 import yaml
 from mlflow.server.security_utils import get_default_allowed_hosts, is_allowed_host_header
 
-from tests.container.engine import PROJECT, VENV_BIN
+from tests.support.containers.engine import PROJECT, VENV_BIN
 
 pytestmark = pytest.mark.container
 COMPOSE = PROJECT / "deployments" / "compose.yaml"

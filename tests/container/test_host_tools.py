@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.container.engine import PROJECT, VENV_BIN, needed_programs
+from tests.support.containers.engine import PROJECT, VENV_BIN, needed_programs
 
 pytestmark = pytest.mark.container
 

@@ -14,10 +14,10 @@ import pytest
 from devstack.servers import S3Server
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
-from tests.container.conftest import report
-from tests.container.engine import VENV_BIN, run
-from tests.servers import BUCKET
-from tests.small_models import register_small, train_small
+from tests.support.containers.engine import VENV_BIN, run
+from tests.support.containers.report import report
+from tests.support.models import register_small, train_small
+from tests.support.servers import BUCKET
 
 pytestmark = pytest.mark.container
 MONTH = "2025-01"

@@ -28,11 +28,11 @@ import pytest
 import yaml
 
 from devstack.processes import free_port
-from tests.container.conftest import REFRESH_S, report
-from tests.container.engine import PROJECT, podman, run
 from tests.container.test_service_image import follow_promotion
-from tests.integration.service_helpers import get, post
 from tests.integration.test_service import EXAMPLE
+from tests.support.containers.engine import PROJECT, podman, run
+from tests.support.containers.report import REFRESH_S, report
+from tests.support.service import get, post
 
 pytestmark = pytest.mark.container
 MANIFEST = PROJECT / "deployments" / "k8s" / "service.yaml"

@@ -13,7 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.container.engine import PROJECT
+from tests.support.containers.engine import PROJECT
 
 pytestmark = pytest.mark.container
 K8S = PROJECT / "deployments" / "k8s"

@@ -19,11 +19,11 @@ import pytest
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.core.features import feature_matrix, validate_frame
 from fraud_detection.sources.synthetic import generate
-from tests.container.conftest import REFRESH_S, report
-from tests.container.engine import image_size_mb
-from tests.container.running import Container, create_secret, remove_secret, run_service
-from tests.integration.service_helpers import get, post
 from tests.integration.test_service import EXAMPLE
+from tests.support.containers.engine import image_size_mb
+from tests.support.containers.report import REFRESH_S, report
+from tests.support.containers.running import Container, create_secret, remove_secret, run_service
+from tests.support.service import get, post
 
 pytestmark = pytest.mark.container
 API_KEY = "container-key-" + "k" * 24

@@ -22,10 +22,10 @@ from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.registry import Registry
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
-from tests.integration.flow_helpers import seed_lake
-from tests.integration.service_helpers import BentoServer, post
-from tests.integration.test_prefect_deployment import _cli, _run, _wait_final
-from tests.servers import BUCKET
+from tests.support.flows import seed_lake
+from tests.support.prefect import prefect_cli, run_deployment, wait_final
+from tests.support.servers import BUCKET
+from tests.support.service import BentoServer, post
 
 pytestmark = pytest.mark.e2e
 PROJECT = Path(__file__).resolve().parents[2]
@@ -72,7 +72,7 @@ def test_the_whole_lifecycle_on_the_real_stack(
     try:
         worker.start()
         # When the bootstrap deployment sets the first champion
-        boot = _wait_final(prefect_server.api_url, _run(deployed, "bootstrap/bootstrap"))
+        boot = wait_final(prefect_server.api_url, run_deployment(deployed, "bootstrap/bootstrap"))
         assert boot.state.is_completed(), log_tail(worker.log, 60)
         registry = open_registry(settings)
         first_champion = registry.champion()
@@ -106,17 +106,19 @@ def test_the_whole_lifecycle_on_the_real_stack(
         for month in months:
             if month == months[2]:
                 s3.put_object(Bucket=BUCKET, Key=broken_key, Body=good[:100])
-                failed = _wait_final(
-                    prefect_server.api_url, _run(deployed, "monthly-retrain/monthly-retrain")
+                failed = wait_final(
+                    prefect_server.api_url,
+                    run_deployment(deployed, "monthly-retrain/monthly-retrain"),
                 )
                 assert failed.state.is_failed()
                 s3.put_object(Bucket=BUCKET, Key=broken_key, Body=good)
-                retry = _cli(deployed, "flow-run", "retry", str(failed.id))
+                retry = prefect_cli(deployed, "flow-run", "retry", str(failed.id))
                 assert retry.returncode == 0, retry.stdout + retry.stderr
-                run = _wait_final(prefect_server.api_url, failed.id)
+                run = wait_final(prefect_server.api_url, failed.id)
             else:
-                run = _wait_final(
-                    prefect_server.api_url, _run(deployed, "monthly-retrain/monthly-retrain")
+                run = wait_final(
+                    prefect_server.api_url,
+                    run_deployment(deployed, "monthly-retrain/monthly-retrain"),
                 )
             assert run.state.is_completed(), log_tail(worker.log, 60)
             version = next(

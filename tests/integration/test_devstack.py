@@ -13,7 +13,7 @@ import pytest
 from devstack.processes import pid_alive
 from devstack.servers import MlflowServer, PostgresServer, PrefectServer, S3Server
 from devstack.stack import Stack
-from tests.servers import BUCKET
+from tests.support.servers import BUCKET
 
 pytestmark = pytest.mark.integration
 

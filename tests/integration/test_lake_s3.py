@@ -10,7 +10,7 @@ from devstack.servers import S3Server
 from fraud_detection.adapters.lake import Lake, LakeError, PartitionExistsError, decode
 from fraud_detection.config import Settings
 from fraud_detection.sources.synthetic import generate
-from tests.servers import BUCKET
+from tests.support.servers import BUCKET
 
 pytestmark = pytest.mark.integration
 

@@ -3,17 +3,11 @@ with the commands a user types: deploy, run, watch a failure, fix it, `prefect f
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import re
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pytest
 
@@ -23,7 +17,8 @@ from devstack.stack import deploy_flows
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
-from tests.integration.flow_helpers import seed_lake, versions_by_month
+from tests.support.flows import seed_lake, versions_by_month
+from tests.support.prefect import prefect_cli, read_api, run_deployment, wait_final
 
 pytestmark = pytest.mark.integration
 PROJECT = Path(__file__).resolve().parents[2]
@@ -60,56 +55,19 @@ def deployed(
         worker.stop()
 
 
-def _cli(
-    deployed: dict[str, Any], *args: str, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **deployed["env"], "PREFECT_API_URL": deployed["api"]}
-    return subprocess.run(
-        [PREFECT, *args], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def _read(api: str, call: str, *args: Any) -> Any:
-    from prefect.client.orchestration import PrefectClient
-
-    async def go() -> Any:
-        async with PrefectClient(api=api) as client:
-            return await getattr(client, call)(*args)
-
-    return asyncio.run(go())
-
-
-def _run(deployed: dict[str, Any], name: str, *params: str) -> UUID:
-    args = ["deployment", "run", name, "--watch", "--watch-timeout", "300"]
-    for param in params:
-        args += ["--param", param]
-    result = _cli(deployed, *args)
-    match = re.search(r"UUID:\s*([0-9a-f-]{36})", result.stdout)
-    assert match, result.stdout + result.stderr + log_tail(deployed["worker"].log, 40)
-    return UUID(match[1])
-
-
-def _wait_final(api: str, run_id: UUID, timeout: float = 300) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = _read(api, "read_flow_run", run_id)
-        if run.state is not None and run.state.is_final():
-            return run
-        time.sleep(1)
-    raise TimeoutError(f"flow run {run_id} did not finish")
-
-
 def test_deployments_carry_the_cron_schedule_and_concurrency_limit(
     deployed: dict[str, Any],
 ) -> None:
-    retrain = _read(deployed["api"], "read_deployment_by_name", "monthly-retrain/monthly-retrain")
+    retrain = read_api(
+        deployed["api"], "read_deployment_by_name", "monthly-retrain/monthly-retrain"
+    )
     crons = [s.schedule.cron for s in retrain.schedules if s.active]
     assert crons == ["0 6 1 * *"]
     assert retrain.work_pool_name == POOL
     assert (
         retrain.global_concurrency_limit is not None and retrain.global_concurrency_limit.limit == 1
     )
-    bootstrap = _read(deployed["api"], "read_deployment_by_name", "bootstrap/bootstrap")
+    bootstrap = read_api(deployed["api"], "read_deployment_by_name", "bootstrap/bootstrap")
     assert bootstrap.schedules == []
     assert (
         json.dumps(retrain.pull_steps).find(str(PROJECT)) > 0
@@ -122,7 +80,7 @@ def test_a_failed_run_is_fixed_and_retried_by_hand_without_a_second_version(
     settings = deployed["settings"]
     api = deployed["api"]
     # Given a champion from the bootstrap deployment
-    boot = _wait_final(api, _run(deployed, "bootstrap/bootstrap"))
+    boot = wait_final(api, run_deployment(deployed, "bootstrap/bootstrap"))
     assert boot.state.is_completed(), log_tail(deployed["worker"].log, 40)
     assert open_registry(settings).champion() is not None
 
@@ -133,22 +91,24 @@ def test_a_failed_run_is_fixed_and_retried_by_hand_without_a_second_version(
     path.write_bytes(good[: len(good) // 3])
 
     # When the deployment runs on it, the run fails
-    failed = _wait_final(api, _run(deployed, "monthly-retrain/monthly-retrain", f"month={month}"))
+    failed = wait_final(
+        api, run_deployment(deployed, "monthly-retrain/monthly-retrain", f"month={month}")
+    )
     assert failed.state.is_failed()
     assert month not in versions_by_month(settings)
 
     # and after the cause is fixed, `prefect flow-run retry` re-runs the same flow run to Completed
     path.write_bytes(good)
-    retry = _cli(deployed, "flow-run", "retry", str(failed.id))
+    retry = prefect_cli(deployed, "flow-run", "retry", str(failed.id))
     assert retry.returncode == 0, retry.stdout + retry.stderr
-    retried = _wait_final(api, failed.id)
+    retried = wait_final(api, failed.id)
     assert retried.state.is_completed(), log_tail(deployed["worker"].log, 40)
     assert retried.run_count >= 2
     assert len(versions_by_month(settings)[month]) == 1
     assert Lake.from_settings(settings).list_months() == ["2025-01", "2025-02"]
 
     # and the next scheduled-style run (no month) picks the following month
-    nxt = _wait_final(api, _run(deployed, "monthly-retrain/monthly-retrain"))
+    nxt = wait_final(api, run_deployment(deployed, "monthly-retrain/monthly-retrain"))
     assert nxt.state.is_completed()
     assert nxt.name == "retrain-2025-02" or "2025-02" in versions_by_month(settings)
     assert len(versions_by_month(settings)["2025-02"]) == 1

@@ -25,7 +25,7 @@ from flows.retrain import monthly_retrain
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
-from tests.integration.flow_helpers import seed_lake, snapshot, use_data_dir, versions_by_month
+from tests.support.flows import seed_lake, snapshot, use_data_dir, versions_by_month
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_harness")]
 

@@ -27,8 +27,8 @@ from fraud_detection.core.features import (
     validate_frame,
 )
 from fraud_detection.sources.synthetic import generate
-from tests.integration.service_helpers import BENTOML, PROJECT, BentoServer, get, post, request
-from tests.small_models import register_small, train_small
+from tests.support.models import register_small, train_small
+from tests.support.service import BENTOML, PROJECT, BentoServer, get, post, request
 
 pytestmark = pytest.mark.integration
 REFRESH_S = 1.0
@@ -346,7 +346,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     ]
     env = {
         **os.environ,
-        "SCHEMATHESIS_HOOKS": "tests.integration.schemathesis_hooks",
+        "SCHEMATHESIS_HOOKS": "tests.support.schemathesis_hooks",
         "PYTHONPATH": str(PROJECT),
     }
     run = subprocess.run(

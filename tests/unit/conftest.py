@@ -11,7 +11,7 @@ from fraud_detection.config import Settings
 from fraud_detection.core.features import validate_frame
 from fraud_detection.core.training import TrainedModel
 from fraud_detection.sources.synthetic import generate
-from tests.small_models import train_small
+from tests.support.models import train_small
 
 
 @pytest.fixture

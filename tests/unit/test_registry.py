@@ -21,7 +21,7 @@ from fraud_detection.core.lineage import RunRecord
 from fraud_detection.core.tags import Role, Verdict, VersionTags
 from fraud_detection.core.training import TrainedModel
 from fraud_detection.steps.external_model import register_model_file
-from tests.small_models import register_small
+from tests.support.models import register_small
 
 
 def test_versions_carry_tags_and_load_back_in_xgboost_format(

@@ -14,7 +14,7 @@ from fraud_detection.config import Settings
 from fraud_detection.core.tags import QuarantineRecord, VersionTags
 from fraud_detection.core.training import TrainedModel
 from fraud_detection.steps.status import from_registry, snapshot
-from tests.small_models import register_small
+from tests.support.models import register_small
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 No registry is needed: the base image is made with debootstrap from the host's apt mirror
 (Debian bookworm, its python3 3.11, uv), imported once into podman's store and reused by every
-later session. Everything here runs as root; a missing program (tests/container/host_tools.py)
+later session. Everything here runs as root; a missing program (tests/support/containers/host_tools.py)
 is installed with apt.
 """
 
@@ -22,10 +22,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.container import host_tools
+from tests.support.containers import host_tools
 
 HERE = Path(__file__).resolve().parent
-PROJECT = HERE.parents[1]
+PROJECT = HERE.parents[2]
 VENV_BIN = Path(sys.executable).parent
 CONTAINERS_CONF = HERE / "containers.conf"
 SUITE = "bookworm"

@@ -8,8 +8,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from devstack.processes import free_port
-from tests.container.engine import podman, run
-from tests.integration.service_helpers import get
+from tests.support.containers.engine import podman, run
+from tests.support.service import get
 
 WORKERS = 2  # the service runs one worker per CPU; containers here see the host's 2 cores
 

@@ -12,7 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
-from tests.container.engine import (
+from tests.support.containers.engine import (
     BASE_IMAGE,
     PROJECT,
     UV_IMAGE,
