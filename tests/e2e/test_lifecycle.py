@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,194 @@ from fraud_detection.adapters.registry import Registry
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
 from tests.support.flows import seed_lake
-from tests.support.prefect import prefect_cli, run_deployment, wait_final
+from tests.support.prefect import prefect_cli, read_api, run_deployment, wait_final
 from tests.support.servers import BUCKET
 from tests.support.service import BentoServer, post
 
 pytestmark = pytest.mark.e2e
 PROJECT = Path(__file__).resolve().parents[2]
 MONTHS = 4
+
+
+@dataclass
+class Stack:
+    """The real servers, the clients' environment and what the steps have seen so far."""
+
+    s3: S3Server
+    postgres: PostgresServer
+    mlflow: MlflowServer
+    prefect: PrefectServer
+    workdir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    months: list[str] = field(default_factory=list)
+    worker: PrefectWorker | None = None
+    bento: BentoServer | None = None
+    first_champion: str = ""
+    seen: list[tuple[int, str | None]] = field(default_factory=list)  # (status, model version)
+    outcomes: dict[str, str] = field(default_factory=dict)  # month → decision
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(
+            lake_uri=self.env["FRAUD_LAKE_URI"],
+            mlflow_tracking_uri=self.mlflow.url,
+            s3_endpoint_url=self.s3.endpoint,
+            s3_access_key_id=self.s3.access_key,
+            s3_secret_access_key=self.s3.secret_key,
+        )
+
+    @property
+    def deployed(self) -> dict[str, Any]:
+        return {"env": self.env, "api": self.prefect.api_url, "worker": self.worker}
+
+    def run(self, name: str) -> Any:
+        return wait_final(self.prefect.api_url, run_deployment(self.deployed, name))
+
+
+def seed_the_lake_and_deploy(stack: Stack) -> None:
+    """The lake in S3, the deployments of prefect.yaml and a worker, configured by env only."""
+    stack.env = {
+        **stack.s3.client_env(),
+        "FRAUD_LAKE_URI": f"s3://{BUCKET}/e2e-lake",
+        "MLFLOW_TRACKING_URI": stack.mlflow.url,
+        "FRAUD_BOOTSTRAP_SAMPLES": "200",
+        "FRAUD_DATA_DIR": str(stack.workdir / "data"),
+        "PREFECT_LOGGING_LEVEL": "INFO",
+    }
+    stack.months = seed_lake(stack.settings, months=MONTHS)  # the same code as for a folder
+    deploy_flows(PROJECT, stack.prefect.api_url, "fraud-detection", stack.env)
+    stack.worker = PrefectWorker(
+        "worker",
+        stack.workdir,
+        pool="fraud-detection",
+        api_url=stack.prefect.api_url,
+        worker_env=stack.env,
+        cwd=PROJECT,
+    )
+    stack.worker.start()
+
+
+def bootstrap_the_first_champion(stack: Stack) -> None:
+    assert stack.worker is not None
+    boot = stack.run("bootstrap/bootstrap")
+    assert boot.state.is_completed(), log_tail(stack.worker.log, 60)
+    champion = open_registry(stack.settings).champion()
+    assert champion is not None
+    stack.first_champion = champion.version
+
+
+def serve_the_champion_to_a_client(stack: Stack, stop: threading.Event) -> threading.Thread:
+    """The service follows the champion while a client keeps calling it."""
+    stack.bento = BentoServer(
+        "service.service:FraudDetector",
+        {"FRAUD_MLFLOW_TRACKING_URI": stack.mlflow.url, "FRAUD_REFRESH_INTERVAL_S": "1"},
+        stack.workdir / "serve.log",
+    ).start()
+    first = Lake.from_settings(stack.settings).read(stack.months[0]).head(1)
+    record = json.loads(first.to_json(orient="records"))[0]
+    url = stack.bento.url
+
+    def client() -> None:
+        while not stop.is_set():
+            status, body = post(f"{url}/predict", {"data": [record]})
+            stack.seen.append((status, body.get("model_version") if status == 200 else None))
+            time.sleep(0.05)
+
+    calls = threading.Thread(target=client)
+    calls.start()
+    return calls
+
+
+def retrain_every_month_one_failing_then_retried_by_hand(stack: Stack) -> None:
+    """monthly-retrain on the Prefect server, month after month; the third month's upload is
+    broken, the run fails, the file is fixed and the run retried with `prefect flow-run retry`."""
+    assert stack.worker is not None
+    s3 = stack.s3.client()
+    broken_key = f"e2e-lake/incoming/month={stack.months[2]}/applications.parquet"
+    good = s3.get_object(Bucket=BUCKET, Key=broken_key)["Body"].read()
+    registry = open_registry(stack.settings)
+    for month in stack.months:
+        if month == stack.months[2]:
+            s3.put_object(Bucket=BUCKET, Key=broken_key, Body=good[:100])
+            failed = stack.run("monthly-retrain/monthly-retrain")
+            assert failed.state.is_failed()
+            s3.put_object(Bucket=BUCKET, Key=broken_key, Body=good)
+            retry = prefect_cli(stack.deployed, "flow-run", "retry", str(failed.id))
+            assert retry.returncode == 0, retry.stdout + retry.stderr
+            run = wait_final(stack.prefect.api_url, failed.id)
+        else:
+            run = stack.run("monthly-retrain/monthly-retrain")
+        assert run.state.is_completed(), log_tail(stack.worker.log, 60)
+        version = next(
+            v for v in registry.versions() if v.tags.month == month and v.tags.role == "challenger"
+        )
+        stack.outcomes[month] = version.tags.decision or ""
+
+
+def check_the_registry_on_postgresql(stack: Stack) -> None:
+    """One judged version per month, and the aliases where the decisions put them."""
+    registry = open_registry(stack.settings)
+    versions = registry.versions()
+    judged = [v for v in versions if v.tags.role == "challenger"]
+    assert sorted(v.tags.month or "" for v in judged) == stack.months
+    decisions = list(stack.outcomes.values())
+    assert set(decisions) <= {"promoted", "rejected"} and "promoted" in decisions, stack.outcomes
+    promoted = [v.version for v in versions if v.tags.decision == "promoted"]
+    champion, challenger = registry.champion(), registry.alias("challenger")
+    assert champion is not None and champion.version == promoted[-1]
+    assert challenger is not None and challenger.version == judged[-1].version
+
+
+def check_the_status_command(stack: Stack) -> None:
+    """`fraud-detection status --json` shows the same through the tracking server."""
+    registry = open_registry(stack.settings)
+    shown = subprocess.run(
+        [sys.executable, "-m", "fraud_detection_cli.main", "status", "--json"],
+        env={**os.environ, **stack.env},
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shown.returncode == 0, shown.stderr
+    listed = json.loads(shown.stdout)
+    champion, challenger = registry.champion(), registry.alias("challenger")
+    assert champion is not None and challenger is not None
+    assert (listed["champion"], listed["challenger"]) == (champion.version, challenger.version)
+    assert [v["version"] for v in listed["versions"]] == [v.version for v in registry.versions()]
+    assert listed["months"] == stack.months
+
+
+def check_the_models_are_in_s3_in_xgboosts_format(stack: Stack) -> None:
+    pages = (
+        stack.s3.client().get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="mlflow/")
+    )
+    keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
+    versions = open_registry(stack.settings).versions()
+    assert sum(k.endswith("model.ubj") for k in keys) >= len(versions)
+
+
+def check_the_service_followed_with_no_failed_request(stack: Stack) -> None:
+    failed = [s for s in stack.seen if s[0] != 200]
+    assert stack.seen and not failed, failed[:3]
+    champion = open_registry(stack.settings).champion()
+    assert champion is not None
+    served = [v for _, v in stack.seen]
+    assert served[0] == stack.first_champion and served[-1] == champion.version
+
+
+def check_no_secret_in_logs_params_tags_or_artifacts(stack: Stack) -> None:
+    assert stack.worker is not None
+    registry = open_registry(stack.settings)
+    secrets = [stack.s3.secret_key, stack.postgres.password, stack.postgres.admin_password]
+    texts = [
+        stack.worker.log.read_text(),
+        (stack.workdir / "serve.log").read_text(),
+        json.dumps(_mlflow_params_and_tags(registry)),
+        json.dumps([a.data for a in read_api(stack.prefect.api_url, "read_artifacts")]),
+    ]
+    for secret in secrets:
+        assert all(secret not in text for text in texts)
 
 
 def test_the_whole_lifecycle_on_the_real_stack(
@@ -39,159 +221,30 @@ def test_the_whole_lifecycle_on_the_real_stack(
     prefect_server: PrefectServer,
     tmp_path: Path,
 ) -> None:
-    # Given the lake in S3 and clients configured only through the environment
-    client_env = {
-        **s3_server.client_env(),
-        "FRAUD_LAKE_URI": f"s3://{BUCKET}/e2e-lake",
-        "MLFLOW_TRACKING_URI": mlflow_server.url,
-        "FRAUD_BOOTSTRAP_SAMPLES": "200",
-        "FRAUD_DATA_DIR": str(tmp_path / "data"),
-        "PREFECT_LOGGING_LEVEL": "INFO",
-    }
-    settings = Settings(
-        lake_uri=client_env["FRAUD_LAKE_URI"],
-        mlflow_tracking_uri=mlflow_server.url,
-        s3_endpoint_url=s3_server.endpoint,
-        s3_access_key_id=s3_server.access_key,
-        s3_secret_access_key=s3_server.secret_key,
-    )
-    months = seed_lake(settings, months=MONTHS)  # the same code writes to S3 as to a folder
-    deploy_flows(PROJECT, prefect_server.api_url, "fraud-detection", client_env)
-    worker = PrefectWorker(
-        "worker",
-        tmp_path,
-        pool="fraud-detection",
-        api_url=prefect_server.api_url,
-        worker_env=client_env,
-        cwd=PROJECT,
-    )
-    deployed = {"env": client_env, "api": prefect_server.api_url, "worker": worker}
-    bento = None
-    seen: list[tuple[int, str | None]] = []
+    stack = Stack(s3_server, postgres_server, mlflow_server, prefect_server, tmp_path)
     stop = threading.Event()
+    calls: threading.Thread | None = None
     try:
-        worker.start()
-        # When the bootstrap deployment sets the first champion
-        boot = wait_final(prefect_server.api_url, run_deployment(deployed, "bootstrap/bootstrap"))
-        assert boot.state.is_completed(), log_tail(worker.log, 60)
-        registry = open_registry(settings)
-        first_champion = registry.champion()
-        assert first_champion is not None
-
-        # and the service follows the champion while a client keeps calling it
-        bento = BentoServer(
-            "service.service:FraudDetector",
-            {"FRAUD_MLFLOW_TRACKING_URI": mlflow_server.url, "FRAUD_REFRESH_INTERVAL_S": "1"},
-            tmp_path / "serve.log",
-        ).start()
-        record = json.loads(
-            Lake.from_settings(settings).read(months[0]).head(1).to_json(orient="records")
-        )[0]
-
-        def client() -> None:
-            while not stop.is_set():
-                status, body = post(f"{bento.url}/predict", {"data": [record]})
-                seen.append((status, body.get("model_version") if status == 200 else None))
-                time.sleep(0.05)
-
-        calls = threading.Thread(target=client)
-        calls.start()
-
-        # and monthly-retrain runs month after month on the Prefect server, one of them failing
-        # on a broken upload, fixed, then retried by hand
-        s3 = s3_server.client()
-        broken_key = f"e2e-lake/incoming/month={months[2]}/applications.parquet"
-        good = s3.get_object(Bucket=BUCKET, Key=broken_key)["Body"].read()
-        outcomes: dict[str, str] = {}
-        for month in months:
-            if month == months[2]:
-                s3.put_object(Bucket=BUCKET, Key=broken_key, Body=good[:100])
-                failed = wait_final(
-                    prefect_server.api_url,
-                    run_deployment(deployed, "monthly-retrain/monthly-retrain"),
-                )
-                assert failed.state.is_failed()
-                s3.put_object(Bucket=BUCKET, Key=broken_key, Body=good)
-                retry = prefect_cli(deployed, "flow-run", "retry", str(failed.id))
-                assert retry.returncode == 0, retry.stdout + retry.stderr
-                run = wait_final(prefect_server.api_url, failed.id)
-            else:
-                run = wait_final(
-                    prefect_server.api_url,
-                    run_deployment(deployed, "monthly-retrain/monthly-retrain"),
-                )
-            assert run.state.is_completed(), log_tail(worker.log, 60)
-            version = next(
-                v
-                for v in registry.versions()
-                if v.tags.month == month and v.tags.role == "challenger"
-            )
-            outcomes[month] = version.tags.decision
+        seed_the_lake_and_deploy(stack)
+        bootstrap_the_first_champion(stack)
+        calls = serve_the_champion_to_a_client(stack, stop)
+        retrain_every_month_one_failing_then_retried_by_hand(stack)
         time.sleep(2.5)  # more than one refresh interval after the last decision
         stop.set()
         calls.join()
-
-        # Then the registry on PostgreSQL holds one judged version per month, aliases match
-        versions = registry.versions()
-        judged = [v for v in versions if v.tags.role == "challenger"]
-        assert sorted(v.tags.month or "" for v in judged) == months
-        decisions = list(outcomes.values())
-        assert set(decisions) <= {"promoted", "rejected"} and "promoted" in decisions, outcomes
-        promoted = [v.version for v in versions if v.tags.decision == "promoted"]
-        champion = registry.champion()
-        assert champion is not None and champion.version == promoted[-1]
-        assert str(registry.alias("challenger").version) == str(judged[-1].version)
-
-        # and `fraud-detection status` shows the same through the tracking server
-        shown = subprocess.run(
-            [sys.executable, "-m", "fraud_detection_cli.main", "status", "--json"],
-            env={**os.environ, **client_env},
-            cwd=PROJECT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert shown.returncode == 0, shown.stderr
-        listed = json.loads(shown.stdout)
-        assert (listed["champion"], listed["challenger"]) == (
-            champion.version,
-            str(judged[-1].version),
-        )
-        assert [v["version"] for v in listed["versions"]] == [str(v.version) for v in versions]
-        assert listed["months"] == months
-
-        # and the models are in the S3 bucket, in XGBoost's own format
-        keys = [
-            o["Key"]
-            for page in s3.get_paginator("list_objects_v2").paginate(
-                Bucket=BUCKET, Prefix="mlflow/"
-            )
-            for o in page.get("Contents", [])
-        ]
-        assert sum(k.endswith("model.ubj") for k in keys) >= len(versions)
-
-        # and the service moved to the new champion with zero failed requests
-        assert seen and all(status == 200 for status, _ in seen), [s for s in seen if s[0] != 200][
-            :3
-        ]
-        served = [v for _, v in seen]
-        assert served[0] == first_champion.version and served[-1] == champion.version
-
-        # and no secret appears in logs, MLflow params/tags or Prefect artifacts
-        secrets = [s3_server.secret_key, postgres_server.password, postgres_server.admin_password]
-        texts = [
-            worker.log.read_text(),
-            (tmp_path / "serve.log").read_text(),
-            json.dumps(_mlflow_params_and_tags(registry)),
-            json.dumps(_artifacts(prefect_server.api_url)),
-        ]
-        for secret in secrets:
-            assert all(secret not in text for text in texts)
+        check_the_registry_on_postgresql(stack)
+        check_the_status_command(stack)
+        check_the_models_are_in_s3_in_xgboosts_format(stack)
+        check_the_service_followed_with_no_failed_request(stack)
+        check_no_secret_in_logs_params_tags_or_artifacts(stack)
     finally:
         stop.set()
-        if bento is not None:
-            bento.stop()
-        worker.stop()
+        if calls is not None:
+            calls.join()
+        if stack.bento is not None:
+            stack.bento.stop()
+        if stack.worker is not None:
+            stack.worker.stop()
 
 
 def _mlflow_params_and_tags(registry: Registry) -> list[Any]:
@@ -200,12 +253,6 @@ def _mlflow_params_and_tags(registry: Registry) -> list[Any]:
     return [[r.data.params, r.data.tags] for r in runs] + [
         v.tags.to_tags() for v in registry.versions()
     ]
-
-
-def _artifacts(api: str) -> list[Any]:
-    from tests.integration.test_prefect_deployment import _read
-
-    return [a.data for a in _read(api, "read_artifacts")]
 
 
 def test_a_wrong_s3_key_fails_clearly_and_fast(s3_server: S3Server, tmp_path: Path) -> None:
