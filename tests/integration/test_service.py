@@ -203,8 +203,11 @@ def test_a_model_registered_with_register_model_answers_not_employed_as_the_orig
     replaced = [{**r, "DAYS_EMPLOYED": -2_000} for r in records]
     assert np.abs(_original_api(model, replaced) - expected)[placeholders].max() > 1e-3
 
-    # When they are scored by the service following that registry
-    bento = BentoServer("service.service:FraudDetector", env, tmp_path / "serve.log").start()
+    # When they are scored by the service following that registry (with a BentoML home of its
+    # own: a second `bentoml serve` on the same home clears the module server's metrics files)
+    serving_env = {**env, "BENTOML_HOME": str(tmp_path / "bentoml")}
+    bento = BentoServer("service.service:FraudDetector", serving_env, tmp_path / "serve.log")
+    bento.start()
     try:
         status, body = post(f"{bento.url}/predict", {"data": records})
         score_status, scored = post(f"{bento.url}/score", {"data": records})
