@@ -1,10 +1,11 @@
 """Latency and throughput of the prediction service, against the in-process floor and a minimal
 numpy + inplace_predict HTTP server measured in the same run.
 
-    .venv/bin/python bench/serve.py [--quick]
+    .venv/bin/python bench/serve.py [--quick] [--endpoint score]
 
 Everything runs on 127.0.0.1 with bounded request counts; servers are stopped at the end.
-Prints numbers; asserts nothing.
+``--endpoint score`` sends the service's requests to ``/score`` instead of ``/predict`` (the
+minimal server answers ``/predict`` either way). Prints numbers; asserts nothing.
 """
 
 from __future__ import annotations
@@ -62,8 +63,11 @@ def _records(count: int) -> list[dict[str, Any]]:
     return json.loads(frame.to_json(orient="records"))
 
 
-def _load(port: int, body: bytes, requests: int, concurrency: int) -> dict[str, Any]:
-    """Send ``requests`` POSTs over keep-alive connections from ``concurrency`` threads."""
+def _load(
+    port: int, body: bytes, requests: int, concurrency: int, path: str = "/predict"
+) -> dict[str, Any]:
+    """Send ``requests`` POSTs to ``path`` over keep-alive connections from ``concurrency``
+    threads."""
     latencies: list[float] = []
     failures = 0
     lock = threading.Lock()
@@ -75,7 +79,7 @@ def _load(port: int, body: bytes, requests: int, concurrency: int) -> dict[str, 
         mine = []
         for _ in range(per_thread):
             start = time.perf_counter()
-            connection.request("POST", "/predict", body, {"Content-Type": "application/json"})
+            connection.request("POST", path, body, {"Content-Type": "application/json"})
             response = connection.getresponse()
             response.read()
             mine.append(time.perf_counter() - start)
@@ -136,6 +140,7 @@ def _floor(booster: Any, records: list[dict[str, Any]], repeat: int) -> tuple[fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests")
+    parser.add_argument("--endpoint", choices=["predict", "score"], default="predict")
     args = parser.parse_args()
     scale = 0.2 if args.quick else 1.0
     workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
@@ -201,20 +206,21 @@ def main() -> None:
             {},
         ),
     }
+    paths = {"bento": f"/{args.endpoint}", "minimal": "/predict"}
     processes: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     try:
         for name, (template, env) in servers.items():
             port = free_port()
             command = [part.replace("{port}", str(port)) for part in template]
             processes[name] = (_start(command, env, port, workdir / f"{name}.log"), port)
-            _load(port, bodies[1], 50, 1)  # warm-up
+            _load(port, bodies[1], 50, 1, paths[name])  # warm-up
         # Both servers stay up and take turns, round by round, so the VM's drift hits both alike.
         rounds: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for label, n, c, count in scenarios:
             for _ in range(ROUNDS):
                 for name, (_, port) in processes.items():
                     rounds.setdefault((label, name), []).append(
-                        _load(port, bodies[n], count // ROUNDS, c)
+                        _load(port, bodies[n], count // ROUNDS, c, paths[name])
                     )
     finally:
         for process, _ in processes.values():
@@ -226,6 +232,11 @@ def main() -> None:
     print(
         f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}; "
         f"model: {settings.xgb.n_estimators} trees, depth {settings.xgb.max_depth}, {len(FEATURES)} features"
+    )
+    not_employed = [i for i, r in enumerate(records) if r["DAYS_EMPLOYED"] > 0]
+    print(
+        f"service endpoint: {paths['bento']}; records with the 'not employed' DAYS_EMPLOYED: "
+        f"{len(not_employed)} of {len(records)} (first at index {min(not_employed, default='-')})"
     )
     print(
         f"{'scenario':20s} {'server':8s} {'p50 ms':>8s} {'p99 ms':>8s} {'req/s':>8s} {'rows/s':>10s} {'fail':>5s}"
