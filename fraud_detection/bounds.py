@@ -16,9 +16,10 @@ _LOW = np.array([c.minimum for c in INPUTS], dtype=np.float64)
 _HIGH = np.array([c.maximum for c in INPUTS], dtype=np.float64)
 _INTEGER = np.array([c.integer for c in INPUTS])
 _INTEGER_INDEX = np.flatnonzero(_INTEGER)
-# Columns with a placeholder, and the placeholder of each (a value outside the column's bounds).
-_PLACEHOLDER_INDEX = np.array([i for i, c in enumerate(INPUTS) if c.placeholder], dtype=int)
-_PLACEHOLDER = np.array([c.placeholder.value for c in INPUTS if c.placeholder], dtype=np.float64)
+# Each column's placeholder (a value outside its bounds), NaN for none: NaN equals nothing.
+_PLACEHOLDER = np.array(
+    [np.nan if c.placeholder is None else c.placeholder.value for c in INPUTS], dtype=np.float64
+)
 GROUP_INDEX = {g: np.array([INPUT_INDEX[c.name] for c in cs]) for g, cs in GROUPS.items()}
 _GROUPED_INDEX = np.concatenate(list(GROUP_INDEX.values()))
 # (grouped columns) x (groups): one matrix product sums every group of every row at once.
@@ -54,7 +55,6 @@ class Rules:
     high: np.ndarray
     integer: np.ndarray
     grouped: np.ndarray
-    placeholder_index: np.ndarray
     placeholder: np.ndarray
 
     @classmethod
@@ -64,8 +64,7 @@ class Rules:
             np.concatenate([[float(MAX_ID)] * offset, _HIGH]),
             np.concatenate([np.arange(offset), _INTEGER_INDEX + offset]).astype(int),
             _GROUPED_INDEX + offset,
-            _PLACEHOLDER_INDEX + offset,
-            _PLACEHOLDER,
+            np.concatenate([[np.nan] * offset, _PLACEHOLDER]),
         )
 
     def valid(self, values: np.ndarray) -> bool:
@@ -73,8 +72,7 @@ class Rules:
         inside = (values >= self.low) & (values <= self.high)
         if not inside.all():
             # Only then look for placeholders: a batch without one pays nothing for them.
-            columns = self.placeholder_index
-            inside[:, columns] |= values[:, columns] == self.placeholder
+            np.logical_or(inside, values == self.placeholder, out=inside)
             if not inside.all():
                 return False
         integer = values[:, self.integer]
