@@ -127,8 +127,10 @@ _PREV = "previous applications"
 
 # Where each bound comes from. "Public data" is the range of the published Home Credit files
 # (application_train.csv; previous_application.csv aggregated per applicant as in
-# seed-contract.md §3, where an applicant has at most 77 previous applications); the bound
-# keeps every one of those values and refuses only what no application can hold.
+# seed-contract.md §3, where an applicant has at most 77 previous applications), as the dataset
+# is documented and widely profiled (the files are not in this repository; the fixtures under
+# tests/fixtures/homecredit hold these extremes); the bound keeps every one of those values and
+# refuses only what no application can hold.
 INPUTS: tuple[Column, ...] = (
     # Binary maps of two-valued raw columns (gender XNA is dropped by the cleaning).
     _flag("NAME_CONTRACT_TYPE", "contract type: 0 cash loan, 1 revolving loan"),
