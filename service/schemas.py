@@ -89,13 +89,18 @@ class ErrorResponse(BaseModel):
 
 
 def column_schema(column: Column) -> dict[str, Any]:
-    """One input field: its JSON type and inclusive domain bounds from the contract."""
+    """One input field: its JSON type and inclusive domain bounds from the contract, or (for a
+    column with a documented placeholder) the bounds or exactly the placeholder."""
     kind = "integer" if column.integer else "number"
     minimum: float = column.minimum
     maximum: float = column.maximum
     if column.integer:
         minimum, maximum = int(minimum), int(maximum)
-    return {"type": kind, "minimum": minimum, "maximum": maximum}
+    bounds = {"minimum": minimum, "maximum": maximum}
+    if column.placeholder is None:
+        return {"type": kind, **bounds}
+    # OpenAPI 3.0 has no "const"; a one-value enum says the same.
+    return {"type": kind, "anyOf": [bounds, {"enum": [column.placeholder.value]}]}
 
 
 def _describe(column: Column, spelling: str) -> str:

@@ -5,6 +5,10 @@ exist. Drift: amounts inflate month by month (credit faster than income), and th
 changes twice over a year (a "ring" of recently registered revolving-credit applicants from
 month 4, replaced from month 9 by applicants with no history and a high credit-to-income ratio),
 so retraining helps in some months and not in others.
+
+Retired applicants (about 18 % of rows, as pensioners are in the public data) are recorded with
+the public data's "not employed" placeholder, ``DAYS_EMPLOYED = 365243``; their short working time
+still drives the true p(fraud), as it did before the placeholder was recorded.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fraud_detection.core.contract import NOT_EMPLOYED
 from fraud_detection.core.features import ID_COLUMN, INPUT_FEATURES, ONE_HOT_GROUPS, TARGET_COLUMN
 
 TRUTH_COLUMN = "P_FRAUD"
@@ -156,7 +161,11 @@ def generate(
     employed_years = np.where(income_kind == "Retired", rng.uniform(0, 0.5, n), employed_years)
     registration_years = np.minimum(rng.exponential(9.0, n), age_years - 18)
     col["DAYS_BIRTH"] = -np.round(age_years * DAY).astype(np.int64)
-    col["DAYS_EMPLOYED"] = -np.round(employed_years * DAY).astype(np.int64)
+    # The public data records no employment as its placeholder (pensioners: 18 % of applicants);
+    # employed_years stays the truth behind p(fraud), so the labels are those drawn before.
+    col["DAYS_EMPLOYED"] = np.where(
+        income_kind == "Retired", NOT_EMPLOYED.value, -np.round(employed_years * DAY)
+    ).astype(np.int64)
     col["DAYS_REGISTRATION"] = -np.round(registration_years * DAY).astype(np.int64)
     married = np.isin(family, ["Married", "Civil marriage"])
     col["CNT_FAM_MEMBERS"] = (1 + married + children).astype(np.int64)
