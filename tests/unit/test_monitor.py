@@ -27,8 +27,9 @@ from fraud_detection.steps import first_champion, intake, monitor, monitor_repor
 from tests.support.fakes import InMemoryLake, InMemoryRegistry, StoredVersion
 from tests.support.traffic import SHIFTED, captured, shifted
 
-# Both samples above 1,000 rows, where Evidently measures distances rather than p-values.
-SETTINGS = Settings(bootstrap_samples=50, monitor_reference_rows=1_500, monitor_sample_rows=1_500)
+# Both samples above 1,000 rows, where Evidently measures distances rather than p-values, and
+# large enough that two samples of one distribution stay well below its 0.1 threshold.
+SETTINGS = Settings(bootstrap_samples=50, monitor_reference_rows=4_000, monitor_sample_rows=3_000)
 TODAY = date(2025, 3, 14)
 NOON = datetime(2025, 3, 14, 12, tzinfo=UTC)
 IDS_FROM = 987_654_000  # ids that no histogram bin edge is likely to print
@@ -39,7 +40,7 @@ def champion() -> tuple[InMemoryLake, InMemoryRegistry]:
     """A lake with base history and a champion bootstrapped on it (its lineage: base)."""
     lake = InMemoryLake()
     for part in generate_lake_partitions(
-        months=1, rows_per_month=1_000, base_rows=3_000, seed=SETTINGS.seed
+        months=1, rows_per_month=1_000, base_rows=4_000, seed=SETTINGS.seed
     ):
         lake.write(part.name, part.frame)
     registry = InMemoryRegistry()
@@ -66,33 +67,33 @@ def test_traffic_with_shifted_inputs_is_reported_as_drifted_on_those_columns_onl
     version = registry.champion().version
     booster = registry.load_booster(version)
     store = _store(tmp_path)
-    traffic = shifted(_applications(1_600, seed=77))
-    for day, part in enumerate((traffic.iloc[:900], traffic.iloc[900:])):
+    traffic = shifted(_applications(3_200, seed=77))
+    for day, part in enumerate((traffic.iloc[:1_800], traffic.iloc[1_800:])):
         store.write(captured(part, booster, version=version, threshold=0.3,
                              scored_at=NOON - timedelta(days=day)), "w1")  # fmt: skip
 
     # When the monitor reads the last week and compares it with the champion's reference
-    data = monitor.read_window(store, Window.ending(TODAY, 7), sample_rows=1_500, seed=1)
+    data = monitor.read_window(store, Window.ending(TODAY, 7), sample_rows=3_000, seed=1)
     reference = monitor.build_reference(lake, registry, SETTINGS)
     result = monitor.compare(data, reference, None, SETTINGS)
 
     # Then exactly the shifted inputs moved, and the headline says which in plain words
     assert isinstance(reference, monitor.Reference) and reference.partitions == ("base",)
-    assert (reference.rows, reference.rows_total) == (1_500, 3_000)
+    assert (reference.rows, reference.rows_total) == (4_000, 4_000)
     assert result.drift is not None and len(result.drift.features) == len(FEATURES)
     assert set(result.drift.drifted_features) == set(SHIFTED)
     kinds = {c.column: c.kind for c in result.drift.features}
     assert kinds["FLAG_OWN_CAR"] == "categorical" and kinds["DAYS_BIRTH"] == "numerical"
     assert f"4 of {len(FEATURES)} inputs moved (" in result.headline
     assert all(name in result.headline for name in SHIFTED)
-    assert "1,600 records scored from 2025-03-08 to 2025-03-14" in result.headline
+    assert "3,200 records scored from 2025-03-08 to 2025-03-14" in result.headline
     # and 4 of 54 is within the default 10 % limit; the score may move with its inputs
     assert ("inputs drifted" in " ".join(result.passed)) is False
     assert result.alert == result.drift.score.drifted
     # and the volume and bands count every record, the drift tests a bounded sample
-    assert result.traffic.rows == 1_600 and result.traffic.applications == 1_600
-    assert result.traffic.by_day == {"2025-03-13": 700, "2025-03-14": 900}
-    assert len(data.sample) == 1_500 and result.drift.current_rows == 1_500
+    assert result.traffic.rows == 3_200 and result.traffic.applications == 3_200
+    assert result.traffic.by_day == {"2025-03-13": 1_400, "2025-03-14": 1_800}
+    assert len(data.sample) == 3_000 and result.drift.current_rows == 3_000
     assert sum(b.current for b in result.bands) == pytest.approx(1.0)
     assert sum(b.reference or 0 for b in result.bands) == pytest.approx(1.0)
 
