@@ -366,7 +366,8 @@ def demo(
     port: Annotated[int, typer.Option(help="Port for the prediction service")] = 3000,
     serve: Annotated[bool, typer.Option(help="Keep serving after the sample is scored")] = False,
 ) -> None:
-    """Seed data, bootstrap a champion, retrain a few months, serve it and score a sample."""
+    """Seed data, bootstrap a champion, retrain, serve it a month of applications, judge that
+    month on its outcomes and monitor the traffic."""
     _prefect_for_the_shell()
     with _from_checkout("demo"):
         from fraud_detection_cli.demo import run_demo
