@@ -137,7 +137,7 @@ def run_demo(
         console.rule(f"monthly retrain {served_month}: judged after its applications were served")
         console.print(monthly_retrain(month=served_month))
     console.rule("monitor: the served traffic against the champion's reference")
-    console.print(monitor()["headline"])
+    console.print(monitor()["headline"], soft_wrap=True)
     _where_to_look(settings, console, url, service.log)
     if keep_serving:
         service = _start_service(settings, port)
