@@ -102,14 +102,8 @@ def _where_to_look(settings: Settings, console: Console, url: str, log: Path) ->
     )
 
 
-def run_demo(
-    settings: Settings, *, months: int, port: int, console: Console, keep_serving: bool = False
-) -> None:
-    """Bootstrap, retrain all but the last month, serve the champion and send it the last
-    month's applications, stop it gracefully, then judge that month (its report shows the
-    served model on the month's outcomes) and run the monitor on the traffic."""
+def _train_all_but_the_last(settings: Settings, *, months: int, console: Console) -> None:
     from flows.bootstrap import bootstrap
-    from flows.monitor import monitor
     from flows.retrain import monthly_retrain
 
     _seed(settings, months=max(months, 4), console=console)
@@ -121,10 +115,17 @@ def run_demo(
         console.print(result)
         if result.get("status") == "nothing to do":
             break
+
+
+def _serve_the_next_month(settings: Settings, url: str, port: int, console: Console) -> Path:
+    """Serve the champion the next month's applications (labels not sent), then judge it.
+
+    Returns the service's log."""
+    from flows.retrain import monthly_retrain
+
     lake = Lake.from_settings(settings)
     served_month = next_month(lake, open_registry(settings))
     console.rule("serving the champion")
-    url = f"http://127.0.0.1:{port}"
     service = _start_service(settings, port)
     try:
         console.print_json(_first_prediction(url, _sample_records(settings), service))
@@ -136,9 +137,23 @@ def run_demo(
     if served_month is not None:
         console.rule(f"monthly retrain {served_month}: judged after its applications were served")
         console.print(monthly_retrain(month=served_month))
+    return service.log
+
+
+def run_demo(
+    settings: Settings, *, months: int, port: int, console: Console, keep_serving: bool = False
+) -> None:
+    """Bootstrap, retrain all but the last month, serve the champion and send it the last
+    month's applications, stop it gracefully, then judge that month (its report shows the
+    served model on the month's outcomes) and run the monitor on the traffic."""
+    from flows.monitor import monitor
+
+    _train_all_but_the_last(settings, months=months, console=console)
+    url = f"http://127.0.0.1:{port}"
+    log = _serve_the_next_month(settings, url, port, console)
     console.rule("monitor: the served traffic against the champion's reference")
     console.print(monitor()["headline"], soft_wrap=True)
-    _where_to_look(settings, console, url, service.log)
+    _where_to_look(settings, console, url, log)
     if keep_serving:
         service = _start_service(settings, port)
         try:

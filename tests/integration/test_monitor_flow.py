@@ -26,8 +26,10 @@ from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFi
 from flows.bootstrap import bootstrap
 from flows.monitor import monitor
 from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.registry import Registry, VersionInfo
 from fraud_detection.adapters.scored import ScoredStore
 from fraud_detection.adapters.stores import open_registry
+from fraud_detection.config import Settings
 from fraud_detection.core.features import validate_frame
 from fraud_detection.core.scored import REQUESTS_DIR, request_tally_schema
 from fraud_detection.sources.synthetic import generate
@@ -84,13 +86,10 @@ def _write_tallies(lake: Lake, at: datetime, accepted: int, rejected: int) -> No
     assert lake.create_file(path, buffer.getvalue())
 
 
-def test_shifted_traffic_is_reported_drifted_on_the_shifted_columns_where_a_user_looks(
+def _a_day_of_shifted_traffic(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given a champion (bootstrapped on the base history) and a day of its traffic drawn like
-    # that history but with four inputs moved on purpose, 8 % of requests refused, and records
-    # older than the retention. 4,000 rows a side: at 1,500 the distance between two samples
-    # of one distribution reaches Evidently's 0.1 threshold now and then on heavy-tailed amounts.
+) -> tuple[Settings, Registry, VersionInfo, ScoredStore, datetime]:
+    """A bootstrapped champion and a day of its traffic with the SHIFTED inputs moved."""
     settings = use_data_dir(monkeypatch, tmp_path / "data")
     for name, value in {"MONITOR_REFERENCE_ROWS": "4000", "MONITOR_SAMPLE_ROWS": "4000",
                         "CAPTURE_RETENTION_DAYS": "30"}.items():  # fmt: skip
@@ -110,6 +109,17 @@ def test_shifted_traffic_is_reported_drifted_on_the_shifted_columns_where_a_user
     old = validate_frame(generate(20, month_index=0, seed=3, id_start=1)[0])
     store.write(captured(old, booster, scored_at=now - timedelta(days=40), **score), "t")
     _write_tallies(lake, now, accepted=4_000, rejected=350)
+    return settings, registry, champion, store, now
+
+
+def test_shifted_traffic_is_reported_drifted_on_the_shifted_columns_where_a_user_looks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a champion (bootstrapped on the base history) and a day of its traffic drawn like
+    # that history but with four inputs moved on purpose, 8 % of requests refused, and records
+    # older than the retention. 4,000 rows a side: at 1,500 the distance between two samples
+    # of one distribution reaches Evidently's 0.1 threshold now and then on heavy-tailed amounts.
+    settings, registry, champion, store, now = _a_day_of_shifted_traffic(tmp_path, monkeypatch)
     started = now - timedelta(seconds=5)
 
     # When the monitor flow runs on its defaults (the last 7 days)
