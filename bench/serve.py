@@ -60,10 +60,11 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 
 
 def _records(count: int) -> list[dict[str, Any]]:
+    from fraud_detection.core.features import request_records
     from fraud_detection.sources.synthetic import generate
 
     frame, _ = generate(count, month_index=1, seed=3)
-    return json.loads(frame.to_json(orient="records"))
+    return request_records(frame)
 
 
 def _load(

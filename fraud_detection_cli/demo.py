@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +14,7 @@ from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.registry import Registry
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
-from fraud_detection.core.features import TARGET_COLUMN
+from fraud_detection.core.features import TARGET_COLUMN, request_records
 from fraud_detection.core.redact import redact_uri
 from fraud_detection.sources.synthetic import generate_lake_partitions
 from fraud_detection.steps.months import next_month
@@ -66,14 +65,13 @@ def _first_prediction(url: str, records: list[dict[str, object]], service: Manag
 def _sample_records(settings: Settings, count: int = 3) -> list[dict[str, object]]:
     lake = Lake.from_settings(settings)
     frame = lake.read(lake.list_months()[-1]).head(count)
-    records: list[dict[str, object]] = json.loads(frame.to_json(orient="records"))
-    return records
+    return request_records(frame)
 
 
 def _serve_month(url: str, frame: pd.DataFrame, batch: int = 500) -> int:
     """Send a month's applications through /predict, as its applicants would have been scored
     before their outcomes were known (labels left out) → how many were scored."""
-    records = json.loads(frame.drop(columns=[TARGET_COLUMN]).to_json(orient="records"))
+    records = request_records(frame.drop(columns=[TARGET_COLUMN]))
     scored = 0
     with httpx.Client(base_url=url, timeout=30) as client:
         for start in range(0, len(records), batch):

@@ -121,7 +121,10 @@ def register_model(
         Path, typer.Argument(exists=True, dir_okay=False, help="XGBoost .json or .ubj")
     ],
     alias: Annotated[str | None, typer.Option(help="Alias to set, e.g. champion")] = None,
-    threshold: Annotated[float, typer.Option(help="Decision threshold of this model")] = 0.25,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Decision threshold of this model [default: FRAUD_DEFAULT_THRESHOLD]"),
+    ] = None,
 ) -> None:
     """Register an existing XGBoost model file (54-column contract; no pickle accepted)."""
     from fraud_detection.adapters.model_files import ModelFileError
@@ -135,7 +138,7 @@ def register_model(
         version = register_model_file(
             open_registry(settings),
             file,
-            threshold=threshold,
+            threshold=settings.default_threshold if threshold is None else threshold,
             alias=alias,
             champion_alias=settings.champion_alias,
         )

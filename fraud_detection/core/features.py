@@ -8,6 +8,7 @@ Every rule comes from the one table in :mod:`fraud_detection.core.contract`, app
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -226,3 +227,9 @@ def feature_matrix(frame: pd.DataFrame) -> np.ndarray:
         frame = add_derived(frame)
     matrix: np.ndarray = frame.loc[:, list(FEATURES)].to_numpy(dtype=np.float32)
     return matrix
+
+
+def request_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows as the JSON records a client posts (missing values as null)."""
+    records: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
+    return records

@@ -154,10 +154,10 @@ def clean(
 def split_history_and_months(
     frame: pd.DataFrame,
     *,
+    seed: int,
     history_fraction: float = 0.7,
     months: int = 12,
     first_month: str = "2025-01",
-    seed: int = 1237,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """A seeded shuffle: history first, the rest in ``months`` near-equal monthly partitions."""
     shuffled = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)

@@ -282,11 +282,11 @@ class Partition:
 
 def generate_lake_partitions(
     *,
+    seed: int,
     months: int = 12,
     rows_per_month: int = 7_680,
     base_rows: int = 60_000,
     first_month: str = "2025-01",
-    seed: int = 1237,
     schedule: str = "default",
 ) -> Iterator[Partition]:
     """Base history (month index 0) then ``months`` monthly partitions, ids unique across all."""

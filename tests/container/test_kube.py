@@ -29,9 +29,9 @@ import yaml
 
 from devstack.processes import free_port
 from tests.container.test_service_image import follow_promotion
-from tests.integration.test_service import EXAMPLE
 from tests.support.containers.engine import PROJECT, podman, run
 from tests.support.containers.report import REFRESH_S, report
+from tests.support.records import EXAMPLE
 from tests.support.service import get, post
 
 pytestmark = pytest.mark.container

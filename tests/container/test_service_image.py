@@ -18,21 +18,15 @@ import pytest
 
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.core.features import feature_matrix, validate_frame
-from fraud_detection.sources.synthetic import generate
-from tests.integration.test_service import EXAMPLE
 from tests.support.containers.engine import image_size_mb
 from tests.support.containers.report import REFRESH_S, report
 from tests.support.containers.running import Container, create_secret, remove_secret, run_service
+from tests.support.records import EXAMPLE, client_records
 from tests.support.service import get, post
 
 pytestmark = pytest.mark.container
 API_KEY = "container-key-" + "k" * 24
 SIZE_GOAL_MB, READY_GOAL_S = 700, 5.0
-
-
-def _records(count: int) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    frame, _ = generate(count, month_index=3, seed=11, id_start=70_000_000)
-    return frame, [dict(EXAMPLE), *frame.to_dict(orient="records")]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +65,8 @@ def test_the_bundled_champion_answers_like_in_process_scoring(
     bundled: tuple[Container, tuple[float, float]], registry: dict[str, Any]
 ) -> None:
     container = bundled[0]
-    frame, records = _records(30)
+    frame, records = client_records(30, seed=11, id_start=70_000_000, underscore_half=False)
+    records = [dict(EXAMPLE), *records]
     frame = pd.concat([pd.DataFrame([EXAMPLE]), frame], ignore_index=True)
     expected = registry["models"][0].booster.inplace_predict(feature_matrix(validate_frame(frame)))
     key = {"X-API-Key": API_KEY}

@@ -25,60 +25,17 @@ from fraud_detection.core.features import (
     FEATURES,
     INPUT_FEATURES,
     feature_matrix,
+    request_records,
     underscore_name,
     validate_frame,
 )
 from fraud_detection.sources.synthetic import generate
 from tests.support.models import register_small, train_small
+from tests.support.records import EXAMPLE, client_records
 from tests.support.service import BENTOML, PROJECT, BentoServer, get, post, request
 
 pytestmark = pytest.mark.integration
 REFRESH_S = 1.0
-
-# The original's own example record (seed-contract.md §2); the columns it elides are set here.
-EXAMPLE = {
-    "SK_ID_CURR": 212200,
-    "TARGET": 0,
-    "NAME_CONTRACT_TYPE": 1,
-    "CODE_GENDER": 0,
-    "FLAG_OWN_CAR": 0,
-    "FLAG_OWN_REALTY": 1,
-    "CNT_CHILDREN": 0,
-    "AMT_INCOME_TOTAL": 122850,
-    "AMT_CREDIT": 270000,
-    "AMT_ANNUITY": 13500,
-    "AMT_GOODS_PRICE": 270000,
-    "DAYS_BIRTH": -21078,
-    "DAYS_EMPLOYED": -13168,
-    "DAYS_REGISTRATION": -1162,
-    "CNT_FAM_MEMBERS": 1,
-    "FLAG_EMP_PHONE": 1,
-    "FLAG_WORK_PHONE": 0,
-    "FLAG_CONT_MOBILE": 1,
-    "FLAG_EMAIL": 0,
-    "REGION_RATING_CLIENT": 2,
-    "REG_REGION_NOT_LIVE_REGION": 0,
-    "PREV_AMT_CREDIT_mean": 63758,
-    "PREV_AMT_CREDIT_max": 254340,
-    "PREV_CNT_PAYMENT_mean": 18,
-    "PREV_NFLAG_LAST_APPL_IN_DAY_sum": 7,
-}
-EXAMPLE.update({c: 0 for c in INPUT_FEATURES if c not in EXAMPLE})
-EXAMPLE.update(
-    {
-        "PREV_NAME_CONTRACT_STATUS_Approved_sum": 5,
-        "PREV_NAME_CONTRACT_STATUS_Refused_sum": 2,
-        "PREV_NAME_CLIENT_TYPE_Repeater_sum": 6,
-        "PREV_NAME_CLIENT_TYPE_New_sum": 1,
-        "PREV_DAYS_DECISION_mean": -700.5,
-        "NAME_FAMILY_STATUS_Widow": 1,
-        "NAME_INCOME_TYPE_Retired": 1,
-        "NAME_EDUCATION_TYPE_Secondary": 1,
-        "NAME_HOUSING_TYPE_Stable": 1,
-        "OCCUPATION_TYPE_Unknown": 1,
-        "ORGANIZATION_TYPE_Business": 1,
-    }
-)
 
 
 @pytest.fixture(scope="module")
@@ -118,21 +75,12 @@ def server(
         bento.stop()
 
 
-def _records(count: int, seed: int = 7) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    frame, _ = generate(count, month_index=3, seed=seed, id_start=50_000_000)
-    records = json.loads(frame.to_json(orient="records"))
-    for record in records[::2]:  # half the clients use the original's underscore spellings
-        for name in [c for c in record if underscore_name(c) != c]:
-            record[underscore_name(name)] = record.pop(name)
-    return frame, records
-
-
 def test_the_original_contract_matches_in_process_scoring(
     server: BentoServer, store: dict[str, Any]
 ) -> None:
     # Given records as the original's clients send them (TARGET included, both spellings),
     # retirees with the public data's DAYS_EMPLOYED = 365243 among them
-    frame, records = _records(40)
+    frame, records = client_records(40, seed=7, id_start=50_000_000)
     assert (frame["DAYS_EMPLOYED"] == NOT_EMPLOYED.value).sum() >= 3
     frame = pd.concat([pd.DataFrame([EXAMPLE]), frame], ignore_index=True)
     records = [EXAMPLE, *records]
@@ -194,7 +142,7 @@ def test_a_model_registered_with_register_model_answers_not_employed_as_the_orig
     frame, _ = generate(30, month_index=2, seed=32, id_start=70_000_000)
     records = [
         {**EXAMPLE, "DAYS_EMPLOYED": NOT_EMPLOYED.value},
-        *json.loads(frame.to_json(orient="records")),
+        *request_records(frame),
     ]
     placeholders = [i for i, r in enumerate(records) if r["DAYS_EMPLOYED"] == NOT_EMPLOYED.value]
     assert len(placeholders) >= 4

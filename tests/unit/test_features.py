@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -12,6 +11,7 @@ from fraud_detection.core.features import (
     FEATURES,
     ContractError,
     feature_matrix,
+    request_records,
     underscore_name,
     validate_frame,
 )
@@ -124,12 +124,8 @@ def test_underscore_spellings_are_accepted(month_frame: pd.DataFrame) -> None:
     assert validate_frame(renamed).equals(validate_frame(raw))
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return json.loads(_raw(frame).to_json(orient="records"))
-
-
 def test_records_give_the_same_matrix_as_frames(month_frame: pd.DataFrame) -> None:
-    records = _records(month_frame)
+    records = request_records(_raw(month_frame))
     for record in records[::2]:
         record["ORGANIZATION_TYPE_Health_Education"] = record.pop(
             "ORGANIZATION_TYPE_Health/Education"
@@ -144,7 +140,7 @@ def test_uniformly_spelled_records_give_the_same_matrix_as_frames(
     month_frame: pd.DataFrame, spell: Any
 ) -> None:
     # Every record spelled alike (the usual request) takes the column-wise path
-    records = [{spell(k): v for k, v in r.items()} for r in _records(month_frame)]
+    records = [{spell(k): v for k, v in r.items()} for r in request_records(_raw(month_frame))]
     np.testing.assert_array_equal(
         matrix_from_records(records), feature_matrix(validate_frame(_raw(month_frame)))
     )
@@ -169,7 +165,7 @@ def test_uniformly_spelled_records_give_the_same_matrix_as_frames(
 def test_record_errors_name_the_record_and_the_field(
     month_frame: pd.DataFrame, change: dict[str, Any], column: str, words: str
 ) -> None:
-    records = _records(month_frame)[:3]
+    records = request_records(_raw(month_frame))[:3]
     for key, value in change.items():
         if value is ...:
             del records[1][key]

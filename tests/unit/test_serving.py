@@ -9,13 +9,10 @@ import pandas as pd
 import pytest
 
 from fraud_detection.core.bands import RiskBands
+from fraud_detection.core.features import request_records
 from fraud_detection.core.records import matrix_from_records
 from fraud_detection.core.training import TrainedModel
 from fraud_detection.serving.model import LoadedModel, ModelHolder
-
-
-def _records(frame: pd.DataFrame, count: int) -> list[dict[str, object]]:
-    return json.loads(frame.head(count).to_json(orient="records"))
 
 
 def _nthread(model: LoadedModel) -> int:
@@ -37,7 +34,7 @@ def test_predict_answers_the_contract_in_request_order(
 ) -> None:
     holder = ModelHolder(RiskBands(0.25, 0.45))
     holder.swap(LoadedModel(trained.booster.copy(), "7", trained.threshold, "mlflow"))
-    records = _records(month_frame, 25)
+    records = request_records(month_frame.head(25))
 
     reply = holder.predict(records)
 
@@ -58,7 +55,7 @@ def test_a_request_keeps_the_model_it_started_with(
     holder = ModelHolder(RiskBands(0.25, 0.45))
     old = LoadedModel(trained.booster.copy(), "1", trained.threshold, "mlflow")
     holder.swap(old)
-    probabilities, used = holder.probabilities(_records(month_frame, 3))
+    probabilities, used = holder.probabilities(request_records(month_frame.head(3)))
     holder.swap(LoadedModel(trained.booster.copy(), "2", trained.threshold, "mlflow"))
 
     assert used is old
