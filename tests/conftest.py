@@ -18,6 +18,11 @@ for name, value in {
     "PREFECT_LOGGING_LEVEL": "WARNING",
 }.items():
     os.environ[name] = value
+# On pytest-xdist workers, each worker's XGBoost and OpenMP get their share of the cores (and so
+# do the servers it starts): threads beyond the cores spin and slow every worker down.
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _workers > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
 for name in (
     "FRAUD_API_KEY",
     "MLFLOW_TRACKING_URI",
@@ -27,6 +32,18 @@ for name in (
     os.environ.pop(name, None)  # a developer's shell must not leak into the tests
 
 pytest_plugins = ["tests.support.servers"]
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With `--dist loadgroup`, a module's tests stay on one worker (its module fixtures start
+    once) and the container tier's on one worker (its images are built once)."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            container = "tests/container/" in item.nodeid
+            item.add_marker(
+                pytest.mark.xdist_group("container" if container else item.nodeid.split("::")[0])
+            )
 
 
 @pytest.fixture(scope="session")

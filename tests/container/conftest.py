@@ -9,8 +9,12 @@ took; images built here are removed at the end of the session.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +25,19 @@ from fraud_detection.config import Settings
 from tests.support.containers import engine, images
 from tests.support.containers.report import REPORTED, report
 from tests.support.models import register_small, train_small
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On a pytest-xdist worker: hand the numbers to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["container_numbers"] = list(REPORTED)
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent without the plugin
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """On the pytest-xdist controller: gather each worker's numbers."""
+    REPORTED.extend(getattr(node, "workeroutput", {}).get("container_numbers", []))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -42,7 +59,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     started = time.monotonic()
     try:
-        reason = engine.ensure_engine()
+        with _one_installer_at_a_time():  # each pytest-xdist worker collects the tier
+            reason = engine.ensure_engine()
     except engine.EngineSetupError as error:
         pytest.exit(
             f"container tier cannot start: {error}", returncode=pytest.ExitCode.TESTS_FAILED
@@ -52,6 +70,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=reason))
     else:
         report("engine programs", f"ready in {time.monotonic() - started:.1f} s (apt when missing)")
+
+
+@contextlib.contextmanager
+def _one_installer_at_a_time() -> Iterator[None]:
+    with open(Path(tempfile.gettempdir()) / "fraud-detection-engine.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
