@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +14,7 @@ from fraud_detection.core.params import DriftPlan, GateMode, GateRule, GateStati
 from fraud_detection.core.redact import redact_uri
 
 DEFAULT_DATA_DIR = Path("data")
+PromotionLockKind = Literal["lake", "postgres", "prefect"]
 
 
 class Settings(BaseSettings):
@@ -96,6 +97,19 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("FRAUD_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")
     )
 
+    # Promotions, one at a time (adapters/stores.py): "auto" takes PostgreSQL's advisory lock when
+    # MLflow's store is PostgreSQL, else Prefect's global concurrency limit when a Prefect server
+    # is configured (PREFECT_API_URL), else a lease in the lake. Every process that promotes must
+    # resolve to the same lock: pin it here when their configurations differ.
+    promotion_lock: Literal["auto", "lake", "postgres", "prefect"] = "auto"
+    promotion_lock_ttl_s: float = Field(
+        30.0, ge=2, description="lake lease: a dead holder's lease expires after this long"
+    )
+    promotion_lock_wait_s: float = Field(
+        90.0, gt=0, description="how long a promotion waits for the lock before giving up"
+    )
+    prefect_api_url: str = Field("", validation_alias=AliasChoices("PREFECT_API_URL"))
+
     # Serving
     api_key: SecretStr | None = None
     refresh_interval_s: float = Field(30.0, gt=0)
@@ -127,6 +141,16 @@ class Settings(BaseSettings):
         if self.tracking_uri.startswith("sqlite:"):
             return (self.data_dir / "mlartifacts").resolve().as_uri()
         return None  # a tracking server decides (e.g. --artifacts-destination)
+
+    @cached_property
+    def promotion_lock_kind(self) -> PromotionLockKind:
+        """The lock every promotion takes, resolved from the configuration alone (so every
+        process with the same configuration takes the same one)."""
+        if self.promotion_lock != "auto":
+            return self.promotion_lock
+        if self.tracking_uri.startswith("postgresql"):
+            return "postgres"
+        return "prefect" if self.prefect_api_url else "lake"
 
     def storage_options(self) -> dict[str, Any]:
         """fsspec options for the lake (empty for a local folder)."""
