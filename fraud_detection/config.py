@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fraud_detection.core.bands import RiskBands
@@ -117,6 +117,17 @@ class Settings(BaseSettings):
     # Threads per prediction call. One: concurrent requests already keep the cores busy, and on a
     # loaded machine OpenMP's hand-off between threads costs more than a request-sized batch.
     predict_threads: int = Field(1, ge=0)
+
+    @field_validator("api_key")
+    @classmethod
+    def _api_key_not_blank(cls, key: SecretStr | None) -> SecretStr | None:
+        # An empty variable (a templated value, an empty Secret) must not switch the key off.
+        if key is not None and not key.get_secret_value().strip():
+            raise ValueError(
+                "FRAUD_API_KEY is set but blank; set it to the key clients must send, "
+                "or unset it to leave /predict open"
+            )
+        return key
 
     @model_validator(mode="after")
     def _bands_ordered(self) -> Settings:
