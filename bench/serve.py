@@ -1,10 +1,14 @@
 """Latency and throughput of the prediction service, against the in-process floor and a minimal
 numpy + inplace_predict HTTP server measured in the same run.
 
-    .venv/bin/python bench/serve.py [--quick]
+    .venv/bin/python bench/serve.py [--quick] [--endpoint score] [--compare-with CHECKOUT]
 
 Everything runs on 127.0.0.1 with bounded request counts; servers are stopped at the end.
-Prints numbers; asserts nothing.
+``--endpoint score`` sends the service's requests to ``/score`` instead of ``/predict`` (the
+minimal server answers ``/predict`` either way). ``--compare-with CHECKOUT`` serves the same model
+from another checkout of the project too (e.g. ``git worktree add /tmp/old <commit>``), as a
+third server taking turns with the two, and sends only records both versions accept. Prints
+numbers; asserts nothing.
 """
 
 from __future__ import annotations
@@ -62,8 +66,11 @@ def _records(count: int) -> list[dict[str, Any]]:
     return json.loads(frame.to_json(orient="records"))
 
 
-def _load(port: int, body: bytes, requests: int, concurrency: int) -> dict[str, Any]:
-    """Send ``requests`` POSTs over keep-alive connections from ``concurrency`` threads."""
+def _load(
+    port: int, body: bytes, requests: int, concurrency: int, path: str = "/predict"
+) -> dict[str, Any]:
+    """Send ``requests`` POSTs to ``path`` over keep-alive connections from ``concurrency``
+    threads."""
     latencies: list[float] = []
     failures = 0
     lock = threading.Lock()
@@ -75,7 +82,7 @@ def _load(port: int, body: bytes, requests: int, concurrency: int) -> dict[str, 
         mine = []
         for _ in range(per_thread):
             start = time.perf_counter()
-            connection.request("POST", "/predict", body, {"Content-Type": "application/json"})
+            connection.request("POST", path, body, {"Content-Type": "application/json"})
             response = connection.getresponse()
             response.read()
             mine.append(time.perf_counter() - start)
@@ -107,10 +114,12 @@ def _combine(rounds: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-def _start(command: list[str], env: dict[str, str], port: int, log: Path) -> Managed:
+def _start(
+    command: list[str], env: dict[str, str], port: int, log: Path, cwd: Path = PROJECT
+) -> Managed:
     log.unlink(missing_ok=True)
     server = Managed(log.stem, log.parent)
-    process = server.spawn(command, env, cwd=PROJECT)
+    process = server.spawn(command, env, cwd=cwd)
     wait_until(lambda: _ready(port), timeout=120, what=command[1], log=log, process=process)
     return server
 
@@ -136,6 +145,8 @@ def _floor(booster: Any, records: list[dict[str, Any]], repeat: int) -> tuple[fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests")
+    parser.add_argument("--endpoint", choices=["predict", "score"], default="predict")
+    parser.add_argument("--compare-with", type=Path, help="another checkout to serve as well")
     args = parser.parse_args()
     scale = 0.2 if args.quick else 1.0
     workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
@@ -168,6 +179,8 @@ def main() -> None:
     model.booster.save_model(str(model_file))
 
     records = _records(1_000)
+    if args.compare_with:  # an older version may refuse what this one accepts
+        records = [r for r in _records(1_300) if r["DAYS_EMPLOYED"] <= 0][:1_000]
     bodies = {n: json.dumps({"data": records[:n]}).encode() for n in (1, 100, 1000)}
     scenarios = [
         ("1 record, c=1", 1, 1, int(2000 * scale)),
@@ -188,6 +201,7 @@ def main() -> None:
                 "{port}",
             ],
             {"FRAUD_MLFLOW_TRACKING_URI": settings.tracking_uri},
+            PROJECT,
         ),
         "minimal": (
             [
@@ -199,22 +213,29 @@ def main() -> None:
                 json.dumps(list(INPUT_FEATURES)),
             ],
             {},
+            PROJECT,
         ),
     }
+    paths = {"bento": f"/{args.endpoint}", "minimal": "/predict"}
+    if args.compare_with:
+        other = args.compare_with.resolve()
+        home = {"BENTOML_HOME": str(workdir / "other-bentoml"), "PYTHONPATH": str(other)}
+        servers["other"] = (servers["bento"][0], {**servers["bento"][1], **home}, other)
+        paths["other"] = paths["bento"]
     processes: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     try:
-        for name, (template, env) in servers.items():
+        for name, (template, env, cwd) in servers.items():
             port = free_port()
             command = [part.replace("{port}", str(port)) for part in template]
-            processes[name] = (_start(command, env, port, workdir / f"{name}.log"), port)
-            _load(port, bodies[1], 50, 1)  # warm-up
+            processes[name] = (_start(command, env, port, workdir / f"{name}.log", cwd), port)
+            _load(port, bodies[1], 50, 1, paths[name])  # warm-up
         # Both servers stay up and take turns, round by round, so the VM's drift hits both alike.
         rounds: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for label, n, c, count in scenarios:
             for _ in range(ROUNDS):
                 for name, (_, port) in processes.items():
                     rounds.setdefault((label, name), []).append(
-                        _load(port, bodies[n], count // ROUNDS, c)
+                        _load(port, bodies[n], count // ROUNDS, c, paths[name])
                     )
     finally:
         for process, _ in processes.values():
@@ -226,6 +247,11 @@ def main() -> None:
     print(
         f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}; "
         f"model: {settings.xgb.n_estimators} trees, depth {settings.xgb.max_depth}, {len(FEATURES)} features"
+    )
+    not_employed = [i for i, r in enumerate(records) if r["DAYS_EMPLOYED"] > 0]
+    print(
+        f"service endpoint: {paths['bento']}; records with the 'not employed' DAYS_EMPLOYED: "
+        f"{len(not_employed)} of {len(records)} (first at index {min(not_employed, default='-')})"
     )
     print(
         f"{'scenario':20s} {'server':8s} {'p50 ms':>8s} {'p99 ms':>8s} {'req/s':>8s} {'rows/s':>10s} {'fail':>5s}"
@@ -247,6 +273,16 @@ def main() -> None:
             f"bento / minimal throughput, {label}: {ratio:.2f} "
             f"(round by round {paired[0]:.2f}–{paired[-1]:.2f})"
         )
+        if "other" in servers:
+            ratio = results["bento"][label]["req_s"] / results["other"][label]["req_s"]
+            paired = sorted(
+                b["req_s"] / o["req_s"]
+                for b, o in zip(rounds[label, "bento"], rounds[label, "other"], strict=True)
+            )
+            print(
+                f"bento / {args.compare_with} throughput, {label}: {ratio:.2f} "
+                f"(round by round {paired[0]:.2f}–{paired[-1]:.2f})"
+            )
     print("in-process floor (median ms): records → matrix → inplace_predict | inplace_predict only")
     for n in (1, 100, 1000):
         whole, predict_only = _floor(model.booster, records[:n], repeat=200 if n < 1000 else 50)

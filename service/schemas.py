@@ -8,6 +8,7 @@ accepts. Responses and the one error shape are pydantic models.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
@@ -89,13 +90,18 @@ class ErrorResponse(BaseModel):
 
 
 def column_schema(column: Column) -> dict[str, Any]:
-    """One input field: its JSON type and inclusive domain bounds from the contract."""
+    """One input field: its JSON type and inclusive domain bounds from the contract, or (for a
+    column with a documented placeholder) the bounds or exactly the placeholder."""
     kind = "integer" if column.integer else "number"
     minimum: float = column.minimum
     maximum: float = column.maximum
     if column.integer:
         minimum, maximum = int(minimum), int(maximum)
-    return {"type": kind, "minimum": minimum, "maximum": maximum}
+    bounds = {"minimum": minimum, "maximum": maximum}
+    if column.placeholder is None:
+        return {"type": kind, **bounds}
+    # OpenAPI 3.0 has no "const"; a one-value enum says the same.
+    return {"type": kind, "anyOf": [bounds, {"enum": [column.placeholder.value]}]}
 
 
 def _describe(column: Column, spelling: str) -> str:
@@ -169,15 +175,8 @@ def _text(description: str) -> dict[str, Any]:
     return {"description": description, "content": {TEXT: {"schema": {"type": "string"}}}}
 
 
-def openapi_document(*, max_records: int, api_key: bool, version: str = "") -> dict[str, Any]:
-    """The whole OpenAPI 3.0 document of the service, for the running configuration."""
-    schemas: dict[str, Any] = {"Record": record_schema()}
-    error = _component(ErrorResponse, schemas)
-    predict_response = _component(PredictResponse, schemas)
-    score_response = _component(ScoreResponse, schemas)
-    model_info = _component(ModelInfo, schemas)
-    del error
-    schemas["ScoringRequest"] = {
+def _scoring_request(max_records: int) -> dict[str, Any]:
+    return {
         "type": "object",
         "required": ["data"],
         "description": "Other top-level keys are ignored.",
@@ -191,24 +190,36 @@ def openapi_document(*, max_records: int, api_key: bool, version: str = "") -> d
             }
         },
     }
-    guarded: dict[str, Any] = {}
-    if api_key:
-        guarded = {
-            "security": [{"ApiKey": []}, {"Bearer": []}],
-        }
-    auth = {"401": _error("missing or wrong API key")} if api_key else {}
-    unavailable = {"503": _error("no model loaded yet")}
+
+
+@dataclass(frozen=True)
+class _Paths:
+    """The paths of the document for one configuration: the record limit, a key or none."""
+
+    max_records: int
+    api_key: bool
+
+    @property
+    def guarded(self) -> dict[str, Any]:
+        return {"security": [{"ApiKey": []}, {"Bearer": []}]} if self.api_key else {}
+
+    @property
+    def refusals(self) -> dict[str, Any]:
+        """401 when a key is configured, 503 before a model is loaded."""
+        auth = {"401": _error("missing or wrong API key")} if self.api_key else {}
+        return {**auth, "503": _error("no model loaded yet")}
 
     def scoring(
-        summary: str, description: str, response: dict[str, str], name: str
+        self, summary: str, description: str, response: dict[str, str], name: str
     ) -> dict[str, Any]:
+        """A POST route that takes the scoring request (the one body of /predict and /score)."""
         return {
             "post": {
                 "summary": summary,
                 "description": description,
                 "operationId": name,
                 "tags": ["scoring"],
-                **guarded,
+                **self.guarded,
                 "requestBody": {
                     "required": True,
                     "content": {JSON: {"schema": {"$ref": REF.format(model="ScoringRequest")}}},
@@ -221,22 +232,55 @@ def openapi_document(*, max_records: int, api_key: bool, version: str = "") -> d
                     "400": _error(
                         "malformed JSON, or a record that breaks the contract (each field named)"
                     ),
-                    **auth,
                     "404": _error("no such path"),
                     "405": _error("method not allowed"),
-                    "413": _error(f"more than {max_records} records"),
+                    "413": _error(f"more than {self.max_records} records"),
                     "415": _error("a body that is not application/json"),
-                    **unavailable,
+                    **self.refusals,
                 },
             }
         }
 
+    def model(self, model_info: dict[str, str]) -> dict[str, Any]:
+        return {
+            "get": {
+                "summary": "The model being served",
+                "operationId": "model",
+                "tags": ["scoring"],
+                **self.guarded,
+                "responses": {
+                    "200": {
+                        "description": "version, run, month, threshold, metrics",
+                        "content": {JSON: {"schema": model_info}},
+                    },
+                    **self.refusals,
+                },
+            }
+        }
+
+    @staticmethod
     def health(summary: str, ready: bool = False) -> dict[str, Any]:
         responses = {"200": _text("yes")}
         if ready:
             responses["503"] = _text("not (yet)")
         return {"get": {"summary": summary, "tags": ["infrastructure"], "responses": responses}}
 
+
+SECURITY_SCHEMES = {
+    "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "Bearer": {"type": "http", "scheme": "bearer"},
+}
+
+
+def openapi_document(*, max_records: int, api_key: bool, version: str = "") -> dict[str, Any]:
+    """The whole OpenAPI 3.0 document of the service, for the running configuration."""
+    schemas: dict[str, Any] = {"Record": record_schema()}
+    _component(ErrorResponse, schemas)
+    predict_response = _component(PredictResponse, schemas)
+    score_response = _component(ScoreResponse, schemas)
+    model_info = _component(ModelInfo, schemas)
+    schemas["ScoringRequest"] = _scoring_request(max_records)
+    paths = _Paths(max_records, api_key)
     document: dict[str, Any] = {
         "openapi": "3.0.3",
         "info": {
@@ -250,45 +294,27 @@ def openapi_document(*, max_records: int, api_key: bool, version: str = "") -> d
         "servers": [{"url": "."}],
         "tags": [{"name": "scoring"}, {"name": "infrastructure"}],
         "paths": {
-            "/predict": scoring(
+            "/predict": paths.scoring(
                 "The original contract",
                 'p(fraud) rounded to 4 places with the risk band: {"data": [record, …]} → '
                 '{"predictions": [{"probability", "risk_level", "is_fraud"}, …], "model_version"}',
                 predict_response,
                 "predict",
             ),
-            "/score": scoring(
+            "/score": paths.scoring(
                 "Unrounded probabilities and the model's decision",
                 "The same input; unrounded probabilities, the model's own decision and which model answered.",
                 score_response,
                 "score",
             ),
-            "/model": {
-                "get": {
-                    "summary": "The model being served",
-                    "operationId": "model",
-                    "tags": ["scoring"],
-                    **guarded,
-                    "responses": {
-                        "200": {
-                            "description": "version, run, month, threshold, metrics",
-                            "content": {JSON: {"schema": model_info}},
-                        },
-                        **auth,
-                        **unavailable,
-                    },
-                }
-            },
-            "/livez": health("Liveness"),
-            "/healthz": health("Liveness (alias)"),
-            "/readyz": health("Readiness: a model is loaded", ready=True),
-            "/metrics": health("Prometheus metrics"),
+            "/model": paths.model(model_info),
+            "/livez": paths.health("Liveness"),
+            "/healthz": paths.health("Liveness (alias)"),
+            "/readyz": paths.health("Readiness: a model is loaded", ready=True),
+            "/metrics": paths.health("Prometheus metrics"),
         },
         "components": {"schemas": schemas},
     }
     if api_key:
-        document["components"]["securitySchemes"] = {
-            "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-            "Bearer": {"type": "http", "scheme": "bearer"},
-        }
+        document["components"]["securitySchemes"] = SECURITY_SCHEMES
     return document

@@ -120,24 +120,39 @@ def validate_frame(
     :class:`ContractError` listing every problem (column, reason, first offending rows).
     """
     frame = normalise_columns(frame)
-    problems: list[Problem] = []
     if frame.empty:
         raise ContractError([Problem("*", "no rows")], source)
     required = [ID_COLUMN, *INPUT_FEATURES] + ([TARGET_COLUMN] if require_target else [])
-    for column in required:
-        if column not in frame.columns:
-            problems.append(Problem(column, "missing column"))
-    allowed = {*required, TARGET_COLUMN, DERIVED_COLUMN}
-    for column in frame.columns:
-        if column not in allowed:
-            problems.append(Problem(str(column), "unknown column"))
-    duplicated_names = frame.columns[frame.columns.duplicated()]
-    for column in dict.fromkeys(duplicated_names):
-        problems.append(Problem(str(column), "given twice (in both spellings)"))
+    problems = _column_problems(frame, required)
     if problems:
         raise ContractError(problems, source)
+    numeric, problems = _numeric_columns(frame, required)
+    problems += _domain_problems(numeric)
+    problems += _id_problems(frame, numeric)
+    if require_target:
+        problems += _target_problems(numeric)
+    if problems:
+        raise ContractError(problems, source)
+    return _typed(frame)
 
+
+def _column_problems(frame: pd.DataFrame, required: list[str]) -> list[Problem]:
+    """Missing, unknown and doubly spelled columns."""
+    allowed = {*required, TARGET_COLUMN, DERIVED_COLUMN}
+    duplicated_names = dict.fromkeys(frame.columns[frame.columns.duplicated()])
+    return [
+        *(Problem(column, "missing column") for column in required if column not in frame),
+        *(Problem(str(column), "unknown column") for column in frame if column not in allowed),
+        *(Problem(str(c), "given twice (in both spellings)") for c in duplicated_names),
+    ]
+
+
+def _numeric_columns(
+    frame: pd.DataFrame, required: list[str]
+) -> tuple[dict[str, np.ndarray], list[Problem]]:
+    """The required columns as float64 arrays, and the columns that are not numbers or finite."""
     numeric: dict[str, np.ndarray] = {}
+    problems: list[Problem] = []
     for column in required:
         series = frame[column]
         if series.dtype == bool or not (
@@ -151,6 +166,12 @@ def validate_frame(
             problems.append(Problem(column, "missing, NaN or infinite value", _rows(bad)))
             continue
         numeric[column] = values
+    return numeric, problems
+
+
+def _domain_problems(numeric: dict[str, np.ndarray]) -> list[Problem]:
+    """Values outside a column's domain, and one-hot groups with more than one level set."""
+    problems: list[Problem] = []
     in_domain: set[str] = set()
     for spec in INPUTS:
         if spec.name in numeric:
@@ -164,26 +185,36 @@ def validate_frame(
             several = np.sum([numeric[c.name] for c in columns], axis=0) > 1
             if several.any():
                 problems.append(Problem(group, ONE_HOT_RULE, _rows(several)))
-    if ID_COLUMN in numeric:
-        bad = id_outside(numeric[ID_COLUMN])
-        if bad.any():
-            problems.append(Problem(ID_COLUMN, ID_RULE, _rows(bad)))
-        duplicated = frame[ID_COLUMN].duplicated(keep="first")
-        if duplicated.any():
-            problems.append(Problem(ID_COLUMN, "duplicated application id", _rows(duplicated)))
-    if require_target and TARGET_COLUMN in numeric:
-        bad = ~np.isin(numeric[TARGET_COLUMN], (0, 1))
-        if bad.any():
-            problems.append(Problem(TARGET_COLUMN, "must be 0 or 1", _rows(bad)))
-    if problems:
-        raise ContractError(problems, source)
+    return problems
 
+
+def _id_problems(frame: pd.DataFrame, numeric: dict[str, np.ndarray]) -> list[Problem]:
+    if ID_COLUMN not in numeric:
+        return []
+    problems = []
+    bad = id_outside(numeric[ID_COLUMN])
+    if bad.any():
+        problems.append(Problem(ID_COLUMN, ID_RULE, _rows(bad)))
+    duplicated = frame[ID_COLUMN].duplicated(keep="first")
+    if duplicated.any():
+        problems.append(Problem(ID_COLUMN, "duplicated application id", _rows(duplicated)))
+    return problems
+
+
+def _target_problems(numeric: dict[str, np.ndarray]) -> list[Problem]:
+    if TARGET_COLUMN not in numeric:
+        return []
+    bad = ~np.isin(numeric[TARGET_COLUMN], (0, 1))
+    return [Problem(TARGET_COLUMN, "must be 0 or 1", _rows(bad))] if bad.any() else []
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """A validated frame in contract order with integer dtypes and the derived column."""
     out = frame[
         [c for c in (ID_COLUMN, *INPUT_FEATURES, TARGET_COLUMN) if c in frame.columns]
     ].copy()
-    for column in INTEGER_COLUMNS:
+    for column in (*INTEGER_COLUMNS, ID_COLUMN):
         out[column] = out[column].astype("int64")
-    out[ID_COLUMN] = out[ID_COLUMN].astype("int64")
     if TARGET_COLUMN in out.columns:
         out[TARGET_COLUMN] = out[TARGET_COLUMN].astype("int64")
     return add_derived(out)

@@ -22,6 +22,7 @@ from fraud_detection.core.contract import (
     ID_COLUMN,
     INPUTS,
     TARGET_COLUMN,
+    Column,
 )
 from fraud_detection.core.features import (
     FEATURES,
@@ -124,57 +125,76 @@ def matrix_from_records(records: Sequence[Mapping[str, Any]]) -> np.ndarray:
 
 def _checked_matrix(records: Sequence[Mapping[str, Any]]) -> np.ndarray:
     """The error path: every field of every record checked on its own, each problem named."""
-    n = len(records)
-    matrix = np.zeros((n, len(FEATURES)), dtype=np.float64)
+    matrix = np.zeros((len(records), len(FEATURES)), dtype=np.float64)
     problems: list[Problem] = []
     for row, record in enumerate(records):
         if not isinstance(record, Mapping):
             problems.append(Problem("*", f"record {row} is not an object"))
-            continue
-        given: dict[str, str] = {}  # column → the spelling it came in
-        valid: set[str] = set()
-        for key, value in record.items():
-            column = BY_SPELLING.get(key)
-            if column is None:
-                if key == ID_COLUMN:
-                    number = _number(value)
-                    if isinstance(number, str):
-                        problems.append(Problem(key, f"record {row}: {number}"))
-                    elif id_outside(np.array([number])).any():
-                        problems.append(Problem(key, f"record {row}: {ID_RULE}, got {value}"))
-                elif key not in _IGNORED_FIELDS:
-                    problems.append(Problem(key, f"unknown field in record {row}"))
-                continue
-            if column.name in given:
-                problems.append(
-                    Problem(
-                        column.name,
-                        f"record {row}: given twice, as '{given[column.name]}' and '{key}'",
-                    )
-                )
-                continue
-            given[column.name] = key
-            number = _number(value)
-            if isinstance(number, str):
-                problems.append(Problem(column.name, f"record {row}: {number}"))
-            elif not in_domain(number, column):
-                problems.append(
-                    Problem(column.name, f"record {row}: {column.rule}, got {_shown(value)}")
-                )
-            else:
-                matrix[row, INPUT_INDEX[column.name]] = number
-                valid.add(column.name)
-        if len(given) < len(INPUTS):
-            missing = [c for c in INPUT_FEATURES if c not in given]
-            for name in missing[:5]:
-                problems.append(Problem(name, f"record {row}: missing field"))
-            if len(missing) > 5:
-                problems.append(Problem("*", f"record {row}: {len(missing) - 5} more missing"))
-        for group, columns in GROUPS.items():
-            if all(c.name in valid for c in columns) and matrix[row, GROUP_INDEX[group]].sum() > 1:
-                problems.append(Problem(group, f"record {row}: {ONE_HOT_RULE}"))
+        else:
+            problems += _RecordCheck(row, matrix[row]).run(record)
         if len(problems) > 50:
             break
     if problems:
         raise ContractError(problems, "request")
     return _with_derived(matrix)
+
+
+class _RecordCheck:
+    """One record's fields checked one by one, the valid values written into its matrix row."""
+
+    def __init__(self, row: int, values: np.ndarray) -> None:
+        self.row, self.values = row, values
+        self.given: dict[str, str] = {}  # column → the spelling it came in
+        self.valid: set[str] = set()
+        self.problems: list[Problem] = []
+
+    def problem(self, field: str, message: str) -> None:
+        self.problems.append(Problem(field, f"record {self.row}: {message}"))
+
+    def run(self, record: Mapping[str, Any]) -> list[Problem]:
+        for key, value in record.items():
+            column = BY_SPELLING.get(key)
+            if column is not None:
+                self.field(key, column, value)
+            elif key == ID_COLUMN:
+                self.id(value)
+            elif key not in _IGNORED_FIELDS:
+                self.problems.append(Problem(key, f"unknown field in record {self.row}"))
+        self.missing()
+        self.groups()
+        return self.problems
+
+    def id(self, value: Any) -> None:
+        number = _number(value)
+        if isinstance(number, str):
+            self.problem(ID_COLUMN, number)
+        elif id_outside(np.array([number])).any():
+            self.problem(ID_COLUMN, f"{ID_RULE}, got {value}")
+
+    def field(self, key: str, column: Column, value: Any) -> None:
+        if column.name in self.given:
+            self.problem(column.name, f"given twice, as '{self.given[column.name]}' and '{key}'")
+            return
+        self.given[column.name] = key
+        number = _number(value)
+        if isinstance(number, str):
+            self.problem(column.name, number)
+        elif not in_domain(number, column):
+            self.problem(column.name, f"{column.rule}, got {_shown(value)}")
+        else:
+            self.values[INPUT_INDEX[column.name]] = number
+            self.valid.add(column.name)
+
+    def missing(self) -> None:
+        absent = [c for c in INPUT_FEATURES if c not in self.given]
+        for name in absent[:5]:
+            self.problem(name, "missing field")
+        if len(absent) > 5:
+            self.problem("*", f"{len(absent) - 5} more missing")
+
+    def groups(self) -> None:
+        for group, columns in GROUPS.items():
+            if all(c.name in self.valid for c in columns) and (
+                self.values[GROUP_INDEX[group]].sum() > 1
+            ):
+                self.problem(group, ONE_HOT_RULE)

@@ -1,5 +1,8 @@
 """The public raw files (``application_train.csv`` + ``previous_application.csv``) → the feature
-contract, with the original system's cleaning (seed-contract.md §3)."""
+contract, with the original system's cleaning (seed-contract.md §3) but one step: the
+``DAYS_EMPLOYED`` placeholder 365243 ("not employed") is kept, not replaced by the median, because
+the service receives and scores it as it is (the original API did too): a model trained on the
+median would meet the placeholder only in requests, where its splits never saw it."""
 
 from __future__ import annotations
 
@@ -26,8 +29,6 @@ APPLICATION_COLUMNS = (
 )  # fmt: skip
 PREVIOUS_COLUMNS = ("SK_ID_CURR", "AMT_CREDIT", "NFLAG_LAST_APPL_IN_DAY", "NAME_CONTRACT_STATUS",
                     "DAYS_DECISION", "NAME_CLIENT_TYPE", "CNT_PAYMENT")  # fmt: skip
-DAYS_EMPLOYED_PLACEHOLDER = 365243
-
 INCOME_TYPES = {"Working": "Working", "Commercial associate": "Working", "Pensioner": "Retired",
                 "State servant": "Public", "Unemployed": "Other", "Student": "Other",
                 "Businessman": "Other", "Maternity leave": "Other"}  # fmt: skip
@@ -108,13 +109,12 @@ def aggregate_previous(previous: pd.DataFrame) -> pd.DataFrame:
 def clean(
     applications: pd.DataFrame, previous: pd.DataFrame, *, source: str = "raw applications"
 ) -> pd.DataFrame:
-    """The original's cleaning; returns SK_ID_CURR, the 53 input features, TARGET (validated)."""
+    """The original's cleaning (the DAYS_EMPLOYED placeholder kept, see the module's docstring);
+    returns SK_ID_CURR, the 53 input features, TARGET (validated)."""
     app = applications.copy()
     app = app[app["CODE_GENDER"] != "XNA"]
     app = app.dropna(subset=["AMT_ANNUITY", "AMT_GOODS_PRICE"])
     app = app[app["NAME_FAMILY_STATUS"] != "Unknown"]
-    placeholder = app["DAYS_EMPLOYED"] == DAYS_EMPLOYED_PLACEHOLDER
-    app.loc[placeholder, "DAYS_EMPLOYED"] = app.loc[~placeholder, "DAYS_EMPLOYED"].median()
     if app["CNT_FAM_MEMBERS"].isna().any():
         app["CNT_FAM_MEMBERS"] = app["CNT_FAM_MEMBERS"].fillna(
             app["CNT_FAM_MEMBERS"].mode().iloc[0]

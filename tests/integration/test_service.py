@@ -20,7 +20,9 @@ import xgboost as xgb
 from devstack.servers import MlflowServer
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
+from fraud_detection.core.contract import NOT_EMPLOYED
 from fraud_detection.core.features import (
+    FEATURES,
     INPUT_FEATURES,
     feature_matrix,
     underscore_name,
@@ -128,8 +130,10 @@ def _records(count: int, seed: int = 7) -> tuple[pd.DataFrame, list[dict[str, An
 def test_the_original_contract_matches_in_process_scoring(
     server: BentoServer, store: dict[str, Any]
 ) -> None:
-    # Given records as the original's clients send them (TARGET included, both spellings)
+    # Given records as the original's clients send them (TARGET included, both spellings),
+    # retirees with the public data's DAYS_EMPLOYED = 365243 among them
     frame, records = _records(40)
+    assert (frame["DAYS_EMPLOYED"] == NOT_EMPLOYED.value).sum() >= 3
     frame = pd.concat([pd.DataFrame([EXAMPLE]), frame], ignore_index=True)
     records = [EXAMPLE, *records]
     booster: xgb.Booster = store["models"][0].booster
@@ -153,6 +157,73 @@ def test_the_original_contract_matches_in_process_scoring(
     assert body["model_version"] == store["versions"][0]
     status, info = get(f"{server.url}/model")
     assert status == 200 and info["version"] == store["versions"][0] and info["month"] == "2025-01"
+
+
+def _original_api(model: xgb.XGBClassifier, records: list[dict[str, Any]]) -> np.ndarray:
+    """What the original API answered: the records as sent, the ratio added, predict_proba."""
+    frame = pd.DataFrame(records)
+    frame["CREDIT_TO_INCOME"] = frame["AMT_CREDIT"] / frame["AMT_INCOME_TOTAL"]
+    probabilities: np.ndarray = model.predict_proba(frame[list(FEATURES)])[:, 1]
+    return probabilities
+
+
+def test_a_model_registered_with_register_model_answers_not_employed_as_the_original_did(
+    tmp_path: Path,
+) -> None:
+    # Given a model trained elsewhere with the original's recipe on data with the public data's
+    # "not employed" placeholder, registered as champion with `fraud-detection register-model`
+    train, _ = generate(4_000, month_index=1, seed=31)
+    train = train.assign(CREDIT_TO_INCOME=train["AMT_CREDIT"] / train["AMT_INCOME_TOTAL"])
+    model = xgb.XGBClassifier(
+        n_estimators=40, learning_rate=0.1, max_depth=7, min_child_weight=25, subsample=0.9,
+        colsample_bytree=0.6, random_state=1237,
+    ).fit(train[list(FEATURES)], train["TARGET"])  # fmt: skip
+    model_file = tmp_path / "original.ubj"
+    model.save_model(str(model_file))
+    env = {
+        "FRAUD_DATA_DIR": str(tmp_path / "data"),
+        "FRAUD_MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'data' / 'mlflow.db'}",
+    }
+    registered = subprocess.run(
+        [str(Path(BENTOML).parent / "fraud-detection"), "register-model", str(model_file),
+         "--alias", "champion"],
+        cwd=tmp_path, env={**os.environ, **env}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert registered.returncode == 0, registered.stdout + registered.stderr
+    # ... and applications with no employment, alone and among employed ones
+    frame, _ = generate(30, month_index=2, seed=32, id_start=70_000_000)
+    records = [
+        {**EXAMPLE, "DAYS_EMPLOYED": NOT_EMPLOYED.value},
+        *json.loads(frame.to_json(orient="records")),
+    ]
+    placeholders = [i for i, r in enumerate(records) if r["DAYS_EMPLOYED"] == NOT_EMPLOYED.value]
+    assert len(placeholders) >= 4
+    expected = _original_api(model, records)
+    # (the model does tell the placeholder from a working life: a replaced value would show)
+    replaced = [{**r, "DAYS_EMPLOYED": -2_000} for r in records]
+    assert np.abs(_original_api(model, replaced) - expected)[placeholders].max() > 1e-3
+
+    # When they are scored by the service following that registry (with a BentoML home of its
+    # own: a second `bentoml serve` on the same home clears the module server's metrics files)
+    serving_env = {**env, "BENTOML_HOME": str(tmp_path / "bentoml")}
+    bento = BentoServer("service.service:FraudDetector", serving_env, tmp_path / "serve.log")
+    bento.start()
+    try:
+        status, body = post(f"{bento.url}/predict", {"data": records})
+        score_status, scored = post(f"{bento.url}/score", {"data": records})
+        single = [post(f"{bento.url}/predict", {"data": [records[i]]}) for i in placeholders]
+    finally:
+        bento.stop()
+
+    # Then each is answered, none refused, with exactly the original API's probabilities
+    assert status == 200 and score_status == 200, (body, scored)
+    assert [p["probability"] for p in body["predictions"]] == [round(float(p), 4) for p in expected]
+    unrounded = np.array([s["probability"] for s in scored["scores"]])
+    assert np.abs(unrounded - expected).max() <= 1e-6
+    assert [answer for answer, _ in single] == [200] * len(placeholders)
+    assert [b["predictions"][0]["probability"] for _, b in single] == [
+        round(float(expected[i]), 4) for i in placeholders
+    ]
 
 
 def _with(**changes: Any) -> dict[str, Any]:
@@ -227,6 +298,11 @@ MEASURED = {
     "a positive age in days": (_with(DAYS_BIRTH=12_000), ["DAYS_BIRTH"]),
     "10^30 children": (_with(CNT_CHILDREN=10**30), ["CNT_CHILDREN"]),
     "an amount of 1e308": (_with(AMT_CREDIT=1e308), ["AMT_CREDIT"]),
+    # Issue 17: the placeholder 365243 is scored; a positive value beside it is still refused
+    "a positive DAYS_EMPLOYED other than the placeholder": (
+        _with(DAYS_EMPLOYED=365_242),
+        ["DAYS_EMPLOYED", "or 365243 (not employed), got 365242"],
+    ),
 }
 
 
@@ -302,7 +378,11 @@ def test_swagger_lists_every_field_of_a_record_with_its_domain(server: BentoServ
     record = schemas["Record"]["properties"]
     for name in INPUT_FEATURES:
         assert name in record and underscore_name(name) in record, name
-        assert {"type", "minimum", "maximum", "description"} <= set(record[name])
+        bounds = record[name] if "anyOf" not in record[name] else record[name]["anyOf"][0]
+        assert {"type", "description"} <= set(record[name]), name
+        assert {"minimum", "maximum"} <= set(bounds), name
+    # DAYS_EMPLOYED: its bounds, or the public data's "not employed" placeholder
+    assert record["DAYS_EMPLOYED"]["anyOf"][1] == {"enum": [NOT_EMPLOYED.value]}
     assert "SK_ID_CURR" in record and "TARGET" in record
     request_body = document["paths"]["/predict"]["post"]["requestBody"]["content"]
     assert request_body["application/json"]["schema"] == {

@@ -43,7 +43,10 @@ class BentoServer:
         command = [BENTOML, "serve", self.target, "--host", "127.0.0.1", "--port", str(self.port)]
         self.log.unlink(missing_ok=True)
         self._managed = Managed(self.log.stem, self.log.parent)
-        self.process = self._managed.spawn(command, self.env, cwd=PROJECT, inherit=base)
+        # A BentoML home of its own unless given one: a starting server empties the Prometheus
+        # folder of every other server sharing its home (their counts would be lost).
+        env = {"BENTOML_HOME": str(self.log.parent / f"{self.log.stem}-bentoml"), **self.env}
+        self.process = self._managed.spawn(command, env, cwd=PROJECT, inherit=base)
         try:
             # /readyz answers from whichever worker accepts; wait until every worker has a model.
             wait_until(

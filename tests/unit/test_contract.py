@@ -11,9 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fraud_detection.core.contract import BY_NAME, GROUPS, INPUTS, field_table
-from fraud_detection.core.features import FEATURES, INPUT_FEATURES, ContractError, validate_frame
-from fraud_detection.core.records import _fast_matrix, matrix_from_records
+from fraud_detection.core.contract import BY_NAME, GROUPS, INPUTS, NOT_EMPLOYED, field_table
+from fraud_detection.core.features import (
+    FEATURES,
+    INPUT_FEATURES,
+    ContractError,
+    feature_matrix,
+    validate_frame,
+)
+from fraud_detection.core.records import _checked_matrix, _fast_matrix, matrix_from_records
 from fraud_detection.sources.synthetic import generate_lake_partitions
 from service.schemas import openapi_document, record_schema
 
@@ -94,6 +100,9 @@ def test_a_number_too_large_for_a_float_names_its_field(record: dict[str, Any], 
     [
         ("DAYS_BIRTH", 12_000),
         ("DAYS_EMPLOYED", 10),
+        ("DAYS_EMPLOYED", 365_242),  # next to the placeholder is no placeholder
+        ("DAYS_EMPLOYED", 365_243.5),
+        ("DAYS_REGISTRATION", 365_243),  # the placeholder is DAYS_EMPLOYED's only
         ("CNT_CHILDREN", 10**30),
         ("AMT_CREDIT", 1e308),
         ("AMT_GOODS_PRICE", 0),
@@ -112,6 +121,40 @@ def test_values_no_application_can_have_are_rejected_in_requests_and_months(
     # (a month column holding 10**30 is not even numeric to pandas: rejected as such)
     with pytest.raises(ContractError, match=re.escape(f"'{column}': ")):
         validate_frame(pd.DataFrame([{**record, "SK_ID_CURR": 1}]), require_target=False)
+
+
+def test_a_positive_days_employed_is_refused_with_the_placeholder_named(
+    record: dict[str, Any],
+) -> None:
+    record["DAYS_EMPLOYED"] = 10
+    assert _problems([record]) == [
+        ("DAYS_EMPLOYED", "record 0: must be from -43,830 to 0, or 365243 (not employed), got 10")
+    ]
+
+
+def test_the_not_employed_placeholder_is_accepted_and_reaches_the_model_as_it_is(
+    record: dict[str, Any],
+) -> None:
+    # Given the public data's "not employed" value, in a body beside an employed applicant
+    assert NOT_EMPLOYED.value == 365243 and BY_NAME["DAYS_EMPLOYED"].placeholder == NOT_EMPLOYED
+    records = [{**record, "DAYS_EMPLOYED": -1200}, {**record, "DAYS_EMPLOYED": 365243}]
+    records.append({**record, "DAYS_EMPLOYED": 365243.0})  # a JSON client may send a float
+    column = FEATURES.index("DAYS_EMPLOYED")
+    # Then the fast path, the per-field path and month validation all accept it, unchanged
+    fast = _fast_matrix(records)
+    assert fast is not None
+    np.testing.assert_array_equal(_checked_matrix(records), fast)
+    assert fast[:, column].tolist() == [-1200, 365243, 365243]
+    # (a body with one bad record takes the per-field path: only that record is named)
+    assert [field for field, _ in _problems([*records, {**record, "DAYS_EMPLOYED": 1}])] == [
+        "DAYS_EMPLOYED"
+    ]
+    assert _problems([*records, {**record, "DAYS_EMPLOYED": 1}])[0][1].startswith("record 3: ")
+    month = validate_frame(
+        pd.DataFrame(records).assign(SK_ID_CURR=[1, 2, 3], TARGET=0), source="month"
+    )
+    assert month["DAYS_EMPLOYED"].tolist() == [-1200, 365243, 365243]
+    np.testing.assert_array_equal(feature_matrix(month), fast)
 
 
 def test_an_accepted_record_gives_a_finite_matrix(record: dict[str, Any]) -> None:
@@ -135,9 +178,14 @@ def test_the_openapi_record_lists_every_field_in_both_spellings() -> None:
     for column in INPUTS:
         for spelling in column.spellings:
             field = schema["properties"][spelling]
-            assert (field["minimum"], field["maximum"]) == (column.minimum, column.maximum)
+            if column.placeholder is None:
+                assert (field["minimum"], field["maximum"]) == (column.minimum, column.maximum)
+            else:  # the bounds, or exactly the placeholder
+                bounds = {"minimum": column.minimum, "maximum": column.maximum}
+                assert field["anyOf"] == [bounds, {"enum": [column.placeholder.value]}]
             assert column.meaning in field["description"]
     assert schema["additionalProperties"] is False
+    assert "365243: not employed" in schema["properties"]["DAYS_EMPLOYED"]["description"]
 
 
 def test_the_openapi_document_declares_every_error_with_the_one_shape() -> None:

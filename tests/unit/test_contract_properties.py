@@ -41,7 +41,11 @@ def _value(column: Column) -> st.SearchStrategy[Any]:
         return st.integers(int(column.minimum), int(column.maximum))
     floats = st.floats(column.minimum, column.maximum, allow_nan=False)
     wholes = st.integers(math.ceil(column.minimum), math.floor(column.maximum))
-    return floats | wholes  # a JSON client may send 1000 for 1000.0
+    values = floats | wholes  # a JSON client may send 1000 for 1000.0
+    if column.placeholder is not None:  # e.g. DAYS_EMPLOYED = 365243, "not employed"
+        value = column.placeholder.value
+        values |= st.sampled_from([value, float(value)])
+    return values
 
 
 @st.composite
@@ -75,6 +79,10 @@ def _outside(column: Column) -> st.SearchStrategy[Any]:
         lambda k: -(10**k)
     )
     values = below | above | huge | st.sampled_from([math.nan, math.inf, -math.inf])
+    if column.placeholder is not None:
+        value = column.placeholder.value
+        near = st.sampled_from([value - 1, value + 1, value - 0.5, value + 1e-6, -value])
+        values = values.filter(lambda v: v != value) | near
     if column.integer:
         fractions = st.floats(column.minimum, column.maximum, allow_nan=False).filter(
             lambda v: not float(v).is_integer()
