@@ -17,8 +17,7 @@ from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists
 
-from fraud_detection.adapters.registry import PromotionLock
-from fraud_detection.adapters.stores import lock_name
+from fraud_detection.adapters.promotion_locks import PromotionLock, lock_name
 from fraud_detection.config import Settings
 
 SHORTEST_LEASE_S = 60.0  # the server refuses shorter concurrency leases

@@ -14,9 +14,8 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 from mlflow.entities import Metric, RunTag
@@ -24,6 +23,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from fraud_detection.adapters.promotion_locks import PromotionLock
 from fraud_detection.config import Settings
 from fraud_detection.core.lineage import PartitionRef, RunRecord, lineage_hash
 from fraud_detection.core.tags import (
@@ -43,16 +43,6 @@ LINEAGE_ARTIFACT = "lineage.json"  # the partitions a training run used
 REGISTRATION_TIMEOUT = 60  # seconds MLflow may take to make a new version READY
 
 
-class HeldLock(Protocol):
-    """A lock as its holder sees it: ``confirm`` raises if it was lost (e.g. a lease that
-    expired), so nothing is written without it."""
-
-    def confirm(self) -> None: ...
-
-
-# One alias change at a time. The context may yield None: a lock whose loss its provider
-# handles itself (Prefect cancels the holder when its concurrency lease cannot be renewed).
-PromotionLock = Callable[[], AbstractContextManager[HeldLock | None]]
 _FLUENT_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
