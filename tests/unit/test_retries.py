@@ -21,8 +21,8 @@ from fraud_detection.core.training import TrainedModel
 from fraud_detection.serving.model import LoadedModel
 from fraud_detection.sources.synthetic import generate_lake_partitions
 from fraud_detection.steps import challengers, intake, judging, months, pool, transition
-from tests.support.faults import FaultPlan, Faulty
 from tests.support.fakes import InMemoryRegistry, StoredVersion
+from tests.support.faults import FaultPlan, Faulty
 from tests.support.models import register_small
 
 MONTH = "2025-04"
