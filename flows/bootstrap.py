@@ -9,12 +9,13 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.locks import prefect_lock
 from flows.retrain import io_task
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings, get_settings
 from fraud_detection.steps import first_champion, intake
-from fraud_detection.steps.external_model import register_model_file
+from fraud_detection.steps.external_model import bootstrap_from_file
 
 
 @task(**io_task)
@@ -31,25 +32,18 @@ def validate_base(data: intake.MonthData) -> Any:
 def train_champion(
     settings: Settings, data: intake.MonthData, clean: Any
 ) -> first_champion.Bootstrap:
-    return first_champion.bootstrap_champion(open_registry(settings), settings, data, clean)
+    return first_champion.bootstrap_champion(
+        open_registry(settings, lock=prefect_lock(settings)), settings, data, clean
+    )
 
 
 @task(**io_task)
 def register_file(
     settings: Settings, model_file: str, threshold: float
 ) -> first_champion.Bootstrap:
-    registry = open_registry(settings)
-    champion = registry.champion()
-    if champion is not None:
-        return first_champion.Bootstrap(champion.version, created=False)
-    version = register_model_file(
-        registry,
-        Path(model_file),
-        threshold=threshold,
-        alias=settings.champion_alias,
-        champion_alias=settings.champion_alias,
-    )
-    return first_champion.Bootstrap(version, created=True)
+    registry = open_registry(settings, lock=prefect_lock(settings))
+    lake = Lake.from_settings(settings)
+    return bootstrap_from_file(registry, lake, settings, Path(model_file), threshold)
 
 
 @flow(name="bootstrap", log_prints=True)
@@ -60,6 +54,11 @@ def bootstrap(model_file: str | None = None, threshold: float | None = None) -> 
     if model_file:
         chosen = settings.default_threshold if threshold is None else threshold
         result = register_file(settings, model_file, chosen)
+        if result.created and not result.metrics:
+            logger.warning(
+                "No base history in the lake: the model file could not be measured, so the "
+                "first month's data alarm has no reference."
+            )
     else:
         data = fetch_base(settings)
         result = train_champion(settings, data, validate_base(data))

@@ -10,6 +10,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows.locks import prefect_lock
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.registry import Registry, StaleChampionError
 from fraud_detection.adapters.scored import ScoredStore
@@ -185,7 +186,8 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
     unless the evidence says it is worse; a month with garbage labels is quarantined."""
     logger = get_run_logger()
     settings = get_settings()
-    lake, registry = Lake.from_settings(settings), open_registry(settings)
+    lake = Lake.from_settings(settings)
+    registry = open_registry(settings, lock=prefect_lock(settings))
     chosen = pick_month(lake, registry, month)
     if chosen is None:
         logger.info("Nothing to do: every month in the lake is decided or quarantined.")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fraud_detection.core.bands import RiskBands
@@ -21,6 +21,7 @@ from fraud_detection.core.params import (
 from fraud_detection.core.redact import redact_uri
 
 DEFAULT_DATA_DIR = Path("data")
+PromotionLockKind = Literal["lake", "postgres", "prefect"]
 
 
 class Settings(BaseSettings):
@@ -103,6 +104,19 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("FRAUD_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")
     )
 
+    # Promotions, one at a time (adapters/stores.py): "auto" takes PostgreSQL's advisory lock when
+    # MLflow's store is PostgreSQL, else Prefect's global concurrency limit when a Prefect server
+    # is configured (PREFECT_API_URL), else a lease in the lake. Every process that promotes must
+    # resolve to the same lock: pin it here when their configurations differ.
+    promotion_lock: Literal["auto", "lake", "postgres", "prefect"] = "auto"
+    promotion_lock_ttl_s: float = Field(
+        30.0, ge=2, description="lake lease: a dead holder's lease expires after this long"
+    )
+    promotion_lock_wait_s: float = Field(
+        90.0, gt=0, description="how long a promotion waits for the lock before giving up"
+    )
+    prefect_api_url: str = Field("", validation_alias=AliasChoices("PREFECT_API_URL"))
+
     # Serving
     api_key: SecretStr | None = None
     refresh_interval_s: float = Field(30.0, gt=0)
@@ -131,6 +145,17 @@ class Settings(BaseSettings):
         0.05, ge=0, le=1, description="share of requests refused with a 4xx"
     )
 
+    @field_validator("api_key")
+    @classmethod
+    def _api_key_not_blank(cls, key: SecretStr | None) -> SecretStr | None:
+        # An empty variable (a templated value, an empty Secret) must not switch the key off.
+        if key is not None and not key.get_secret_value().strip():
+            raise ValueError(
+                "FRAUD_API_KEY is set but blank; set it to the key clients must send, "
+                "or unset it to leave /predict open"
+            )
+        return key
+
     @model_validator(mode="after")
     def _bands_ordered(self) -> Settings:
         if self.risk_low > self.risk_high:
@@ -154,6 +179,16 @@ class Settings(BaseSettings):
         if self.tracking_uri.startswith("sqlite:"):
             return (self.data_dir / "mlartifacts").resolve().as_uri()
         return None  # a tracking server decides (e.g. --artifacts-destination)
+
+    @cached_property
+    def promotion_lock_kind(self) -> PromotionLockKind:
+        """The lock every promotion takes, resolved from the configuration alone (so every
+        process with the same configuration takes the same one)."""
+        if self.promotion_lock != "auto":
+            return self.promotion_lock
+        if self.tracking_uri.startswith("postgresql"):
+            return "postgres"
+        return "prefect" if self.prefect_api_url else "lake"
 
     def storage_options(self) -> dict[str, Any]:
         """fsspec options for the lake (empty for a local folder)."""

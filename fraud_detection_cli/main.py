@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
+    from fraud_detection.adapters.registry import Registry
+    from fraud_detection.config import Settings
+
 app = typer.Typer(
     help="Fraud model for funding applications: data, registry and operations.",
     no_args_is_help=True,
@@ -129,14 +132,13 @@ def register_model(
     """Register an existing XGBoost model file (54-column contract; no pickle accepted)."""
     from fraud_detection.adapters.model_files import ModelFileError
     from fraud_detection.adapters.registry import RegistryError
-    from fraud_detection.adapters.stores import open_registry
     from fraud_detection.config import get_settings
     from fraud_detection.steps.external_model import register_model_file
 
     settings = get_settings()
     try:
         version = register_model_file(
-            open_registry(settings),
+            _registry(settings, "register-model"),
             file,
             threshold=settings.default_threshold if threshold is None else threshold,
             alias=alias,
@@ -153,11 +155,10 @@ def register_model(
 def promote(version: Annotated[str, typer.Argument(help="Version to make champion")]) -> None:
     """Move ``champion`` to a version by hand."""
     from fraud_detection.adapters.registry import RegistryError
-    from fraud_detection.adapters.stores import open_registry
     from fraud_detection.config import get_settings
 
     try:
-        open_registry(get_settings()).set_champion(version)
+        _registry(get_settings(), "promote").set_champion(version)
     except RegistryError as exc:
         _fail(str(exc))
     _console().print(f"champion → version {version}")
@@ -167,11 +168,10 @@ def promote(version: Annotated[str, typer.Argument(help="Version to make champio
 def rollback() -> None:
     """Point ``champion`` back at the version it replaced."""
     from fraud_detection.adapters.registry import RegistryError
-    from fraud_detection.adapters.stores import open_registry
     from fraud_detection.config import get_settings
 
     try:
-        version = open_registry(get_settings()).rollback()
+        version = _registry(get_settings(), "rollback").rollback()
     except RegistryError as exc:
         _fail(str(exc))
     _console().print(f"champion rolled back to version {version}")
@@ -275,6 +275,20 @@ def _prefect_for_the_shell() -> None:
 
 
 CHECKOUT_PACKAGES = frozenset({"flows", "service", "devstack"})  # loaded from the project dir
+
+
+def _registry(settings: Settings, command: str) -> Registry:
+    """The registry with the promotion lock every other process takes: Prefect's global
+    concurrency limit (built by flows/locks.py) when the settings choose it."""
+    from fraud_detection.adapters.stores import open_registry
+
+    if settings.promotion_lock_kind != "prefect":
+        return open_registry(settings)
+    _prefect_for_the_shell()
+    with _from_checkout(f"{command} (with Prefect's promotion lock)"):
+        from flows.locks import prefect_lock
+
+    return open_registry(settings, lock=prefect_lock(settings))
 
 
 @contextlib.contextmanager

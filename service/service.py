@@ -165,7 +165,8 @@ class ApiKeyMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         key = get_settings().api_key
-        self.key = key.get_secret_value().encode() if key else None
+        # Settings refuse a blank key, so a key that is set always guards (and /docs.json says so).
+        self.key = key.get_secret_value().encode() if key is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (

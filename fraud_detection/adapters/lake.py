@@ -12,10 +12,12 @@ import io
 import os
 import re
 import uuid
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import fsspec
 
+from fraud_detection.adapters.stamped import LocalStampedFiles, S3StampedFiles, StampedFiles
 from fraud_detection.config import Settings
 from fraud_detection.core.lineage import PartitionRef
 from fraud_detection.core.redact import redact_uri
@@ -92,6 +94,11 @@ class Lake:
     # -- paths ---------------------------------------------------------------------------------
     def _dir(self, name: str) -> str:
         return f"{self.root}/base" if name == "base" else f"{self.root}/incoming/month={name}"
+
+    @cached_property
+    def stamped(self) -> StampedFiles:
+        """Compare-and-set on this lake's small files, with the storage's times (the lease)."""
+        return LocalStampedFiles() if self.is_local else S3StampedFiles(self.fs)
 
     def display(self, path: str) -> str:
         """A path as a user would write it (with the s3:// scheme)."""

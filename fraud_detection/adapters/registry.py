@@ -12,16 +12,18 @@ import contextlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import mlflow
+from mlflow.entities import Metric, RunTag
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from fraud_detection.adapters.promotion_locks import PromotionLock
 from fraud_detection.config import Settings
 from fraud_detection.core.lineage import PartitionRef, RunRecord, lineage_hash
 from fraud_detection.core.tags import (
@@ -39,7 +41,8 @@ if TYPE_CHECKING:
 MODEL_ARTIFACT = "model"
 LINEAGE_ARTIFACT = "lineage.json"  # the partitions a training run used
 REGISTRATION_TIMEOUT = 60  # seconds MLflow may take to make a new version READY
-PromotionLock = Callable[[], AbstractContextManager[object]]  # one alias change at a time
+
+
 _FLUENT_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
@@ -62,6 +65,10 @@ class VersionInfo:
 
 def _info(version: ModelVersion) -> VersionInfo:
     return VersionInfo(str(version.version), version.run_id, VersionTags.from_tags(version.tags))
+
+
+def _nothing() -> None:
+    """The check of a lock that reports its own loss."""
 
 
 def _is_missing(exc: MlflowException) -> bool:
@@ -166,11 +173,15 @@ class Registry:
         tags: Mapping[str, str] | None = None,
         text: Mapping[str, str] | None = None,
     ) -> None:
-        """Add results to a finished run (evaluation, decision, report)."""
-        for key, value in (metrics or {}).items():
-            self.client.log_metric(run_id, key, float(value))
-        for name, tag in (tags or {}).items():
-            self.client.set_tag(run_id, name, tag)
+        """Add results to a finished run (evaluation, decision, report): metrics and tags in one
+        batch, so a failure leaves all of them or none, and a retry writes the same values."""
+        stamp = int(time.time() * 1000)
+        if metrics or tags:
+            self.client.log_batch(
+                run_id,
+                metrics=[Metric(k, float(v), stamp, 0) for k, v in (metrics or {}).items()],
+                tags=[RunTag(k, v) for k, v in (tags or {}).items()],
+            )
         for path, body in (text or {}).items():
             self.client.log_text(run_id, body, path)
 
@@ -247,8 +258,9 @@ class Registry:
         return None
 
     def decided_months(self) -> set[str]:
-        """Months whose run reached a decision (the flow's notion of "finished")."""
-        return {v.tags.month for v in self.versions() if v.tags.decided and v.tags.month}
+        """Months whose run reached a decision (the flow's notion of "finished"): read from the
+        judged version, whose ``decision`` the transition writes last, never from its refit."""
+        return {v.tags.month for v in self.versions() if v.tags.judged and v.tags.month}
 
     # -- quarantine ----------------------------------------------------------------------------
     def quarantine(self, record: QuarantineRecord) -> None:
@@ -300,54 +312,65 @@ class Registry:
         self.client.set_registered_model_alias(self.name, alias, version)
 
     @contextlib.contextmanager
-    def _serial(self) -> Iterator[None]:
-        """One alias change at a time, whoever starts it."""
+    def _serial(self) -> Iterator[Callable[[], None]]:
+        """One alias change at a time, whoever starts it; yields the check to make before each
+        write (it raises if the lock was lost meanwhile)."""
         if self.lock is None:
             raise RegistryError("promotions need a lock: open the registry with open_registry()")
-        with self.lock():
-            yield
+        with self.lock() as held:
+            yield held.confirm if held is not None else _nothing
 
     def promote(self, version: str, *, expected_champion: str | None) -> None:
-        """Move ``champion`` to ``version`` only if it still points at ``expected_champion``."""
-        with self._serial():
-            self._promote(version, expected_champion)
+        """Move ``champion`` to ``version`` only if it still points at ``expected_champion``.
 
-    def _promote(self, version: str, expected_champion: str | None) -> None:
+        Idempotent: if ``version`` is already champion the call succeeds whatever it expected,
+        so a retry after a promotion whose answer was lost (or whose later writes failed)
+        completes instead of failing as stale."""
+        with self._serial() as confirm:
+            self._promote(version, expected_champion, confirm)
+
+    def _promote(
+        self, version: str, expected_champion: str | None, confirm: Callable[[], None]
+    ) -> None:
         current = self.alias(self.settings.champion_alias)
         current_version = current.version if current else None
+        if current_version == version:
+            return  # done already (by this call's earlier attempt, or by hand)
         if current_version != expected_champion:
             raise StaleChampionError(
                 f"champion is version {current_version}, not {expected_champion} as when the "
                 f"evaluation began; promotion of version {version} refused"
             )
-        if current_version == version:
-            return
+        confirm()
         self.set_tags(
             version, VersionTags(promoted_from=current_version or "", promoted_at=utc_now())
         )
+        confirm()
         self.client.set_registered_model_alias(self.name, self.settings.champion_alias, version)
 
     def rollback(self) -> str:
         """Point ``champion`` back at the version it was promoted from; returns that version."""
-        with self._serial():
-            return self._rollback()
+        with self._serial() as confirm:
+            return self._rollback(confirm)
 
-    def _rollback(self) -> str:
+    def _rollback(self, confirm: Callable[[], None]) -> str:
         current = self.alias(self.settings.champion_alias)
         if current is None:
             raise RegistryError("there is no champion to roll back")
         previous = current.tags.promoted_from
         if not previous:
             raise RegistryError(f"champion version {current.version} has no previous champion")
+        confirm()
         self.set_tags(current.version, VersionTags(rolled_back_at=utc_now()))
+        confirm()
         self.client.set_registered_model_alias(self.name, self.settings.champion_alias, previous)
         return previous
 
     def set_champion(self, version: str) -> None:
         """Move ``champion`` by hand (operator's choice), remembering where it came from."""
-        with self._serial():
+        with self._serial() as confirm:
             current = self.alias(self.settings.champion_alias)
-            self._promote(version, current.version if current else None)
+            self._promote(version, current.version if current else None, confirm)
 
     # -- models --------------------------------------------------------------------------------
     def model_uri(self, version: str) -> str:

@@ -1,13 +1,24 @@
-"""A model trained elsewhere (an XGBoost JSON/UBJ file on the 54-column contract), registered."""
+"""A model trained elsewhere (an XGBoost JSON/UBJ file on the 54-column contract), registered;
+as the first champion, measured on a holdout of the base history so that the first month's data
+alarm has a reference."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from fraud_detection.adapters.model_files import load_model_file
+from fraud_detection.config import Settings
+from fraud_detection.core.dataset import split_month
+from fraud_detection.core.evaluation import metrics_at, predict_proba
+from fraud_detection.core.features import TARGET_COLUMN, feature_matrix
 from fraud_detection.core.lineage import RunRecord
-from fraud_detection.core.tags import EXTERNAL_MONTH, Role, VersionTags
-from fraud_detection.steps.ports import AliasBook
+from fraud_detection.core.tags import EXTERNAL_MONTH, HOLDOUT_METRICS, Role, Verdict, VersionTags
+from fraud_detection.steps.first_champion import BOOTSTRAP_HOLDOUT, Bootstrap
+from fraud_detection.steps.intake import BASE, fetch, validate
+from fraud_detection.steps.ports import AliasBook, Deliveries, ModelBook
 
 
 def register_model_file(
@@ -34,3 +45,51 @@ def register_model_file(
     elif alias:
         registry.set_alias(alias, version)
     return version
+
+
+def bootstrap_from_file(
+    registry: AliasBook, lake: Deliveries, settings: Settings, path: Path, threshold: float
+) -> Bootstrap:
+    """The first champion from a model file, measured on the base history's holdout.
+
+    Safe to run again: with a champion already there nothing is registered, and a model file
+    made champion without its measurement (a retry after a failure, or ``register-model``) gets
+    it now. Without base history in the lake there is nothing to measure on."""
+    champion = registry.champion()
+    created = champion is None
+    if champion is None:
+        alias = settings.champion_alias
+        version = register_model_file(
+            registry, path, threshold=threshold, alias=alias, champion_alias=alias
+        )
+        champion = registry.version(version)
+    measured = champion.tags.role is not Role.EXTERNAL or champion.tags.decided
+    if measured or lake.latest(BASE) is None:
+        return Bootstrap(champion.version, created=created)
+    metrics = measure_on_base(registry, settings, champion.version, validate(fetch(lake, BASE)))
+    return Bootstrap(champion.version, created=created, metrics=metrics)
+
+
+def measure_on_base(
+    registry: ModelBook, settings: Settings, version: str, base: pd.DataFrame
+) -> dict[str, float]:
+    """Score a version on the base history's holdout (the rows a bootstrapped champion is
+    measured on) and tag it with the figures, as the first champion: the data alarm's reference
+    until months have been decided."""
+    holdout = split_month(
+        base, holdout_fraction=BOOTSTRAP_HOLDOUT, seed=settings.seed, month=BASE
+    ).holdout
+    y = holdout[TARGET_COLUMN].to_numpy()
+    threshold = registry.version(version).tags.threshold_or(settings.default_threshold)
+    probability = predict_proba(registry.load_booster(version), feature_matrix(holdout))
+    metrics = metrics_at(y, probability, threshold)
+    figures = {name: metrics[name] for name in HOLDOUT_METRICS if name in metrics}
+    registry.set_tags(
+        version,
+        VersionTags(
+            holdout={**figures, "fraud_rate": float(np.mean(y))},
+            decision_reason="first champion: a model file, measured on the base history's holdout",
+            decision=Verdict.PROMOTED,
+        ),
+    )
+    return metrics

@@ -22,7 +22,7 @@ from fraud_detection.core.evaluation import (
 )
 from fraud_detection.core.features import TARGET_COLUMN, feature_matrix
 from fraud_detection.core.gate import Decision, PairedTest, decide, prior_corrected
-from fraud_detection.core.tags import BASE_MONTH, Verdict, VersionTags
+from fraud_detection.core.tags import BASE_MONTH, EXTERNAL_MONTH, Verdict, VersionTags
 from fraud_detection.steps.challengers import Challenger
 from fraud_detection.steps.ports import ModelBook, RegistryView, VersionView
 
@@ -91,13 +91,14 @@ class Evaluation:
 
 def _reference_quality(registry: RegistryView, month: str) -> tuple[list[float], list[float]]:
     """The champion's holdout ROC-AUC and the fraud rate of the latest decided months."""
+    first = (BASE_MONTH, EXTERNAL_MONTH)  # a first champion: bootstrapped, or a model file
     judged = [
         v.tags
         for v in registry.versions()
-        if v.tags.judged and v.tags.month and (v.tags.month < month or v.tags.month == BASE_MONTH)
+        if v.tags.judged and v.tags.month and (v.tags.month < month or v.tags.month in first)
     ]
-    base_like = [t for t in judged if t.month == BASE_MONTH]
-    monthly = sorted((t for t in judged if t.month != BASE_MONTH), key=lambda t: t.month or "")
+    base_like = [t for t in judged if t.month in first]
+    monthly = sorted((t for t in judged if t.month not in first), key=lambda t: t.month or "")
     recent: list[VersionTags] = monthly[-ALARM_HISTORY:] or base_like
     aucs = [t.champion_holdout_roc_auc for t in recent if t.champion_holdout_roc_auc is not None]
     if not aucs:

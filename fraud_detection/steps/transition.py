@@ -1,12 +1,18 @@
 """The month's end: set ``challenger``, move ``champion`` on a win (compare-and-set), and tag
-the challenger with its results, ``decision`` last so a month is never half decided."""
+the challenger with its results, ``decision`` last so a month is never half decided.
+
+Every write is idempotent and they come in the order that lets a retry after a failure at any
+point finish the same state: the refit gets the figures it was judged on before it can be served
+(so the service never loads it without them), ``champion`` moves (already moved = done), the
+refit is marked promoted, and the challenger's ``decision`` — what makes the month count as
+decided — comes last."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from fraud_detection.core.gate import Decision
-from fraud_detection.core.tags import Verdict, VersionTags
+from fraud_detection.core.tags import HOLDOUT_METRICS, Verdict, VersionTags
 from fraud_detection.steps.intake import MonthData, quarantine
 from fraud_detection.steps.judging import Evaluation
 from fraud_detection.steps.ports import DecisionBook
@@ -32,21 +38,24 @@ def transition(
     """Set ``challenger``; move ``champion`` only on a win and only if it has not moved since."""
     version = evaluation.challenger.version
     decision = evaluation.decision
+    results = _results(evaluation, served_version)
     registry.set_challenger(version)
     if decision.verdict is Verdict.QUARANTINED:
         quarantine(registry, data, evaluation.alarm.reason, run_id=evaluation.challenger.run_id)
     if decision.promote:
+        if served_version:  # what /model and `status` show for the served version
+            registry.set_tags(served_version, judged_figures(results))
         registry.promote(
             served_version or version, expected_champion=evaluation.scores.champion_version
         )
-    if served_version and decision.promote:
-        registry.set_tags(
-            served_version,
-            VersionTags(
-                decision=Verdict.PROMOTED, decision_reason="refit of the promoted challenger"
-            ),
-        )
-    registry.set_tags(version, _results(evaluation, served_version))
+        if served_version:
+            registry.set_tags(
+                served_version,
+                VersionTags(
+                    decision=Verdict.PROMOTED, decision_reason="refit of the promoted challenger"
+                ),
+            )
+    registry.set_tags(version, results)
     champion = registry.champion()
     return Outcome(
         evaluation.month,
@@ -62,8 +71,7 @@ def _results(evaluation: Evaluation, served_version: str | None) -> VersionTags:
     metrics = evaluation.scores.challenger_metrics
     return VersionTags(
         holdout={
-            "pr_auc": metrics["pr_auc"],
-            "f1": metrics["f1"],
+            **{name: metrics[name] for name in HOLDOUT_METRICS if name in metrics},
             "fraud_rate": evaluation.alarm.fraud_rate,
         },
         compared_with=evaluation.scores.compared_version or "",
@@ -72,3 +80,9 @@ def _results(evaluation: Evaluation, served_version: str | None) -> VersionTags:
         served_as=served_version if evaluation.decision.promote else None,
         decision=evaluation.decision.verdict,
     )
+
+
+def judged_figures(results: VersionTags) -> VersionTags:
+    """The judged challenger's holdout figures, for the refit served in its place (the refit
+    trained on that holdout, so these are the figures the recipe was judged on)."""
+    return VersionTags(holdout=results.holdout, compared_with=results.compared_with)

@@ -87,7 +87,7 @@ class InMemoryRegistry:
         return self.alias(self.champion_alias)
 
     def decided_months(self) -> set[str]:
-        return {v.tags.month for v in self.stored if v.tags.decided and v.tags.month}
+        return {v.tags.month for v in self.stored if v.tags.judged and v.tags.month}
 
     def quarantined(self) -> dict[str, QuarantineRecord]:
         return dict(self.held)
@@ -183,10 +183,10 @@ class InMemoryRegistry:
 
     def promote(self, version: str, *, expected_champion: str | None) -> None:
         current = self.aliases.get(self.champion_alias)
+        if current == version:
+            return  # already done: a retried promotion succeeds
         if current != expected_champion:
             raise StaleChampionError(f"champion is version {current}, not {expected_champion}")
-        if current == version:
-            return
         self.set_tags(version, VersionTags(promoted_from=current or ""))
         self.aliases[self.champion_alias] = version
         self.journal.append((self.champion_alias, version))

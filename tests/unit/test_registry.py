@@ -198,18 +198,6 @@ def test_promotions_are_serial_whoever_starts_them(
     assert registry.champion().tags.promoted_from == first
 
 
-def test_a_lease_left_by_a_dead_holder_expires(settings: Settings) -> None:
-    from fraud_detection.adapters.lake import Lake
-    from fraud_detection.adapters.lease import Lease, LeaseTimeout
-
-    lake = Lake.from_settings(settings)
-    held = Lease(lake, "x", ttl=0.5).__enter__()  # never released: its holder "died"
-    with pytest.raises(LeaseTimeout), Lease(lake, "x", wait=0.2):
-        pass
-    with Lease(lake, "x", wait=5):  # taken over once expired
-        assert held.token not in lake.fs.cat_file(held.path).decode()
-
-
 def test_a_version_without_a_threshold_tag_is_served_at_the_configured_default(
     settings: Settings, trained: TrainedModel
 ) -> None:
