@@ -213,6 +213,23 @@ def test_shuffled_labels_raise_the_alarm_and_quarantine_the_month(lake: InMemory
     assert "Data alarm" in alarmed.decision.reason
 
 
+def test_a_single_class_holdout_is_decided_with_its_reason_and_never_picked_again(
+    lake: InMemoryLake,
+) -> None:
+    registry = _bootstrapped(lake)
+    data, inputs = _inputs(lake, registry, "2025-01")
+    challenger = challengers.train_challenger(registry, SETTINGS, inputs)
+    negatives = inputs.holdout[inputs.holdout["TARGET"] == 0]
+    scores = judging.evaluate(registry, SETTINGS, challenger, negatives)
+    evaluation = judging.compare_with_champion(registry, SETTINGS, scores)
+    assert evaluation.decision.verdict is Verdict.REJECTED
+    assert "single class" in evaluation.decision.reason
+    record.record(registry, evaluation)
+    transition.transition(registry, evaluation, data)
+    assert months.already_decided(registry, "2025-01") is not None
+    assert months.next_month(lake, registry) == "2025-02"
+
+
 # -- transition ----------------------------------------------------------------------------------
 def _evaluation(decision: Decision, *, alarm: bool = False) -> judging.Evaluation:
     challenger = challengers.Challenger("2025-04", "7", "run-7", 0.3, "sha", False, 0.25)
