@@ -153,6 +153,17 @@ def _correct(
     return corrected
 
 
+def validation_split(
+    frame: pd.DataFrame, fraction: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The newest part's rows fitted on and its validation slice (stratified when it can be)."""
+    stratify = frame[TARGET_COLUMN] if frame[TARGET_COLUMN].nunique() > 1 else None
+    fit_part, validation = train_test_split(
+        frame, test_size=fraction, random_state=seed, stratify=stratify
+    )
+    return fit_part, validation
+
+
 def train_parts(
     parts: list[TrainingPart], params: XGBoostParams, plan: DriftPlan, *, seed: int
 ) -> TrainedModel:
@@ -163,13 +174,13 @@ def train_parts(
     if labels.nunique() < 2:
         raise ValueError("training data holds a single class; a classifier cannot be trained")
     newest = min(parts, key=lambda p: p.age)
-    stratify = newest.frame[TARGET_COLUMN] if newest.frame[TARGET_COLUMN].nunique() > 1 else None
-    fit_part, validation = train_test_split(
-        newest.frame,
-        test_size=plan.validation_fraction,
-        random_state=seed,
-        stratify=stratify,
-    )
+    fit_part, validation = validation_split(newest.frame, plan.validation_fraction, seed)
+    if validation[TARGET_COLUMN].nunique() < 2:
+        # Every cut-off gives F1 0 there: the "best" would be the lowest score, flagging all.
+        raise ValueError(
+            f"the validation slice ({len(validation)} rows of {newest.name}) holds a single "
+            "class; a threshold cannot be chosen on it"
+        )
     fit_parts = [p for p in parts if p is not newest] + [
         TrainingPart(newest.name, fit_part, newest.age)
     ]

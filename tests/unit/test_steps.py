@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from fraud_detection.adapters.registry import StaleChampionError
@@ -136,6 +137,22 @@ def test_intake_names_the_file_and_column_and_quarantine_keeps_the_bytes(
     held = intake.quarantine(registry, data, "missing column")
     assert registry.quarantined()["2025-07"] == held and held.sha256 == data.ref.sha256
     assert broken.fetch("2025-07")[0] == data.raw
+
+
+def test_a_month_with_few_frauds_is_refused_before_a_threshold_is_cut_on_it(
+    lake: InMemoryLake,
+) -> None:
+    month = intake.validate(intake.fetch(lake, "2025-01"))
+    few = InMemoryLake()
+    few.write("2025-01", pd.concat([month[month["TARGET"] == 0], month[month["TARGET"] == 1][:8]]))
+    data = intake.fetch(few, "2025-01")
+    clean = intake.validate(data)  # a valid month with 8 frauds: the contract accepts it
+    with pytest.raises(intake.MonthError, match=r"applications-1.parquet: .*validation slice"):
+        intake.check_judgeable(SETTINGS, data, clean)
+    intake.check_judgeable(SETTINGS, intake.fetch(lake, "2025-01"), month)  # a usual month passes
+    registry = InMemoryRegistry()
+    intake.quarantine(registry, data, "too few frauds")
+    assert months.next_month(few, registry) is None
 
 
 # -- pool ----------------------------------------------------------------------------------------
