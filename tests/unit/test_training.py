@@ -45,7 +45,7 @@ def test_no_threshold_is_cut_on_a_validation_slice_without_fraud() -> None:
     pool = validate_frame(generate(2_000, month_index=0, seed=5)[0])
     # Two frauds in all: the stratified validation slice (20 %) gets none of them.
     few = pd.concat([pool[pool["TARGET"] == 0], pool[pool["TARGET"] == 1][:2]])
-    with pytest.raises(ValueError, match="validation slice .* single class"):
+    with pytest.raises(ValueError, match=r"validation slice .* single class"):
         train(few, Settings().xgb, train_positive_rate=0.25, validation_fraction=0.2, seed=1)
 
 
