@@ -102,7 +102,7 @@ def main() -> None:
     from fraud_detection.core.dataset import stable_seed
     from fraud_detection.core.features import feature_matrix
     from fraud_detection.core.gate import prior_corrected
-    from fraud_detection.core.training import TrainingPart, refit_parts
+    from fraud_detection.core.training import JudgedRecipe, TrainingPart, refit_parts
     from fraud_detection.sources.synthetic import (
         DRIFT_SCHEDULES,
         generate,
@@ -187,8 +187,8 @@ def main() -> None:
                 ]
                 booster = refit_parts(
                     whole, settings.xgb, settings.drift_plan(),
-                    seed=stable_seed(settings.seed, name), threshold=0.5,
-                    judged=registry.load_booster(challenger),
+                    seed=stable_seed(settings.seed, name),
+                    judged=JudgedRecipe(0.5, 0.25, registry.load_booster(challenger)),
                 ).booster  # fmt: skip
                 every_score = expected_pr_auc(booster.inplace_predict(x), p)
             else:

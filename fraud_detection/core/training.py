@@ -47,7 +47,7 @@ class TrainedModel:
     threshold: float  # maximises F1 on the validation slice (natural fraud rate)
     validation_f1: float
     positive_weight: float  # weight of a positive row relative to a negative one
-    trained_rate: float  # the class prior the model was effectively trained at
+    trained_rate: float  # the class prior its probabilities behave at (calibrated_prior)
     rows: dict[str, int] = field(default_factory=dict)
     month_weights: dict[str, float] = field(default_factory=dict)  # per part, stage 1
 
@@ -87,9 +87,29 @@ def _matrix(
     return xgb.DMatrix(x, label=y, weight=w, feature_names=list(FEATURES))
 
 
-def trained_rate(parts: list[TrainingPart], target_rate: float) -> float:
-    y = np.concatenate([p.frame[TARGET_COLUMN].to_numpy() for p in parts])
-    return max(float(np.mean(y)), target_rate)
+def calibrated_prior(y_true: np.ndarray, probability: np.ndarray) -> float:
+    """The class prior a model's probabilities behave as if fitted at, measured on rows at
+    their natural fraud rate (the validation slice).
+
+    Stage 1 is recency-weighted and stage 2 boosts recent months on top, so no recorded pooled
+    rate is the prior the booster ended at; this is the rate r such that moving the
+    probabilities from r to the rows' own fraud rate (``gate.prior_corrected``) makes their
+    mean that fraud rate.
+    """
+    rate = float(np.mean(y_true))
+    p = np.clip(np.asarray(probability, dtype=np.float64), 1e-6, 1 - 1e-6)
+    logit = np.log(p / (1 - p))
+
+    def excess(shift: float) -> float:
+        return float(np.mean(1 / (1 + np.exp(-(logit + shift))))) - rate
+
+    low, high = -30.0, 30.0  # the mean rises with the shift: bisection finds the one root
+    for _ in range(80):
+        middle = (low + high) / 2
+        low, high = (low, middle) if excess(middle) > 0 else (middle, high)
+    shift = (low + high) / 2
+    odds = rate / (1 - rate) / np.exp(shift)
+    return float(odds / (1 + odds))
 
 
 def positive_weight_for(y: np.ndarray, target_rate: float) -> float:
@@ -195,8 +215,18 @@ def train_parts(
         "validation_rows": len(validation),
         "validation_positives": int(validation[TARGET_COLUMN].sum()),
     }
-    rate = trained_rate(fit_parts, plan.train_positive_rate)
+    rate = calibrated_prior(validation[TARGET_COLUMN].to_numpy(), probability)
     return TrainedModel(booster, threshold, f1, positive_weight, rate, rows, weights)
+
+
+@dataclass(frozen=True)
+class JudgedRecipe:
+    """What a refit keeps of the judged model: its threshold and calibrated prior (no row is
+    left to measure them on) and, when given, its booster, whose history stage is reused."""
+
+    threshold: float
+    trained_rate: float
+    booster: xgb.Booster | None = None
 
 
 def refit_parts(
@@ -205,19 +235,18 @@ def refit_parts(
     plan: DriftPlan,
     *,
     seed: int,
-    threshold: float,
-    judged: xgb.Booster | None = None,
+    judged: JudgedRecipe,
 ) -> TrainedModel:
     """The judged recipe on every row (its validation slice and the holdout included).
 
-    Given the judged model, its history stage is kept and only the correction stage is refitted
-    on the newest months in full: they hold all the rows the judged model did not fit, and the
-    history stage is most of the cost.
+    Given the judged booster, its history stage is kept and only the correction stage is
+    refitted on the newest months in full: they hold all the rows the judged model did not fit,
+    and the history stage is most of the cost.
     """
     y_all = np.concatenate([p.frame[TARGET_COLUMN].to_numpy() for p in parts])
     positive_weight = positive_weight_for(y_all, plan.train_positive_rate)
-    if judged is not None and plan.correction_rounds > 0:
-        history = judged[: params.n_estimators]
+    if judged.booster is not None and plan.correction_rounds > 0:
+        history = judged.booster[: params.n_estimators]
         booster = _correct(history, parts, params, plan, positive_weight, seed=seed)
         weights = {p.name: recency_weight(p.age, plan.history_half_life) for p in parts}
     else:
@@ -229,8 +258,9 @@ def refit_parts(
         "validation_rows": 0,
         "validation_positives": 0,
     }
-    rate = trained_rate(parts, plan.train_positive_rate)
-    return TrainedModel(booster, threshold, float("nan"), positive_weight, rate, rows, weights)
+    return TrainedModel(
+        booster, judged.threshold, float("nan"), positive_weight, judged.trained_rate, rows, weights
+    )
 
 
 def train(

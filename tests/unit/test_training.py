@@ -6,7 +6,8 @@ import pytest
 
 from fraud_detection.config import Settings
 from fraud_detection.core.features import feature_matrix, validate_frame
-from fraud_detection.core.training import best_f1_threshold, train
+from fraud_detection.core.gate import prior_corrected
+from fraud_detection.core.training import TrainingPart, best_f1_threshold, train, train_parts
 from fraud_detection.sources.synthetic import generate
 
 
@@ -27,7 +28,9 @@ def test_the_threshold_comes_from_validation_data_only() -> None:
     assert first.threshold == again.threshold
     assert first.rows["validation_rows"] == 600 and first.rows["pool_rows"] == 3_000
     # validation keeps the natural rate; no row is dropped: positives are weighted up to 25 %
-    assert first.rows["fit_rows"] == 2_400 and first.trained_rate == 0.25
+    assert first.rows["fit_rows"] == 2_400
+    # the prior its probabilities behave at: positives were weighted up from ~8 % towards 25 %
+    assert 0.08 < first.trained_rate < 0.3
     rate = first.rows["fit_positives"] / first.rows["fit_rows"]
     assert first.positive_weight == pytest.approx((0.25 / 0.75) / (rate / (1 - rate)))
     assert first.rows["validation_positives"] / 600 == pytest.approx(
@@ -89,3 +92,26 @@ def test_recent_months_weigh_more_and_a_new_pattern_is_learnt() -> None:
     following = ring_gap(plan)
     # Then the drift-following model separates the new pattern's applicants more sharply
     assert following > flat
+
+
+def _at_rate(frame: pd.DataFrame, rate: float, seed: int) -> pd.DataFrame:
+    """The frame with frauds dropped at random until they make ``rate`` of it."""
+    negatives = frame[frame["TARGET"] == 0]
+    keep = round(rate / (1 - rate) * len(negatives))
+    return pd.concat([negatives, frame[frame["TARGET"] == 1].sample(keep, random_state=seed)])
+
+
+def test_the_recorded_prior_corrects_the_mean_prediction_to_the_months_fraud_rate() -> None:
+    # The issue's case: history at ~8 % fraud, the newest month at 2.5 %.
+    base = validate_frame(generate(6_000, month_index=0, seed=8)[0])
+    month = _at_rate(validate_frame(generate(10_000, month_index=1, seed=8)[0]), 0.025, 1)
+    holdout = _at_rate(validate_frame(generate(10_000, month_index=1, seed=9)[0]), 0.025, 2)
+    settings = Settings(
+        validation_fraction=0.4, xgb=Settings().xgb.model_copy(update={"n_estimators": 40})
+    )
+    parts = [TrainingPart("base", base, 2.0), TrainingPart("2025-01", month, 0.0)]
+    model = train_parts(parts, settings.xgb, settings.drift_plan(), seed=3)
+    rate = float(holdout["TARGET"].mean())
+    p = model.booster.inplace_predict(feature_matrix(holdout))
+    corrected = prior_corrected(p, trained_rate=model.trained_rate, target_rate=rate)
+    assert np.mean(corrected) == pytest.approx(rate, rel=0.12)
