@@ -28,6 +28,7 @@ from sklearn.model_selection import train_test_split
 
 from fraud_detection.core.features import FEATURES, TARGET_COLUMN, feature_matrix
 from fraud_detection.core.params import DriftPlan, XGBoostParams
+from fraud_detection.core.part_batches import WeightedPart, pool_matrix
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,8 @@ def _booster_params(params: XGBoostParams, seed: int) -> dict[str, object]:
 
 def _matrix(
     parts: list[TrainingPart], weight_of: dict[str, float], positive_weight: float
-) -> xgb.DMatrix:
-    frames = [p for p in parts if weight_of[p.name] > 0 and len(p.frame)]
-    x = np.vstack([feature_matrix(p.frame) for p in frames])
-    y = np.concatenate([p.frame[TARGET_COLUMN].to_numpy() for p in frames])
-    w = np.concatenate([np.full(len(p.frame), weight_of[p.name]) for p in frames])
-    w = w * np.where(y == 1, positive_weight, 1.0)
-    return xgb.DMatrix(x, label=y, weight=w, feature_names=list(FEATURES))
+) -> xgb.QuantileDMatrix:
+    return pool_matrix([WeightedPart(p.frame, weight_of[p.name]) for p in parts], positive_weight)
 
 
 def calibrated_prior(y_true: np.ndarray, probability: np.ndarray) -> float:
