@@ -118,7 +118,7 @@ def _set_up(workdir: str, base_rows: int, rows_per_month: int) -> None:
     first_champion.bootstrap_champion(
         open_registry(settings), settings, base, intake.validate(base)
     )
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=600):
         monthly_retrain(month="2025-01")
 
 
@@ -196,7 +196,7 @@ def main() -> None:
         + int(args.rows_per_month * (1 - settings.holdout_fraction))
     )
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=600):
         if not args.pool_rows:  # else the set-up process ran it
             monthly_retrain(month="2025-01")  # warm-up: imports, first API calls, MLflow tables
         _instrument()
