@@ -101,7 +101,8 @@ def main() -> None:
     from fraud_detection.config import Settings
     from fraud_detection.core.dataset import stable_seed
     from fraud_detection.core.features import feature_matrix
-    from fraud_detection.core.training import TrainingPart, refit_parts
+    from fraud_detection.core.gate import prior_corrected
+    from fraud_detection.core.training import JudgedRecipe, TrainingPart, refit_parts
     from fraud_detection.sources.synthetic import (
         DRIFT_SCHEDULES,
         generate,
@@ -134,6 +135,21 @@ def main() -> None:
         )  # fmt: skip
         return feature_matrix(frame), truth["P_FRAUD"].to_numpy()
 
+    def corrected_mean(version: str | None, name: str) -> tuple[float, float]:
+        """The challenger's prior-corrected mean prediction on the month's holdout, and the
+        holdout's fraud rate (the gate compares models on such corrected probabilities)."""
+        if version is None:
+            return float("nan"), float("nan")
+        holdout = intake.split(settings, name, intake.validate(intake.fetch(lake, name))).holdout
+        rate = float(holdout["TARGET"].mean())
+        trained = registry.version(version).tags.trained_positive_rate
+        p = registry.load_booster(version).inplace_predict(feature_matrix(holdout))
+        corrected = prior_corrected(
+            p, trained_rate=settings.train_positive_rate if trained is None else trained,
+            target_rate=rate,
+        )  # fmt: skip
+        return float(np.mean(corrected)), rate
+
     def quality(version: str | None, x: np.ndarray, p: np.ndarray) -> float:
         if version is None:
             return float("nan")
@@ -142,6 +158,7 @@ def main() -> None:
     rows: list[Month] = []
     started = time.perf_counter()
     run_seconds = []
+    calibration: list[float] = []  # corrected mean prediction / holdout fraud rate
     with prefect_test_harness(server_startup_timeout=120):
         bootstrap()
         for index, name in enumerate(names, start=1):
@@ -170,8 +187,8 @@ def main() -> None:
                 ]
                 booster = refit_parts(
                     whole, settings.xgb, settings.drift_plan(),
-                    seed=stable_seed(settings.seed, name), threshold=0.5,
-                    judged=registry.load_booster(challenger),
+                    seed=stable_seed(settings.seed, name),
+                    judged=JudgedRecipe(0.5, 0.25, registry.load_booster(challenger)),
                 ).booster  # fmt: skip
                 every_score = expected_pr_auc(booster.inplace_predict(x), p)
             else:
@@ -186,6 +203,8 @@ def main() -> None:
                 right = served_gain >= -TOLERANCE
             else:
                 right = served_gain <= TOLERANCE
+            mean_corrected, holdout_rate = corrected_mean(challenger, name)
+            calibration.append(mean_corrected / holdout_rate)
             rows.append(
                 Month(name, index, status, true_gain, served_gain, served / oracle,
                       every_score / oracle, oracle, corrupted, right)
@@ -194,7 +213,8 @@ def main() -> None:
                 f"{name} {status:11s} true gain: judged {true_gain:+.4f}, if served "
                 f"{served_gain:+.4f}  served/oracle "
                 f"{served / oracle:.3f}  every/oracle {every_score / oracle:.3f}  "
-                f"{'right' if right else 'WRONG'}{'  (labels corrupted)' if corrupted else ''}",
+                f"{'right' if right else 'WRONG'}{'  (labels corrupted)' if corrupted else ''}"
+                f"  corrected mean {mean_corrected:.4f} vs holdout rate {holdout_rate:.4f}",
                 flush=True,
             )
 
@@ -215,6 +235,11 @@ def main() -> None:
         f"{min(r.served_ratio for r in settled):.3f}"
     )
     print(f"promote every challenger: mean {every.mean():.3f}, min {every.min():.3f}")
+    ratio = np.array(calibration)
+    print(
+        "challenger's corrected mean prediction / holdout fraud rate: mean "
+        f"{np.nanmean(ratio):.3f}, worst {ratio[np.nanargmax(np.abs(ratio - 1))]:.3f}"
+    )
     print(
         f"monthly run wall time: median {np.median(run_seconds):.1f} s; "
         f"whole benchmark {time.perf_counter() - started:.0f} s"

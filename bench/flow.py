@@ -1,6 +1,13 @@
 """Wall time of one monthly retrain on a ~100k-row pool, split into where the time goes.
 
     .venv/bin/python bench/flow.py [--base-rows 80000] [--rows-per-month 16000]
+    .venv/bin/python bench/flow.py --pool-rows 2000000   # memory: a pool of that many rows
+
+With ``--pool-rows N`` the lake (base sized so that the measured month's pool holds N rows), the
+first champion and the warm-up month are made by another process first, so the measured process
+does only the monthly run; it ends with one machine-readable line
+``pool_rows=N wall_s=… peak_rss_mb=… baseline_rss_mb=…`` (baseline: the process's resident set
+just before the flow starts; peak: its high-water mark).
 
 Categories: training and evaluation compute (XGBoost fit, scoring, metrics, bootstrap),
 MLflow (logging runs, models, figures; registry calls; model loads), lake I/O + validation, and
@@ -15,6 +22,9 @@ import cProfile
 import functools
 import os
 import platform
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -80,18 +90,39 @@ def _without_heartbeat_wait() -> None:
     flow_engine._send_heartbeats = lambda engine, join_on_exit=True: contextlib.nullcontext()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base-rows", type=int, default=80_000)
-    parser.add_argument("--rows-per-month", type=int, default=16_000)
-    parser.add_argument("--profile", help="write cProfile stats of the measured run to this file")
-    parser.add_argument(
-        "--with-heartbeat-wait",
-        action="store_true",
-        help="keep Prefect's wait for its heartbeat thread at the end of the run (up to 1 s)",
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def _set_up(workdir: str, base_rows: int, rows_per_month: int) -> None:
+    """The lake, the first champion and the warm-up month (2025-01), in this process."""
+    _environment(workdir)
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.retrain import monthly_retrain
+    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.adapters.stores import open_registry
+    from fraud_detection.config import Settings
+    from fraud_detection.sources.synthetic import generate_lake_partitions
+    from fraud_detection.steps import first_champion, intake
+
+    settings = Settings()
+    lake = Lake.from_settings(settings)
+    for part in generate_lake_partitions(
+        months=2, rows_per_month=rows_per_month, base_rows=base_rows, seed=settings.seed
+    ):
+        lake.write(part.name, part.frame, part.truth)
+    base = intake.fetch(lake, "base")
+    first_champion.bootstrap_champion(
+        open_registry(settings), settings, base, intake.validate(base)
     )
-    args = parser.parse_args()
-    workdir = tempfile.mkdtemp(prefix="bench-flow-")
+    with prefect_test_harness(server_startup_timeout=600):
+        monthly_retrain(month="2025-01")
+
+
+def _environment(workdir: str) -> None:
     os.environ.update(
         {
             "FRAUD_DATA_DIR": f"{workdir}/data",
@@ -101,6 +132,34 @@ def main() -> None:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         }
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-rows", type=int, default=80_000)
+    parser.add_argument("--rows-per-month", type=int, default=16_000)
+    parser.add_argument("--pool-rows", type=int, help="size the base so the pool has N rows")
+    parser.add_argument("--set-up", metavar="DIR", help=argparse.SUPPRESS)  # the writer process
+    parser.add_argument("--profile", help="write cProfile stats of the measured run to this file")
+    parser.add_argument(
+        "--with-heartbeat-wait",
+        action="store_true",
+        help="keep Prefect's wait for its heartbeat thread at the end of the run (up to 1 s)",
+    )
+    args = parser.parse_args()
+    if args.set_up:
+        _set_up(args.set_up, args.base_rows, args.rows_per_month)
+        return
+    holdout_share = 0.5  # Settings().holdout_fraction, read before any project import
+    if args.pool_rows:
+        month_rows = args.rows_per_month + int(args.rows_per_month * (1 - holdout_share))
+        args.base_rows = args.pool_rows - month_rows
+    workdir = tempfile.mkdtemp(prefix="bench-flow-")
+    if args.pool_rows:
+        setup = [sys.executable, __file__, "--set-up", workdir, "--base-rows", str(args.base_rows)]
+        setup += ["--rows-per-month", str(args.rows_per_month)]
+        subprocess.run(setup, check=True)
+    _environment(workdir)
 
     from prefect.testing.utilities import prefect_test_harness
 
@@ -114,17 +173,22 @@ def main() -> None:
     from fraud_detection.steps import first_champion, intake
 
     settings = Settings()
-    lake = Lake.from_settings(settings)
-    for part in generate_lake_partitions(
-        months=2, rows_per_month=args.rows_per_month, base_rows=args.base_rows, seed=settings.seed
-    ):
-        lake.write(part.name, part.frame, part.truth)
-    from fraud_detection.adapters.stores import open_registry
+    assert settings.holdout_fraction == holdout_share
+    if not args.pool_rows:
+        lake = Lake.from_settings(settings)
+        for part in generate_lake_partitions(
+            months=2,
+            rows_per_month=args.rows_per_month,
+            base_rows=args.base_rows,
+            seed=settings.seed,
+        ):
+            lake.write(part.name, part.frame, part.truth)
+        from fraud_detection.adapters.stores import open_registry
 
-    base = intake.fetch(lake, "base")
-    first_champion.bootstrap_champion(
-        open_registry(settings), settings, base, intake.validate(base)
-    )
+        base = intake.fetch(lake, "base")
+        first_champion.bootstrap_champion(
+            open_registry(settings), settings, base, intake.validate(base)
+        )
     # month 2 trains on base + all of month 1 + the training half of month 2
     pool_rows = (
         args.base_rows
@@ -132,16 +196,19 @@ def main() -> None:
         + int(args.rows_per_month * (1 - settings.holdout_fraction))
     )
 
-    with prefect_test_harness(server_startup_timeout=120):
-        monthly_retrain(month="2025-01")  # warm-up: imports, first API calls, MLflow tables
+    with prefect_test_harness(server_startup_timeout=600):
+        if not args.pool_rows:  # else the set-up process ran it
+            monthly_retrain(month="2025-01")  # warm-up: imports, first API calls, MLflow tables
         _instrument()
         SPENT.clear()
         profiler = cProfile.Profile() if args.profile else None
+        baseline_mb = _rss_mb()
         start = time.perf_counter()
         if profiler is not None:
             profiler.enable()
         state = monthly_retrain(month="2025-02", return_state=True)
         wall = time.perf_counter() - start
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -160,6 +227,11 @@ def main() -> None:
         print(f"  {category:30s} {SPENT[category]:7.2f} s  ({SPENT[category] / wall:5.1%})")
     print(
         f"  {'prefect + pandas glue (rest)':30s} {wall - measured:7.2f} s  ({(wall - measured) / wall:5.1%})"
+    )
+
+    print(
+        f"pool_rows={pool_rows} wall_s={wall:.2f} peak_rss_mb={peak_mb:.0f} "
+        f"baseline_rss_mb={baseline_mb:.0f}"
     )
 
 

@@ -75,8 +75,10 @@ def fetch_month(lake: Lake, month: str) -> MonthData:
 
 
 @task(cache_policy=NO_CACHE)
-def validate_month(data: MonthData) -> pd.DataFrame:
-    return intake.validate(data)
+def validate_month(settings: Settings, data: MonthData) -> pd.DataFrame:
+    clean = intake.validate(data)
+    intake.check_judgeable(settings, data, clean)  # too few frauds to judge or to cut
+    return clean
 
 
 @task(**io_task)
@@ -205,7 +207,7 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
         return {"status": "already decided", "month": chosen, **decided}
     data = fetch_month(lake, chosen)
     try:
-        clean = validate_month(data)
+        clean = validate_month(settings, data)
     except MonthError as exc:
         quarantine_month(registry, data, str(exc))
         create_markdown_artifact(

@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     train_positive_rate: float = Field(0.25, gt=0, lt=1)
     validation_fraction: float = Field(0.2, gt=0, lt=1)
     holdout_fraction: float = Field(0.5, gt=0, lt=1)
+    min_slice_positives: int = Field(
+        5,
+        ge=1,
+        description="frauds (and non-frauds) a month's holdout and validation slice must each "
+        "hold; a smaller month is quarantined: it can neither be judged nor given a threshold",
+    )
     default_threshold: float = Field(0.25, gt=0, lt=1)
 
     risk_low: float = Field(0.25, ge=0, le=1)

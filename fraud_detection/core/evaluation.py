@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
@@ -166,6 +167,8 @@ def paired_bootstrap(
         )
         differences = differences[np.isfinite(differences)]
     observed = _metric(metric, y, p_new, t_new) - _metric(metric, y, p_old, t_old)
+    if not len(differences):  # every resample held a single class: the metric is undefined
+        return PairedComparison(metric, float(observed), math.nan, math.nan, math.nan, samples)
     return PairedComparison(
         metric=metric,
         difference=float(observed),

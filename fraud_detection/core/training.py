@@ -28,6 +28,7 @@ from sklearn.model_selection import train_test_split
 
 from fraud_detection.core.features import FEATURES, TARGET_COLUMN, feature_matrix
 from fraud_detection.core.params import DriftPlan, XGBoostParams
+from fraud_detection.core.part_batches import WeightedPart, pool_matrix
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class TrainedModel:
     threshold: float  # maximises F1 on the validation slice (natural fraud rate)
     validation_f1: float
     positive_weight: float  # weight of a positive row relative to a negative one
-    trained_rate: float  # the class prior the model was effectively trained at
+    trained_rate: float  # the class prior its probabilities behave at (calibrated_prior)
     rows: dict[str, int] = field(default_factory=dict)
     month_weights: dict[str, float] = field(default_factory=dict)  # per part, stage 1
 
@@ -78,18 +79,33 @@ def _booster_params(params: XGBoostParams, seed: int) -> dict[str, object]:
 
 def _matrix(
     parts: list[TrainingPart], weight_of: dict[str, float], positive_weight: float
-) -> xgb.DMatrix:
-    frames = [p for p in parts if weight_of[p.name] > 0 and len(p.frame)]
-    x = np.vstack([feature_matrix(p.frame) for p in frames])
-    y = np.concatenate([p.frame[TARGET_COLUMN].to_numpy() for p in frames])
-    w = np.concatenate([np.full(len(p.frame), weight_of[p.name]) for p in frames])
-    w = w * np.where(y == 1, positive_weight, 1.0)
-    return xgb.DMatrix(x, label=y, weight=w, feature_names=list(FEATURES))
+) -> xgb.QuantileDMatrix:
+    return pool_matrix([WeightedPart(p.frame, weight_of[p.name]) for p in parts], positive_weight)
 
 
-def trained_rate(parts: list[TrainingPart], target_rate: float) -> float:
-    y = np.concatenate([p.frame[TARGET_COLUMN].to_numpy() for p in parts])
-    return max(float(np.mean(y)), target_rate)
+def calibrated_prior(y_true: np.ndarray, probability: np.ndarray) -> float:
+    """The class prior a model's probabilities behave as if fitted at, measured on rows at
+    their natural fraud rate (the validation slice).
+
+    Stage 1 is recency-weighted and stage 2 boosts recent months on top, so no recorded pooled
+    rate is the prior the booster ended at; this is the rate r such that moving the
+    probabilities from r to the rows' own fraud rate (``gate.prior_corrected``) makes their
+    mean that fraud rate.
+    """
+    rate = float(np.mean(y_true))
+    p = np.clip(np.asarray(probability, dtype=np.float64), 1e-6, 1 - 1e-6)
+    logit = np.log(p / (1 - p))
+
+    def excess(shift: float) -> float:
+        return float(np.mean(1 / (1 + np.exp(-(logit + shift))))) - rate
+
+    low, high = -30.0, 30.0  # the mean rises with the shift: bisection finds the one root
+    for _ in range(80):
+        middle = (low + high) / 2
+        low, high = (low, middle) if excess(middle) > 0 else (middle, high)
+    shift = (low + high) / 2
+    odds = rate / (1 - rate) / np.exp(shift)
+    return float(odds / (1 + odds))
 
 
 def positive_weight_for(y: np.ndarray, target_rate: float) -> float:
@@ -153,6 +169,17 @@ def _correct(
     return corrected
 
 
+def validation_split(
+    frame: pd.DataFrame, fraction: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The newest part's rows fitted on and its validation slice (stratified when it can be)."""
+    stratify = frame[TARGET_COLUMN] if frame[TARGET_COLUMN].nunique() > 1 else None
+    fit_part, validation = train_test_split(
+        frame, test_size=fraction, random_state=seed, stratify=stratify
+    )
+    return fit_part, validation
+
+
 def train_parts(
     parts: list[TrainingPart], params: XGBoostParams, plan: DriftPlan, *, seed: int
 ) -> TrainedModel:
@@ -163,13 +190,13 @@ def train_parts(
     if labels.nunique() < 2:
         raise ValueError("training data holds a single class; a classifier cannot be trained")
     newest = min(parts, key=lambda p: p.age)
-    stratify = newest.frame[TARGET_COLUMN] if newest.frame[TARGET_COLUMN].nunique() > 1 else None
-    fit_part, validation = train_test_split(
-        newest.frame,
-        test_size=plan.validation_fraction,
-        random_state=seed,
-        stratify=stratify,
-    )
+    fit_part, validation = validation_split(newest.frame, plan.validation_fraction, seed)
+    if validation[TARGET_COLUMN].nunique() < 2:
+        # Every cut-off gives F1 0 there: the "best" would be the lowest score, flagging all.
+        raise ValueError(
+            f"the validation slice ({len(validation)} rows of {newest.name}) holds a single "
+            "class; a threshold cannot be chosen on it"
+        )
     fit_parts = [p for p in parts if p is not newest] + [
         TrainingPart(newest.name, fit_part, newest.age)
     ]
@@ -184,8 +211,18 @@ def train_parts(
         "validation_rows": len(validation),
         "validation_positives": int(validation[TARGET_COLUMN].sum()),
     }
-    rate = trained_rate(fit_parts, plan.train_positive_rate)
+    rate = calibrated_prior(validation[TARGET_COLUMN].to_numpy(), probability)
     return TrainedModel(booster, threshold, f1, positive_weight, rate, rows, weights)
+
+
+@dataclass(frozen=True)
+class JudgedRecipe:
+    """What a refit keeps of the judged model: its threshold and calibrated prior (no row is
+    left to measure them on) and, when given, its booster, whose history stage is reused."""
+
+    threshold: float
+    trained_rate: float
+    booster: xgb.Booster | None = None
 
 
 def refit_parts(
@@ -194,19 +231,18 @@ def refit_parts(
     plan: DriftPlan,
     *,
     seed: int,
-    threshold: float,
-    judged: xgb.Booster | None = None,
+    judged: JudgedRecipe,
 ) -> TrainedModel:
     """The judged recipe on every row (its validation slice and the holdout included).
 
-    Given the judged model, its history stage is kept and only the correction stage is refitted
-    on the newest months in full: they hold all the rows the judged model did not fit, and the
-    history stage is most of the cost.
+    Given the judged booster, its history stage is kept and only the correction stage is
+    refitted on the newest months in full: they hold all the rows the judged model did not fit,
+    and the history stage is most of the cost.
     """
     y_all = np.concatenate([p.frame[TARGET_COLUMN].to_numpy() for p in parts])
     positive_weight = positive_weight_for(y_all, plan.train_positive_rate)
-    if judged is not None and plan.correction_rounds > 0:
-        history = judged[: params.n_estimators]
+    if judged.booster is not None and plan.correction_rounds > 0:
+        history = judged.booster[: params.n_estimators]
         booster = _correct(history, parts, params, plan, positive_weight, seed=seed)
         weights = {p.name: recency_weight(p.age, plan.history_half_life) for p in parts}
     else:
@@ -218,8 +254,9 @@ def refit_parts(
         "validation_rows": 0,
         "validation_positives": 0,
     }
-    rate = trained_rate(parts, plan.train_positive_rate)
-    return TrainedModel(booster, threshold, float("nan"), positive_weight, rate, rows, weights)
+    return TrainedModel(
+        booster, judged.threshold, float("nan"), positive_weight, judged.trained_rate, rows, weights
+    )
 
 
 def train(

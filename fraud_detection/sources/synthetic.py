@@ -47,6 +47,14 @@ DRIFT_SCHEDULES: dict[str, dict[int, Regime]] = {
     "late": {0: CALM, 6: RING},
     "frequent": {0: CALM, 3: RING, 6: NO_HISTORY, 9: CALM, 11: RING},
     "calm": {0: CALM},
+    "rate_drift": {0: CALM, 6: RING},
+}
+
+# Schedules whose fraud rate moves (month index → rate from then on); the others keep
+# NATURAL_RATE every month. "rate_drift" stays within the data alarm's rate factor (2×), so
+# its months are judged, not quarantined, and each model's calibration prior matters.
+RATE_SCHEDULES: dict[str, dict[int, float]] = {
+    "rate_drift": {0: NATURAL_RATE, 4: 0.05, 8: 0.09},
 }
 
 
@@ -54,6 +62,12 @@ def regime(month_index: int, schedule: str = "default") -> Regime:
     changes = DRIFT_SCHEDULES[schedule]
     start = max(m for m in changes if m <= month_index)
     return changes[start]
+
+
+def fraud_rate(month_index: int, schedule: str = "default") -> float:
+    """The month's mean true p(fraud) under ``schedule``."""
+    changes = RATE_SCHEDULES.get(schedule, {0: NATURAL_RATE})
+    return changes[max(m for m in changes if m <= month_index)]
 
 
 def _pick(rng: np.random.Generator, n: int, levels: dict[str, float]) -> np.ndarray:
@@ -256,7 +270,7 @@ def generate(
     ):
         _one_hot(col, group, values)
     score = _fraud_score(people, col, years, n_prev, regime(month_index, schedule))
-    p_fraud = _sigmoid(score + _calibrated_intercept(score, NATURAL_RATE))
+    p_fraud = _sigmoid(score + _calibrated_intercept(score, fraud_rate(month_index, schedule)))
     target = (rng.random(n) < p_fraud).astype(np.int64)
     ids = np.arange(id_start, id_start + n, dtype=np.int64)
     frame = pd.DataFrame(

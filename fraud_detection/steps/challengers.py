@@ -15,7 +15,13 @@ from fraud_detection.core import plots
 from fraud_detection.core.dataset import stable_seed
 from fraud_detection.core.lineage import PartitionRef, RunRecord
 from fraud_detection.core.tags import Role, VersionTags
-from fraud_detection.core.training import TrainedModel, TrainingPart, refit_parts, train_parts
+from fraud_detection.core.training import (
+    JudgedRecipe,
+    TrainedModel,
+    TrainingPart,
+    refit_parts,
+    train_parts,
+)
 from fraud_detection.steps.pool import TrainingInputs
 from fraud_detection.steps.ports import ModelBook, VersionView
 
@@ -30,7 +36,7 @@ class Challenger:
     threshold: float
     data_sha256: str
     reused: bool  # True when this month and data had been trained before (a retry or re-run)
-    positive_rate: float  # class prior the model was trained at (weighted)
+    positive_rate: float  # class prior its probabilities behave at (measured on validation)
 
 
 @dataclass(frozen=True)
@@ -148,8 +154,11 @@ def refit(
         settings.xgb,
         settings.drift_plan(),
         seed=seed,
-        threshold=challenger.threshold,
-        judged=registry.load_booster(challenger.version),
+        judged=JudgedRecipe(
+            challenger.threshold,
+            challenger.positive_rate,
+            registry.load_booster(challenger.version),
+        ),
     )
     registration = Registration(
         month=inputs.month,

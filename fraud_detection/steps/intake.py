@@ -9,7 +9,7 @@ import pandas as pd
 
 from fraud_detection.adapters.lake import LakeError, decode
 from fraud_detection.config import Settings
-from fraud_detection.core.dataset import MonthSplit, split_month
+from fraud_detection.core.dataset import MonthSplit, split_month, stable_seed
 from fraud_detection.core.features import (
     TARGET_COLUMN,
     ContractError,
@@ -18,6 +18,7 @@ from fraud_detection.core.features import (
 )
 from fraud_detection.core.lineage import PartitionRef
 from fraud_detection.core.tags import BASE_MONTH, QuarantineRecord, utc_now
+from fraud_detection.core.training import validation_split
 from fraud_detection.steps.ports import DecisionBook, Deliveries
 
 BASE = BASE_MONTH
@@ -76,6 +77,42 @@ def split(settings: Settings, month: str, clean: pd.DataFrame) -> MonthSplit:
     return split_month(
         clean, holdout_fraction=settings.holdout_fraction, seed=settings.seed, month=month
     )
+
+
+def check_judgeable(settings: Settings, data: MonthData, clean: pd.DataFrame) -> None:
+    """Refuse a month too small to be judged or to choose a threshold on (it is quarantined).
+
+    The holdout and the validation slice are the ones the run will use (same split, same
+    seed); each must hold ``min_slice_positives`` rows of each class. Otherwise the gate has
+    nothing to tell the models apart with, and a threshold chosen on one or no fraud flags
+    nearly every application.
+    """
+    month = data.ref.name
+    month_split = split(settings, month, clean)
+    _, validation = validation_split(
+        month_split.train, settings.validation_fraction, stable_seed(settings.seed, month)
+    )
+    needed = settings.min_slice_positives
+    problems = [
+        Problem(
+            TARGET_COLUMN,
+            f"the {name} holds {count} rows of its rarer class (at least {needed} are needed to "
+            f"{purpose}); the month is too small for FRAUD_HOLDOUT_FRACTION="
+            f"{settings.holdout_fraction:g}",
+        )
+        for name, count, purpose in (
+            ("holdout", _rarer_class(month_split.holdout), "judge the challenger"),
+            ("validation slice", _rarer_class(validation), "choose a threshold"),
+        )
+        if count < needed
+    ]
+    if problems:
+        raise MonthError(str(ContractError(problems, data.ref.path)))
+
+
+def _rarer_class(frame: pd.DataFrame) -> int:
+    positives = int(frame[TARGET_COLUMN].sum())
+    return min(positives, len(frame) - positives)
 
 
 def quarantine(

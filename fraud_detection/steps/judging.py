@@ -162,14 +162,15 @@ def compare_with_champion(
     if p_old is not None:
         assert scores.champion_threshold is not None and scores.champion_trained_rate is not None
         rate = scores.fraud_rate
-        pr_auc = paired_bootstrap(
-            y,
-            (p_old, scores.champion_threshold),
-            (p_new, challenger.threshold),
-            metric="pr_auc",
-            samples=settings.bootstrap_samples,
-            seed=stable_seed(settings.seed, challenger.month),
-        )
+        if len(np.unique(y)) == 2:  # PR-AUC is undefined on a single class (the gate says so)
+            pr_auc = paired_bootstrap(
+                y,
+                (p_old, scores.champion_threshold),
+                (p_new, challenger.threshold),
+                metric="pr_auc",
+                samples=settings.bootstrap_samples,
+                seed=stable_seed(settings.seed, challenger.month),
+            )
         decision, test = decide(
             y,
             prior_corrected(p_old, trained_rate=scores.champion_trained_rate, target_rate=rate),

@@ -80,6 +80,15 @@ def test_average_precision_of_a_single_class_resample_is_undefined() -> None:
     assert np.isnan(ap[0]) and ap[1] == pytest.approx(average_precision_score(y, p))
 
 
+def test_the_pr_auc_bootstrap_of_a_single_class_holdout_is_undefined_not_an_error() -> None:
+    rng = np.random.default_rng(4)
+    y = np.zeros(300, dtype=int)
+    result = paired_bootstrap(
+        y, (rng.random(300), 0.5), (rng.random(300), 0.5), metric="pr_auc", samples=50
+    )
+    assert np.isnan(result.low) and np.isnan(result.high) and np.isnan(result.share_better)
+
+
 def test_pr_auc_bootstrap_matches_resampling_with_sklearn() -> None:
     rng = np.random.default_rng(5)
     y = (rng.random(800) < 0.1).astype(int)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from fraud_detection.adapters.registry import StaleChampionError
@@ -138,6 +139,22 @@ def test_intake_names_the_file_and_column_and_quarantine_keeps_the_bytes(
     assert broken.fetch("2025-07")[0] == data.raw
 
 
+def test_a_month_with_few_frauds_is_refused_before_a_threshold_is_cut_on_it(
+    lake: InMemoryLake,
+) -> None:
+    month = intake.validate(intake.fetch(lake, "2025-01"))
+    few = InMemoryLake()
+    few.write("2025-01", pd.concat([month[month["TARGET"] == 0], month[month["TARGET"] == 1][:8]]))
+    data = intake.fetch(few, "2025-01")
+    clean = intake.validate(data)  # a valid month with 8 frauds: the contract accepts it
+    with pytest.raises(intake.MonthError, match=r"applications-1.parquet: .*validation slice"):
+        intake.check_judgeable(SETTINGS, data, clean)
+    intake.check_judgeable(SETTINGS, intake.fetch(lake, "2025-01"), month)  # a usual month passes
+    registry = InMemoryRegistry()
+    intake.quarantine(registry, data, "too few frauds")
+    assert months.next_month(few, registry) is None
+
+
 # -- pool ----------------------------------------------------------------------------------------
 def test_the_pool_holds_base_earlier_decided_months_and_the_month_once_each(
     lake: InMemoryLake,
@@ -211,6 +228,23 @@ def test_shuffled_labels_raise_the_alarm_and_quarantine_the_month(lake: InMemory
     _, _, alarmed = _judged(shuffled, registry, "2025-02")
     assert alarmed.alarm.raised and alarmed.decision.verdict is Verdict.QUARANTINED
     assert "Data alarm" in alarmed.decision.reason
+
+
+def test_a_single_class_holdout_is_decided_with_its_reason_and_never_picked_again(
+    lake: InMemoryLake,
+) -> None:
+    registry = _bootstrapped(lake)
+    data, inputs = _inputs(lake, registry, "2025-01")
+    challenger = challengers.train_challenger(registry, SETTINGS, inputs)
+    negatives = inputs.holdout[inputs.holdout["TARGET"] == 0]
+    scores = judging.evaluate(registry, SETTINGS, challenger, negatives)
+    evaluation = judging.compare_with_champion(registry, SETTINGS, scores)
+    assert evaluation.decision.verdict is Verdict.REJECTED
+    assert "single class" in evaluation.decision.reason
+    record.record(registry, evaluation)
+    transition.transition(registry, evaluation, data)
+    assert months.already_decided(registry, "2025-01") is not None
+    assert months.next_month(lake, registry) == "2025-02"
 
 
 # -- transition ----------------------------------------------------------------------------------

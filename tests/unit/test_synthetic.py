@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,11 @@ from fraud_detection.core.contract import MAX_DAYS, NOT_EMPLOYED
 from fraud_detection.core.evaluation import predict_proba
 from fraud_detection.core.features import ONE_HOT_GROUPS, feature_matrix, validate_frame
 from fraud_detection.core.training import train
-from fraud_detection.sources.synthetic import generate, generate_lake_partitions
+from fraud_detection.sources.synthetic import (
+    RATE_SCHEDULES,
+    generate,
+    generate_lake_partitions,
+)
 
 
 def test_same_seed_same_data() -> None:
@@ -31,6 +37,23 @@ def test_partitions_follow_the_contract_with_about_8_percent_fraud() -> None:
             assert clean[list(columns)].sum(axis=1).max() <= 1
         assert (part.truth["SK_ID_CURR"] == part.frame["SK_ID_CURR"]).all()
         assert "P_FRAUD" not in part.frame.columns
+
+
+def test_the_rate_drift_schedule_moves_the_fraud_rate_within_the_alarms_factor() -> None:
+    planned = RATE_SCHEDULES["rate_drift"]
+    parts = list(
+        generate_lake_partitions(
+            months=12, rows_per_month=2_000, base_rows=2_000, schedule="rate_drift"
+        )
+    )
+    for index, part in enumerate(parts):
+        rate = planned[max(m for m in planned if m <= index)]
+        assert part.truth["P_FRAUD"].mean() == pytest.approx(rate, rel=1e-3), part.name
+    steps = [max(a / b, b / a) for a, b in itertools.pairwise(planned.values())]
+    assert max(steps) < Settings().alarm_rate_factor
+    # Schedules without a rate plan keep the natural rate every month.
+    default = generate(2_000, month_index=5, seed=3)[1]["P_FRAUD"].mean()
+    assert default == pytest.approx(0.08, rel=1e-3)
 
 
 def test_months_drift() -> None:

@@ -5,8 +5,10 @@ import pandas as pd
 import pytest
 
 from fraud_detection.config import Settings
-from fraud_detection.core.features import feature_matrix, validate_frame
-from fraud_detection.core.training import best_f1_threshold, train
+from fraud_detection.core.features import FEATURES, feature_matrix, validate_frame
+from fraud_detection.core.gate import prior_corrected
+from fraud_detection.core.part_batches import WeightedPart, pool_matrix
+from fraud_detection.core.training import TrainingPart, best_f1_threshold, train, train_parts
 from fraud_detection.sources.synthetic import generate
 
 
@@ -27,7 +29,9 @@ def test_the_threshold_comes_from_validation_data_only() -> None:
     assert first.threshold == again.threshold
     assert first.rows["validation_rows"] == 600 and first.rows["pool_rows"] == 3_000
     # validation keeps the natural rate; no row is dropped: positives are weighted up to 25 %
-    assert first.rows["fit_rows"] == 2_400 and first.trained_rate == 0.25
+    assert first.rows["fit_rows"] == 2_400
+    # the prior its probabilities behave at: positives were weighted up from ~8 % towards 25 %
+    assert 0.08 < first.trained_rate < 0.3
     rate = first.rows["fit_positives"] / first.rows["fit_rows"]
     assert first.positive_weight == pytest.approx((0.25 / 0.75) / (rate / (1 - rate)))
     assert first.rows["validation_positives"] / 600 == pytest.approx(
@@ -39,6 +43,14 @@ def test_a_single_class_cannot_be_trained() -> None:
     pool = validate_frame(generate(500, month_index=0, seed=5)[0]).assign(TARGET=0)
     with pytest.raises(ValueError, match="single class"):
         train(pool, Settings().xgb, train_positive_rate=0.25, validation_fraction=0.2, seed=1)
+
+
+def test_no_threshold_is_cut_on_a_validation_slice_without_fraud() -> None:
+    pool = validate_frame(generate(2_000, month_index=0, seed=5)[0])
+    # Two frauds in all: the stratified validation slice (20 %) gets none of them.
+    few = pd.concat([pool[pool["TARGET"] == 0], pool[pool["TARGET"] == 1][:2]])
+    with pytest.raises(ValueError, match=r"validation slice .* single class"):
+        train(few, Settings().xgb, train_positive_rate=0.25, validation_fraction=0.2, seed=1)
 
 
 def test_the_model_takes_the_54_contract_columns(trained: object) -> None:
@@ -81,3 +93,40 @@ def test_recent_months_weigh_more_and_a_new_pattern_is_learnt() -> None:
     following = ring_gap(plan)
     # Then the drift-following model separates the new pattern's applicants more sharply
     assert following > flat
+
+
+def _at_rate(frame: pd.DataFrame, rate: float, seed: int) -> pd.DataFrame:
+    """The frame with frauds dropped at random until they make ``rate`` of it."""
+    negatives = frame[frame["TARGET"] == 0]
+    keep = round(rate / (1 - rate) * len(negatives))
+    return pd.concat([negatives, frame[frame["TARGET"] == 1].sample(keep, random_state=seed)])
+
+
+def test_the_recorded_prior_corrects_the_mean_prediction_to_the_months_fraud_rate() -> None:
+    # The issue's case: history at ~8 % fraud, the newest month at 2.5 %.
+    base = validate_frame(generate(6_000, month_index=0, seed=8)[0])
+    month = _at_rate(validate_frame(generate(10_000, month_index=1, seed=8)[0]), 0.025, 1)
+    holdout = _at_rate(validate_frame(generate(10_000, month_index=1, seed=9)[0]), 0.025, 2)
+    settings = Settings(
+        validation_fraction=0.4, xgb=Settings().xgb.model_copy(update={"n_estimators": 40})
+    )
+    parts = [TrainingPart("base", base, 2.0), TrainingPart("2025-01", month, 0.0)]
+    model = train_parts(parts, settings.xgb, settings.drift_plan(), seed=3)
+    rate = float(holdout["TARGET"].mean())
+    p = model.booster.inplace_predict(feature_matrix(holdout))
+    corrected = prior_corrected(p, trained_rate=model.trained_rate, target_rate=rate)
+    assert np.mean(corrected) == pytest.approx(rate, rel=0.12)
+
+
+def test_the_pool_is_streamed_part_by_part_with_its_labels_and_weights() -> None:
+    one = validate_frame(generate(700, month_index=0, seed=1)[0])
+    two = validate_frame(generate(500, month_index=1, seed=1)[0])
+    skipped = validate_frame(generate(300, month_index=2, seed=1)[0])
+    parts = [WeightedPart(one, 0.5), WeightedPart(skipped, 0.0), WeightedPart(two, 1.0)]
+    matrix = pool_matrix(parts, positive_weight=3.0)
+    y = np.r_[one["TARGET"], two["TARGET"]]
+    assert matrix.num_row() == 1_200 and matrix.num_col() == len(FEATURES)
+    assert (matrix.get_label() == y).all()
+    expected = np.r_[np.full(700, 0.5), np.ones(500)] * np.where(y == 1, 3.0, 1.0)
+    assert np.allclose(matrix.get_weight(), expected)
+    assert matrix.feature_names == list(FEATURES)
