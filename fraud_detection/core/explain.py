@@ -115,9 +115,14 @@ def reasons(parts: Contributions, matrix: np.ndarray, top: int) -> list[dict[str
     ]
 
 
+IMPORTANCE_ROWS = 5_000  # enough for a stable mean; TreeSHAP costs grow with every row
+
+
 def global_importance(booster: xgb.Booster, matrix: np.ndarray) -> np.ndarray:
-    """Mean absolute contribution of each feature over the rows of ``matrix`` (log-odds)."""
-    importance: np.ndarray = np.abs(contributions(booster, matrix).values).mean(axis=0)
+    """Mean absolute contribution of each feature over the first ``IMPORTANCE_ROWS`` rows of
+    ``matrix`` (log-odds)."""
+    parts = contributions(booster, matrix[:IMPORTANCE_ROWS])
+    importance: np.ndarray = np.abs(parts.values).mean(axis=0)
     return importance
 
 
@@ -168,7 +173,7 @@ class ImportanceShift:
         ]
         return sorted(shifts, key=lambda s: -abs(s.change))
 
-    def notable(self, share: float = 0.05, count: int = 3) -> list[FeatureShift]:
+    def notable(self, share: float = 0.02, count: int = 3) -> list[FeatureShift]:
         """The largest changes that matter: at least ``share`` of the challenger's total
         importance and at least 25 % of the feature's own importance."""
         floor = share * sum(self.challenger)
@@ -177,3 +182,12 @@ class ImportanceShift:
             for s in self.ranked()[:count]
             if abs(s.change) >= floor and s.degree != "about as much"
         ]
+
+
+def importance_shift(
+    challenger: xgb.Booster, champion: xgb.Booster | None, matrix: np.ndarray
+) -> ImportanceShift:
+    """Both models' global importance on the same rows (the champion's only if there is one)."""
+    old = None if champion is None else tuple(global_importance(champion, matrix).tolist())
+    new = tuple(global_importance(challenger, matrix).tolist())
+    return ImportanceShift(new, old, min(len(matrix), IMPORTANCE_ROWS))
