@@ -61,7 +61,7 @@ def test_a_year_of_months_promotes_and_rejects_with_consistent_aliases(
     assert bootstrap()["created"] is False  # safe to run twice
 
     # When the flow runs once per month, in order, picking the month itself
-    outcomes = {}
+    outcomes, learnt = {}, {}
     for expected_month in months:
         state = monthly_retrain(return_state=True)
         assert state.is_completed(), state.message
@@ -71,6 +71,8 @@ def test_a_year_of_months_promotes_and_rejects_with_consistent_aliases(
         reports = _report_artifacts(state.state_details.flow_run_id)
         assert len(reports) == 1 and expected_month in reports[0]
         assert "champion" in reports[0] and "challenger" in reports[0]
+        learnt[expected_month] = reports[0].split("## What the challenger learnt")[1]
+        (tmp_path / f"report-{expected_month}.md").write_text(reports[0])  # TEMP
         # and the run's tasks, as the Prefect UI lists them, are the designed steps in order
         names = _task_names(state.state_details.flow_run_id)
         steps = ["fetch_month", "train_challenger", "evaluate", "compare_with_champion",
