@@ -203,3 +203,9 @@ def test_the_changes_that_matter_are_told_in_words_first() -> None:
     assert "relies on the same features as the champion did" in same
     alone = importance_section(_shift(None, {"DAYS_BIRTH": 0.9, "FLAG_EMAIL": 0.4}))
     assert "No champion to compare with" in alone and "**age (days)** (`DAYS_BIRTH`)" in alone
+
+
+def test_every_feature_has_its_own_short_label_from_the_contract_table() -> None:
+    assert len(LABELS) == len(FEATURES) and len(set(LABELS)) == len(LABELS)
+    assert all(0 < len(label) <= 50 for label in LABELS)
+    assert [BY_NAME[name].label for name in FEATURES[:-1]] == list(LABELS[:-1])
