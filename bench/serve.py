@@ -1,14 +1,16 @@
 """Latency and throughput of the prediction service, against the in-process floor and a minimal
 numpy + inplace_predict HTTP server measured in the same run.
 
-    .venv/bin/python bench/serve.py [--quick] [--endpoint score] [--compare-with CHECKOUT]
+    .venv/bin/python bench/serve.py [--quick] [--endpoint score] [--explain] [--compare-with CHECKOUT]
 
 Everything runs on 127.0.0.1 with bounded request counts; servers are stopped at the end.
 ``--endpoint score`` sends the service's requests to ``/score`` instead of ``/predict`` (the
 minimal server answers ``/predict`` either way). ``--compare-with CHECKOUT`` serves the same model
 from another checkout of the project too (e.g. ``git worktree add /tmp/old <commit>``), as a
-third server taking turns with the two, and sends only records both versions accept. Prints
-numbers; asserts nothing.
+third server taking turns with the two, and sends only records both versions accept.
+``--explain`` also sends the same bodies to the service's ``/explain`` (default reasons), in
+turn with the others, so the cost of the reasons is read against ``/score`` in the same run.
+Prints numbers; asserts nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -143,11 +144,26 @@ def _floor(booster: Any, records: list[dict[str, Any]], repeat: int) -> tuple[fl
     return 1000 * statistics.median(whole), 1000 * statistics.median(predict_only)
 
 
+def _explain_floor(booster: Any, records: list[dict[str, Any]], repeat: int) -> float:
+    """Median ms of (records → matrix → TreeSHAP contributions → the top reasons)."""
+    from fraud_detection.core.explain import DEFAULT_REASONS, contributions, reasons
+
+    booster.set_param({"nthread": 1})  # as the service predicts
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        matrix = matrix_from_records(records)
+        reasons(contributions(booster, matrix), matrix, DEFAULT_REASONS)
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests")
     parser.add_argument("--endpoint", choices=["predict", "score"], default="predict")
     parser.add_argument("--compare-with", type=Path, help="another checkout to serve as well")
+    parser.add_argument("--explain", action="store_true", help="time /explain on the service too")
     args = parser.parse_args()
     scale = 0.2 if args.quick else 1.0
     workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
@@ -223,13 +239,16 @@ def main() -> None:
         home = {"BENTOML_HOME": str(workdir / "other-bentoml"), "PYTHONPATH": str(other)}
         servers["other"] = (servers["bento"][0], {**servers["bento"][1], **home}, other)
         paths["other"] = paths["bento"]
-    processes: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+    processes: dict[str, tuple[Managed, int]] = {}
     try:
         for name, (template, env, cwd) in servers.items():
             port = free_port()
             command = [part.replace("{port}", str(port)) for part in template]
             processes[name] = (_start(command, env, port, workdir / f"{name}.log", cwd), port)
             _load(port, bodies[1], 50, 1, paths[name])  # warm-up
+        if args.explain:  # the same service process, another path
+            processes["explain"], paths["explain"] = processes["bento"], "/explain"
+            _load(processes["bento"][1], bodies[1], 50, 1, "/explain")
         # Both servers stay up and take turns, round by round, so the VM's drift hits both alike.
         rounds: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for label, n, c, count in scenarios:
@@ -239,10 +258,11 @@ def main() -> None:
                         _load(port, bodies[n], count // ROUNDS, c, paths[name])
                     )
     finally:
-        for process, _ in processes.values():
+        for process in {id(p): p for p, _ in processes.values()}.values():
             process.stop()
+    names = list(processes)
     results = {
-        name: {label: _combine(rounds[label, name]) for label, *_ in scenarios} for name in servers
+        name: {label: _combine(rounds[label, name]) for label, *_ in scenarios} for name in names
     }
 
     print(
@@ -258,7 +278,7 @@ def main() -> None:
         f"{'scenario':20s} {'server':8s} {'p50 ms':>8s} {'p99 ms':>8s} {'req/s':>8s} {'rows/s':>10s} {'fail':>5s}"
     )
     for label, n, _, _ in scenarios:
-        for name in servers:
+        for name in names:
             r = results[name][label]
             print(
                 f"{label:20s} {name:8s} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['req_s']:8.0f} "
@@ -284,10 +304,27 @@ def main() -> None:
                 f"bento / {args.compare_with} throughput, {label}: {ratio:.2f} "
                 f"(round by round {paired[0]:.2f}–{paired[-1]:.2f})"
             )
+    if args.explain:
+        for label, *_ in scenarios:
+            ratio = results["explain"][label]["req_s"] / results["bento"][label]["req_s"]
+            paired = sorted(
+                e["req_s"] / b["req_s"]
+                for e, b in zip(rounds[label, "explain"], rounds[label, "bento"], strict=True)
+            )
+            print(
+                f"/explain / {paths['bento']} rows/s, {label}: {ratio:.2f} "
+                f"(round by round {paired[0]:.2f}–{paired[-1]:.2f})"
+            )
     print("in-process floor (median ms): records → matrix → inplace_predict | inplace_predict only")
     for n in (1, 100, 1000):
         whole, predict_only = _floor(model.booster, records[:n], repeat=200 if n < 1000 else 50)
         print(f"  {n:5d} rows: {whole:7.3f} | {predict_only:7.3f}")
+    if args.explain:
+        print(
+            "in-process floor of /explain (median ms): records → matrix → contributions → reasons"
+        )
+        for n in (1, 100, 1000):
+            print(f"  {n:5d} rows: {_explain_floor(model.booster, records[:n], 50):7.3f}")
 
 
 if __name__ == "__main__":

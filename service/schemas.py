@@ -26,6 +26,7 @@ from fraud_detection.core.contract import (
     TARGET_MEANING,
     Column,
 )
+from fraud_detection.core.explain import DEFAULT_REASONS, MAX_REASONS
 
 RISK_LEVELS = ("low_risk", "moderate_risk", "high_risk")
 
@@ -72,6 +73,55 @@ class ScoreResponse(BaseModel):
     """The scores of a request and which model gave them."""
 
     scores: list[Score] = Field(description="one per record, in request order")
+    model: ModelInfo
+
+
+class Reason(BaseModel):
+    """One feature's part in a record's score."""
+
+    feature: str = Field(description="the feature's name in the contract")
+    label: str = Field(description="what the feature is, in a few words")
+    value: float = Field(
+        description="the applicant's value as the model saw it (CREDIT_TO_INCOME as computed)"
+    )
+    contribution: float = Field(
+        description="how far this value moved the record's log-odds away from the base value"
+    )
+    probability_change: float = Field(
+        description="the probability the base value and this contribution alone give, minus "
+        "the base probability",
+        ge=-1,
+        le=1,
+    )
+
+
+class Explanation(BaseModel):
+    """One record's score as `/score` gives it, and why: its top reasons either way.
+
+    The contributions of all 54 features plus `base_value` equal `margin` (to float tolerance),
+    and the probability is the sigmoid of the margin."""
+
+    probability: float = Field(description="p(fraud), unrounded, as /score gives it", ge=0, le=1)
+    risk_level: str = Field(json_schema_extra={"enum": list(RISK_LEVELS)})
+    is_fraud: bool = Field(description="probability at or above the model's own decision threshold")
+    margin: float = Field(description="the model's log-odds of fraud for this record")
+    base_value: float = Field(
+        description="the model's average log-odds over its training data (as its trees record "
+        "it), the same for every record: where the contributions start from"
+    )
+    base_probability: float = Field(description="sigmoid(base_value)", ge=0, le=1)
+    raising: list[Reason] = Field(
+        description="up to `top` features that raised the log-odds most, largest first"
+    )
+    lowering: list[Reason] = Field(
+        description="up to `top` features that lowered the log-odds most, largest first"
+    )
+
+
+class ExplainResponse(BaseModel):
+    """Each record's score and reasons, and which model gave them."""
+
+    explanations: list[Explanation] = Field(description="one per record, in request order")
     model: ModelInfo
 
 
@@ -192,6 +242,18 @@ def _scoring_request(max_records: int) -> dict[str, Any]:
     }
 
 
+def _explain_request(max_records: int) -> dict[str, Any]:
+    request = _scoring_request(max_records)
+    request["properties"]["top"] = {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_REASONS,
+        "default": DEFAULT_REASONS,
+        "description": f"how many reasons each way, 1 to {MAX_REASONS} (default {DEFAULT_REASONS})",
+    }
+    return request
+
+
 @dataclass(frozen=True)
 class _Paths:
     """The paths of the document for one configuration: the record limit, a key or none."""
@@ -210,9 +272,15 @@ class _Paths:
         return {**auth, "503": _error("no model loaded yet")}
 
     def scoring(
-        self, summary: str, description: str, response: dict[str, str], name: str
+        self,
+        summary: str,
+        description: str,
+        response: dict[str, str],
+        name: str,
+        request: str = "ScoringRequest",
     ) -> dict[str, Any]:
-        """A POST route that takes the scoring request (the one body of /predict and /score)."""
+        """A POST route that takes a scoring request (the one body of /predict and /score; the
+        same with ``top`` for /explain)."""
         return {
             "post": {
                 "summary": summary,
@@ -222,7 +290,7 @@ class _Paths:
                 **self.guarded,
                 "requestBody": {
                     "required": True,
-                    "content": {JSON: {"schema": {"$ref": REF.format(model="ScoringRequest")}}},
+                    "content": {JSON: {"schema": {"$ref": REF.format(model=request)}}},
                 },
                 "responses": {
                     "200": {
@@ -231,6 +299,11 @@ class _Paths:
                     },
                     "400": _error(
                         "malformed JSON, or a record that breaks the contract (each field named)"
+                        + (
+                            "; a 'top' that is not a whole number in range"
+                            if request != "ScoringRequest"
+                            else ""
+                        )
                     ),
                     "404": _error("no such path"),
                     "405": _error("method not allowed"),
@@ -279,7 +352,9 @@ def openapi_document(*, max_records: int, api_key: bool, version: str = "") -> d
     predict_response = _component(PredictResponse, schemas)
     score_response = _component(ScoreResponse, schemas)
     model_info = _component(ModelInfo, schemas)
+    explain_response = _component(ExplainResponse, schemas)
     schemas["ScoringRequest"] = _scoring_request(max_records)
+    schemas["ExplainRequest"] = _explain_request(max_records)
     paths = _Paths(max_records, api_key)
     document: dict[str, Any] = {
         "openapi": "3.0.3",
@@ -306,6 +381,20 @@ def openapi_document(*, max_records: int, api_key: bool, version: str = "") -> d
                 "The same input; unrounded probabilities, the model's own decision and which model answered.",
                 score_response,
                 "score",
+            ),
+            "/explain": paths.scoring(
+                "Why a score: each record's top reasons",
+                "The same input (and `top`, reasons each way, default "
+                f"{DEFAULT_REASONS}); each record's probability, risk level and decision as "
+                "/score gives them, with the features that raised its score most and those that "
+                "lowered it most. Each reason's contribution is in log-odds (XGBoost's exact "
+                "TreeSHAP): the contributions of all 54 features plus `base_value` equal the "
+                "record's `margin`, whose sigmoid is its probability; `probability_change` is "
+                "what that contribution alone does to the base probability. A feature the model "
+                "does not use contributes 0 and is never named.",
+                explain_response,
+                "explain",
+                request="ExplainRequest",
             ),
             "/model": paths.model(model_info),
             "/livez": paths.health("Liveness"),

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fraud_detection.config import Settings, get_settings
+from fraud_detection.core.explain import DEFAULT_REASONS, MAX_REASONS
 from fraud_detection.core.features import ContractError
 from fraud_detection.serving.bundle import load_bundle
 from fraud_detection.serving.follower import ChampionFollower
@@ -26,7 +27,7 @@ from fraud_detection.serving.model import LoadedModel, ModelHolder
 from service.schemas import openapi_document
 
 BUNDLED_MODEL = "fraud-detector"
-SCORING_PATHS = ("/predict", "/score")
+SCORING_PATHS = ("/predict", "/score", "/explain")
 PROTECTED_PATHS = (*SCORING_PATHS, "/model")
 logger = logging.getLogger("fraud_detection.service")
 info_app = FastAPI(title="fraud-detection model info")
@@ -41,6 +42,18 @@ def _error(
     status: HTTPStatus, message: str, problems: list[dict[str, str]] | None = None
 ) -> JSONResponse:
     return JSONResponse({"error": message, "problems": problems or []}, status_code=status)
+
+
+def _top_problem(top: Any) -> JSONResponse | None:
+    """A 400 naming ``top`` unless it is a whole number of reasons within the maximum."""
+    if type(top) is int and 1 <= top <= MAX_REASONS:  # exact type: true and 4.0 are refused
+        return None
+    rule = f"must be a whole number from 1 to {MAX_REASONS}"
+    shown = json.dumps(top)
+    shown = shown if len(shown) <= 40 else shown[:40] + "…"
+    return _error(
+        HTTPStatus.BAD_REQUEST, f"'top' {rule}, got {shown}", [{"field": "top", "message": rule}]
+    )
 
 
 def _problems_of(status: int, body: bytes) -> dict[str, Any]:
@@ -294,6 +307,23 @@ class FraudDetector:
             for p in probabilities.tolist()
         ]
         return _json({"scores": scores, "model": model.describe()})
+
+    @bentoml.api(route="/explain")
+    async def explain(self, data: list[dict[str, Any]], top: Any = DEFAULT_REASONS) -> Any:
+        """The /score answer of each record with its top reasons: the features that raised its
+        score most and those that lowered it most (TreeSHAP contributions, log-odds)."""
+        if (problem := self._check(data) or _top_problem(top)) is not None:
+            return problem
+        try:
+            probabilities, found, model = self.holder.explain(data, top)
+        except ContractError as error:
+            return self._contract_error(error)
+        level = self.holder.bands.level
+        explanations = [
+            {"probability": p, "risk_level": level(p), "is_fraud": p >= model.threshold, **why}
+            for p, why in zip(probabilities.tolist(), found, strict=True)
+        ]
+        return _json({"explanations": explanations, "model": model.describe()})
 
     @info_app.get("/model")
     def model(self) -> Any:

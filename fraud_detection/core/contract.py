@@ -59,6 +59,7 @@ class Column:
     minimum: float
     maximum: float
     meaning: str
+    label: str  # a few words an analyst reads beside the value (reason codes, reports)
     group: str | None = None  # one-hot group (at most one level set; all zero = dropped level)
     placeholder: Placeholder | None = None  # accepted besides the bounds, passed on unchanged
 
@@ -99,28 +100,37 @@ def _number(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
-def _flag(name: str, meaning: str, group: str | None = None) -> Column:
-    return Column(name, "flag", 0, 1, meaning, group)
+def _flag(name: str, label: str, meaning: str, group: str | None = None) -> Column:
+    return Column(name, "flag", 0, 1, meaning, label, group)
 
 
-def _count(name: str, meaning: str, maximum: float = MAX_COUNT, minimum: float = 0) -> Column:
-    return Column(name, "count", minimum, maximum, meaning)
+def _count(
+    name: str, label: str, meaning: str, maximum: float = MAX_COUNT, minimum: float = 0
+) -> Column:
+    return Column(name, "count", minimum, maximum, meaning, label)
 
 
-def _amount(name: str, meaning: str) -> Column:
-    return Column(name, "amount", 1, MAX_AMOUNT, meaning)
+def _amount(name: str, label: str, meaning: str) -> Column:
+    return Column(name, "amount", 1, MAX_AMOUNT, meaning, label)
 
 
 def _days(
-    name: str, meaning: str, maximum: float = 0, placeholder: Placeholder | None = None
+    name: str,
+    label: str,
+    meaning: str,
+    maximum: float = 0,
+    placeholder: Placeholder | None = None,
 ) -> Column:
     if placeholder is not None:
         meaning = f"{meaning} ({placeholder.value}: {placeholder.meaning})"
-    return Column(name, "days", -MAX_DAYS, maximum, meaning, placeholder=placeholder)
+    return Column(name, "days", -MAX_DAYS, maximum, meaning, label, placeholder=placeholder)
 
 
-def _levels(group: str, meaning: str, *levels: str) -> list[Column]:
-    return [_flag(f"{group}_{level}", f"{meaning}: {level}", group) for level in levels]
+def _levels(group: str, label: str, meaning: str, *levels: str) -> list[Column]:
+    return [
+        _flag(f"{group}_{level}", f"{label}: {level.lower()}", f"{meaning}: {level}", group)
+        for level in levels
+    ]
 
 
 _PREV = "previous applications"
@@ -133,63 +143,82 @@ _PREV = "previous applications"
 # refuses only what no application can hold.
 INPUTS: tuple[Column, ...] = (
     # Binary maps of two-valued raw columns (gender XNA is dropped by the cleaning).
-    _flag("NAME_CONTRACT_TYPE", "contract type: 0 cash loan, 1 revolving loan"),
-    _flag("CODE_GENDER", "gender: 0 female, 1 male"),
-    _flag("FLAG_OWN_CAR", "owns a car"),
-    _flag("FLAG_OWN_REALTY", "owns a house or flat"),
+    _flag("NAME_CONTRACT_TYPE", "revolving loan", "contract type: 0 cash loan, 1 revolving loan"),
+    _flag("CODE_GENDER", "male applicant", "gender: 0 female, 1 male"),
+    _flag("FLAG_OWN_CAR", "owns a car", "owns a car"),
+    _flag("FLAG_OWN_REALTY", "owns a home", "owns a house or flat"),
     # Public data 0 … 19; 30 keeps every family of the data with room to spare.
-    _count("CNT_CHILDREN", "number of children", maximum=30),
+    _count("CNT_CHILDREN", "children", "number of children", maximum=30),
     # Amounts > 0 (the ratio divides by the income), ≤ MAX_AMOUNT. Public data: income
     # 25,650 … 1.17e8, credit 45,000 … 4.05e6, annuity 1,615.5 … 258,025.5, goods price
     # 40,500 … 4.05e6 (rows missing an annuity or goods price are dropped by the cleaning).
-    _amount("AMT_INCOME_TOTAL", "annual income"),
-    _amount("AMT_CREDIT", "credit amount of the application"),
-    _amount("AMT_ANNUITY", "annuity of the credit"),
-    _amount("AMT_GOODS_PRICE", "price of the goods the credit is for"),
+    _amount("AMT_INCOME_TOTAL", "annual income", "annual income"),
+    _amount("AMT_CREDIT", "credit amount", "credit amount of the application"),
+    _amount("AMT_ANNUITY", "annuity", "annuity of the credit"),
+    _amount("AMT_GOODS_PRICE", "price of the goods", "price of the goods the credit is for"),
     # Public data -25,229 … -7,489 (69 to 20.5 years).
-    _days("DAYS_BIRTH", "age in days before the application (14 to 120 years)", -MIN_AGE_DAYS),
+    _days("DAYS_BIRTH", "age (days)",
+          "age in days before the application (14 to 120 years)", -MIN_AGE_DAYS),
     # Public data -17,912 … 0 (49 years), and 365243 for 55,374 applicants (18.0 %: nearly every
     # pensioner and the unemployed), the placeholder the data documents for "not employed".
-    _days("DAYS_EMPLOYED", "days employed before the application", placeholder=NOT_EMPLOYED),
+    _days("DAYS_EMPLOYED", "time employed (days)",
+          "days employed before the application", placeholder=NOT_EMPLOYED),
     # Public data -24,672 … 0.
-    _days("DAYS_REGISTRATION", "days since the applicant's registration changed"),
+    _days("DAYS_REGISTRATION", "time since registration changed (days)",
+          "days since the applicant's registration changed"),
     # Public data 1 … 20 (2 missing, filled with the mode); children + adults, so 30 + 10.
-    _count("CNT_FAM_MEMBERS", "family members, the applicant included", maximum=40, minimum=1),
+    _count("CNT_FAM_MEMBERS", "family size",
+           "family members, the applicant included", maximum=40, minimum=1),
     # Flags 0/1 and the rating 1/2/3 in the public data, as their meaning allows.
-    _flag("FLAG_EMP_PHONE", "gave an employer's phone"),
-    _flag("FLAG_WORK_PHONE", "gave a work phone"),
-    _flag("FLAG_CONT_MOBILE", "mobile phone reachable"),
-    _flag("FLAG_EMAIL", "gave an e-mail address"),
-    Column("REGION_RATING_CLIENT", "rating", 1, 3, "rating of the applicant's region: 1, 2 or 3"),
-    _flag("REG_REGION_NOT_LIVE_REGION", "permanent address differs from the contact address"),
+    _flag("FLAG_EMP_PHONE", "gave an employer's phone", "gave an employer's phone"),
+    _flag("FLAG_WORK_PHONE", "gave a work phone", "gave a work phone"),
+    _flag("FLAG_CONT_MOBILE", "mobile reachable", "mobile phone reachable"),
+    _flag("FLAG_EMAIL", "gave an e-mail", "gave an e-mail address"),
+    Column("REGION_RATING_CLIENT", "rating", 1, 3, "rating of the applicant's region: 1, 2 or 3",
+           "region rating"),
+    _flag("REG_REGION_NOT_LIVE_REGION", "address regions differ",
+          "permanent address differs from the contact address"),
     # Previous applications, 0 where an applicant has none. Public data: credit 0 … 6.9e6 (a
     # refused or canceled application may carry 0), so mean and max 0 … 6.9e6.
-    Column("PREV_AMT_CREDIT_mean", "number", 0, MAX_AMOUNT, f"mean credit of {_PREV} (0: none)"),
-    Column("PREV_AMT_CREDIT_max", "number", 0, MAX_AMOUNT, f"largest credit of {_PREV} (0: none)"),
+    Column("PREV_AMT_CREDIT_mean", "number", 0, MAX_AMOUNT, f"mean credit of {_PREV} (0: none)",
+           "mean previous credit"),
+    Column("PREV_AMT_CREDIT_max", "number", 0, MAX_AMOUNT, f"largest credit of {_PREV} (0: none)",
+           "largest previous credit"),
     # Public data 0 … 84 payments (missing ones are left out of the mean); 600 = 50 years monthly.
-    Column("PREV_CNT_PAYMENT_mean", "number", 0, 600, f"mean number of payments of {_PREV}"),
+    Column("PREV_CNT_PAYMENT_mean", "number", 0, 600, f"mean number of payments of {_PREV}",
+           "mean payments of previous credits"),
     # A 0/1 flag per previous application, summed: public data 0 … 77.
-    _count("PREV_NFLAG_LAST_APPL_IN_DAY_sum", f"{_PREV} that were the last of their day"),
+    _count("PREV_NFLAG_LAST_APPL_IN_DAY_sum", "previous last-of-day applications",
+           f"{_PREV} that were the last of their day"),
     # Public data -2,922 … -1 (every decision precedes the application; 0 is "none").
-    _days("PREV_DAYS_DECISION_mean", f"mean days since the decision on {_PREV} (0: none)"),
+    _days("PREV_DAYS_DECISION_mean", "time since previous decisions (days)",
+          f"mean days since the decision on {_PREV} (0: none)"),
     # Counts of previous applications by status and client type: public data 0 … 77 each.
-    _count("PREV_NAME_CONTRACT_STATUS_Approved_sum", f"{_PREV} approved"),
-    _count("PREV_NAME_CONTRACT_STATUS_Refused_sum", f"{_PREV} refused"),
-    _count("PREV_NAME_CONTRACT_STATUS_Canceled_sum", f"{_PREV} canceled"),
-    _count("PREV_NAME_CONTRACT_STATUS_Unused offer_sum", f"{_PREV} with an unused offer"),
-    _count("PREV_NAME_CLIENT_TYPE_New_sum", f"{_PREV} as a new client"),
-    _count("PREV_NAME_CLIENT_TYPE_Repeater_sum", f"{_PREV} as a repeat client"),
-    _count("PREV_NAME_CLIENT_TYPE_Refreshed_sum", f"{_PREV} as a refreshed client"),
-    _count("PREV_NAME_CLIENT_TYPE_XNA_sum", f"{_PREV} with an unknown client type"),
+    _count("PREV_NAME_CONTRACT_STATUS_Approved_sum", "previous approvals", f"{_PREV} approved"),
+    _count("PREV_NAME_CONTRACT_STATUS_Refused_sum", "previous refusals", f"{_PREV} refused"),
+    _count("PREV_NAME_CONTRACT_STATUS_Canceled_sum", "previous cancellations", f"{_PREV} canceled"),
+    _count("PREV_NAME_CONTRACT_STATUS_Unused offer_sum", "previous unused offers",
+           f"{_PREV} with an unused offer"),
+    _count("PREV_NAME_CLIENT_TYPE_New_sum", "previous applications as a new client",
+           f"{_PREV} as a new client"),
+    _count("PREV_NAME_CLIENT_TYPE_Repeater_sum", "previous applications as a repeat client",
+           f"{_PREV} as a repeat client"),
+    _count("PREV_NAME_CLIENT_TYPE_Refreshed_sum", "previous applications as a refreshed client",
+           f"{_PREV} as a refreshed client"),
+    _count("PREV_NAME_CLIENT_TYPE_XNA_sum", "previous applications of unknown client type",
+           f"{_PREV} with an unknown client type"),
     # One-hot levels of the merged raw categories (seed-contract.md §3), first level dropped.
-    *_levels("NAME_FAMILY_STATUS", "family status (none set: civil marriage)",
+    *_levels("NAME_FAMILY_STATUS", "family status", "family status (none set: civil marriage)",
              "Married", "Separated", "Single / not married", "Widow"),
-    *_levels("NAME_INCOME_TYPE", "income type (none set: other)", "Public", "Retired", "Working"),
-    *_levels("NAME_EDUCATION_TYPE", "education (none set: higher)", "Lower", "Secondary"),
-    *_levels("NAME_HOUSING_TYPE", "housing (none set: other)", "Stable", "With parents"),
-    *_levels("OCCUPATION_TYPE", "occupation (none set: blue collar)",
+    *_levels("NAME_INCOME_TYPE", "income type",
+             "income type (none set: other)", "Public", "Retired", "Working"),
+    *_levels("NAME_EDUCATION_TYPE", "education",
+             "education (none set: higher)", "Lower", "Secondary"),
+    *_levels("NAME_HOUSING_TYPE", "housing", "housing (none set: other)", "Stable", "With parents"),
+    *_levels("OCCUPATION_TYPE", "occupation", "occupation (none set: blue collar)",
              "Service", "Unknown", "White collar"),
-    *_levels("ORGANIZATION_TYPE", "organisation (none set: agriculture)", "Business",
+    *_levels("ORGANIZATION_TYPE", "organisation",
+             "organisation (none set: agriculture)", "Business",
              "Government", "Health/Education", "Industry", "Services", "Trade", "Transport"),
 )  # fmt: skip
 
@@ -197,6 +226,7 @@ ID_COLUMN = "SK_ID_CURR"
 TARGET_COLUMN = "TARGET"
 DERIVED_COLUMN = "CREDIT_TO_INCOME"
 DERIVED_MEANING = "AMT_CREDIT / AMT_INCOME_TOTAL, computed by the service (a value sent is ignored)"
+DERIVED_LABEL = "credit-to-income ratio"
 ID_MEANING = "application id (a whole number ≥ 0; optional in a request)"
 TARGET_MEANING = "label in training data: 1 fraud, 0 not (ignored in a request)"
 

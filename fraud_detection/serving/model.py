@@ -11,6 +11,7 @@ import numpy as np
 import xgboost as xgb
 
 from fraud_detection.core.bands import RiskBands
+from fraud_detection.core.explain import contributions, reasons
 from fraud_detection.core.records import matrix_from_records
 from fraud_detection.core.tags import VersionTags
 
@@ -78,3 +79,15 @@ class ModelHolder:
             for p in probabilities.tolist()
         ]
         return {"predictions": predictions, "model_version": model.version}
+
+    def explain(
+        self, records: Sequence[Mapping[str, Any]], top: int
+    ) -> tuple[np.ndarray, list[dict[str, Any]], LoadedModel]:
+        """Probabilities as ``probabilities`` gives them and each record's top reasons, all from
+        the one snapshot taken at the start (a swap meanwhile changes neither)."""
+        model = self._current
+        if model is None:
+            raise RuntimeError("no model loaded yet")
+        matrix = matrix_from_records(records)
+        probabilities = np.asarray(model.booster.inplace_predict(matrix), dtype=np.float64)
+        return probabilities, reasons(contributions(model.booster, matrix), matrix, top), model

@@ -20,6 +20,7 @@ from fraud_detection.core.evaluation import (
     paired_bootstrap,
     predict_proba,
 )
+from fraud_detection.core.explain import ImportanceShift, importance_shift
 from fraud_detection.core.features import TARGET_COLUMN, feature_matrix
 from fraud_detection.core.gate import Decision, PairedTest, decide, prior_corrected
 from fraud_detection.core.tags import BASE_MONTH, EXTERNAL_MONTH, Verdict, VersionTags
@@ -44,6 +45,7 @@ class HoldoutScores:
     champion_probability: np.ndarray | None = field(repr=False)
     champion_threshold: float | None = None
     champion_trained_rate: float | None = None
+    importance: ImportanceShift | None = field(default=None, repr=False)  # what each relies on
 
     @property
     def holdout_rows(self) -> int:
@@ -125,8 +127,9 @@ def evaluate(
     compared = _compared_version(champion, challenger)
     matrix = feature_matrix(holdout)
     y = holdout[TARGET_COLUMN].to_numpy()
-    p_new = predict_proba(registry.load_booster(challenger.version), matrix)
-    p_old = old_metrics = old_threshold = old_rate = None
+    new_booster = registry.load_booster(challenger.version)
+    p_new = predict_proba(new_booster, matrix)
+    old_booster = p_old = old_metrics = old_threshold = old_rate = None
     if compared is not None:
         tags = registry.version(compared).tags
         old_threshold = tags.threshold_or(settings.default_threshold)
@@ -135,7 +138,8 @@ def evaluate(
             if tags.trained_positive_rate is None
             else tags.trained_positive_rate
         )
-        p_old = predict_proba(registry.load_booster(compared), matrix)
+        old_booster = registry.load_booster(compared)
+        p_old = predict_proba(old_booster, matrix)
         old_metrics = metrics_at(y, p_old, old_threshold)
     return HoldoutScores(
         month=challenger.month,
@@ -149,6 +153,7 @@ def evaluate(
         champion_probability=p_old,
         champion_threshold=old_threshold,
         champion_trained_rate=old_rate,
+        importance=importance_shift(new_booster, old_booster, matrix),
     )
 
 

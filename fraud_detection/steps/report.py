@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fraud_detection.core.explain import FeatureShift, ImportanceShift
 from fraud_detection.core.outcomes import LivePerformance
 from fraud_detection.core.redact import redact_uri
 from fraud_detection.steps.judging import Evaluation
@@ -56,6 +57,57 @@ def live_section(live: LivePerformance | None) -> str:
     )
 
 
+IMPORTANCE_TABLE_ROWS = 10
+
+
+def _named(shift: FeatureShift) -> str:
+    return f"**{shift.label}** (`{shift.feature}`)"
+
+
+def _importance_words(importance: ImportanceShift) -> str:
+    """The changes that matter in sentences, before any number table."""
+    if importance.champion is None:
+        top = sorted(importance.ranked(), key=lambda s: -s.challenger)[:3]
+        return (
+            "No champion to compare with. The challenger relies most on "
+            + ", ".join(f"{_named(s)} ({s.challenger:.3f})" for s in top)
+            + "."
+        )
+    notable = importance.notable()
+    if not notable:
+        return (
+            "The challenger relies on the same features as the champion did: no feature's "
+            "importance changed by a quarter or more of its own and 2 % of the total."
+        )
+    return "\n".join(
+        f"- The challenger relies {s.degree} on {_named(s)} than the champion did: "
+        f"{s.challenger:.3f} against {s.champion:.3f}."
+        for s in notable
+    )
+
+
+def importance_section(importance: ImportanceShift | None) -> str:
+    """What each model relies on: global importance on the holdout, the largest changes first."""
+    head = "## What the challenger learnt\n\n"
+    if importance is None:
+        return f"{head}No feature importance was computed for this month.\n"
+    rows = "\n".join(
+        f"| {s.label} | `{s.feature}` | "
+        f"{'–' if importance.champion is None else f'{s.champion:.3f}'} | {s.challenger:.3f} | "
+        f"{'–' if importance.champion is None else f'{s.change:+.3f}'} |"
+        for s in importance.ranked()[:IMPORTANCE_TABLE_ROWS]
+    )
+    return (
+        f"{head}{_importance_words(importance)}\n\n"
+        "A feature's importance is how far it moves a score on average: the mean absolute "
+        f"contribution (log-odds, XGBoost's TreeSHAP) over {importance.rows:,} holdout rows, "
+        "both models on the same rows. The largest changes:\n\n"
+        "| feature | name | champion | challenger | change |\n"
+        "|---|---|---|---|---|\n"
+        f"{rows}\n"
+    )
+
+
 def report_markdown(
     evaluation: Evaluation,
     outcome: Outcome,
@@ -100,6 +152,7 @@ def report_markdown(
 |---|---|---|---|
 {table}
 
+{importance_section(evaluation.scores.importance)}
 {live_section(live)}"""
 
 

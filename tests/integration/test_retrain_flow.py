@@ -25,9 +25,13 @@ from flows.retrain import monthly_retrain
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
+from fraud_detection.sources.synthetic import generate
 from tests.support.flows import seed_lake, snapshot, use_data_dir, versions_by_month
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_harness")]
+# The fraud ring of sources/synthetic.py: recently registered applicants of revolving loans.
+RING_FEATURES = ("NAME_CONTRACT_TYPE", "DAYS_REGISTRATION")
+RING_BASE_ROWS, RING_MONTH_ROWS = 4_000, 6_000
 
 
 def _report_artifacts(flow_run_id: UUID) -> list[str]:
@@ -71,6 +75,7 @@ def test_a_year_of_months_promotes_and_rejects_with_consistent_aliases(
         reports = _report_artifacts(state.state_details.flow_run_id)
         assert len(reports) == 1 and expected_month in reports[0]
         assert "champion" in reports[0] and "challenger" in reports[0]
+        assert "## What the challenger learnt" in reports[0]
         # and the run's tasks, as the Prefect UI lists them, are the designed steps in order
         names = _task_names(state.state_details.flow_run_id)
         steps = ["fetch_month", "train_challenger", "evaluate", "compare_with_champion",
@@ -101,6 +106,45 @@ def test_a_year_of_months_promotes_and_rejects_with_consistent_aliases(
     assert str(registry.alias("challenger").version) == outcomes[months[-1]]["challenger_version"]
     # and with every month decided there is nothing left to do
     assert monthly_retrain() == {"status": "nothing to do"}
+
+
+def test_the_report_says_what_the_challenger_learnt_from_a_new_fraud_pattern(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A month of the fraud ring (recently registered revolving-credit applicants) after a
+    history without it; large enough for the ring to be learnt (the year test's months are not).
+    """
+    # Given a champion trained on the history and a month in which the ring is active
+    settings = use_data_dir(monkeypatch, tmp_path / "data")
+    lake = Lake.from_settings(settings)
+    lake.write("base", *generate(RING_BASE_ROWS, month_index=0, seed=settings.seed))
+    month = "2025-05"
+    lake.write(month, *generate(RING_MONTH_ROWS, month_index=5, seed=2, id_start=50_000_000))
+    bootstrap()
+
+    # When the month is retrained
+    state = monthly_retrain(month=month, return_state=True)
+
+    # Then the report read back from the Prefect API says, in words before any table, that the
+    # challenger relies more on the ring's features than the champion did
+    assert state.is_completed(), state.message
+    reports = _report_artifacts(state.state_details.flow_run_id)
+    assert len(reports) == 1
+    section = reports[0].split("## What the challenger learnt")[1]
+    words = section.split("| feature |")[0]
+    relied_on_more = [
+        line
+        for line in words.splitlines()
+        if ("relies more on" in line or "relies much more on" in line)
+        and any(f"(`{name}`)" in line for name in RING_FEATURES)
+    ]
+    assert relied_on_more, words
+    # and the challenger's MLflow run holds the same report
+    registry = open_registry(settings)
+    run_id = registry.version(state.result()["challenger_version"]).run_id
+    assert run_id is not None
+    logged = registry.client.download_artifacts(run_id, "report.md", str(tmp_path))
+    assert Path(logged).read_text() == reports[0]
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,9 @@ import xgboost as xgb
 from devstack.servers import MlflowServer
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
+from fraud_detection.core.bands import RiskBands
 from fraud_detection.core.contract import NOT_EMPLOYED
+from fraud_detection.core.explain import DEFAULT_REASONS, MAX_REASONS
 from fraud_detection.core.features import (
     FEATURES,
     INPUT_FEATURES,
@@ -29,6 +31,7 @@ from fraud_detection.core.features import (
     underscore_name,
     validate_frame,
 )
+from fraud_detection.serving.model import LoadedModel, ModelHolder
 from fraud_detection.sources.synthetic import generate
 from tests.support.models import register_small, train_small
 from tests.support.records import EXAMPLE, client_records
@@ -345,6 +348,67 @@ def test_swagger_lists_every_field_of_a_record_with_its_domain(server: BentoServ
     assert schemas["PredictResponse"]["properties"]["predictions"]["items"]
 
 
+def _reasons_of(answer: dict[str, Any]) -> list[list[tuple[str, float]]]:
+    return [
+        [(r["feature"], r["contribution"]) for r in e["raising"] + e["lowering"]]
+        for e in answer["explanations"]
+    ]
+
+
+def test_explain_gives_the_score_and_the_same_reasons_on_every_call_and_worker(
+    server: BentoServer, store: dict[str, Any]
+) -> None:
+    # Given records and the champion's reasons for them computed in process
+    _, records = _records(12, seed=23)
+    records = [EXAMPLE, *records]
+    holder = ModelHolder(RiskBands(0.25, 0.45))
+    first = store["models"][0]
+    holder.swap(LoadedModel(first.booster.copy(), "1", first.threshold, "mlflow"))
+    _, expected, _ = holder.explain(records, DEFAULT_REASONS)
+
+    # When they are explained over HTTP many times (a new connection each: both workers answer)
+    answers = [post(f"{server.url}/explain", {"data": records}) for _ in range(16)]
+    status, scored = post(f"{server.url}/score", {"data": records})
+
+    # Then every answer is the /score answer with the in-process reasons, to the bit
+    assert status == 200 and {s for s, _ in answers} == {200}, answers[0]
+    for _, answer in answers:
+        assert answer == answers[0][1]
+    answer = answers[0][1]
+    assert answer["model"]["version"] == scored["model"]["version"] == store["versions"][0]
+    for explanation, score, why in zip(
+        answer["explanations"], scored["scores"], expected, strict=True
+    ):
+        assert {k: explanation[k] for k in score} == score
+        assert {k: explanation[k] for k in why} == why
+        assert 1 <= len(explanation["raising"]) <= DEFAULT_REASONS
+        assert {"feature", "label", "value", "contribution", "probability_change"} == set(
+            explanation["raising"][0]
+        )
+    many = post(f"{server.url}/explain", {"data": records[:1], "top": MAX_REASONS})[1]
+    assert len(many["explanations"][0]["raising"]) > DEFAULT_REASONS
+
+
+@pytest.mark.parametrize("top", [0, -1, MAX_REASONS + 1, 2.5, 4.0, "4", True, None, [4]])
+def test_a_bad_top_gets_a_400_naming_it_in_the_one_shape(server: BentoServer, top: Any) -> None:
+    status, body = post(f"{server.url}/explain", {"data": [EXAMPLE], "top": top})
+    assert status == 400 and _is_error_shape(body), (status, body)
+    assert [p["field"] for p in body["problems"]] == ["top"], body
+
+
+def test_explain_is_documented_with_contributions_adding_up_to_the_margin(
+    server: BentoServer,
+) -> None:
+    document = get(f"{server.url}/docs.json")[1]
+    route = document["paths"]["/explain"]["post"]
+    assert "contributions of all 54 features plus `base_value` equal" in route["description"]
+    assert {"200", "400", "413", "415"} <= set(route["responses"])
+    top = document["components"]["schemas"]["ExplainRequest"]["properties"]["top"]
+    assert (top["minimum"], top["maximum"], top["default"]) == (1, MAX_REASONS, DEFAULT_REASONS)
+    reason = document["components"]["schemas"]["Reason"]["properties"]
+    assert {"feature", "label", "value", "contribution", "probability_change"} <= set(reason)
+
+
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     server: BentoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -432,6 +496,8 @@ def test_an_api_key_guards_scoring_but_not_health(store: dict[str, Any], tmp_pat
         assert post(f"{guarded.url}/predict", payload)[0] == 401
         assert post(f"{guarded.url}/predict", payload, {"X-API-Key": "wrong"})[0] == 401
         assert get(f"{guarded.url}/model")[0] == 401
+        assert post(f"{guarded.url}/explain", payload)[0] == 401
+        assert post(f"{guarded.url}/explain", payload, {"X-API-Key": key})[0] == 200
         assert post(f"{guarded.url}/predict", payload, {"X-API-Key": key})[0] == 200
         assert post(f"{guarded.url}/predict", payload, {"Authorization": f"Bearer {key}"})[0] == 200
         assert get(f"{guarded.url}/livez")[0] == 200 and get(f"{guarded.url}/readyz")[0] == 200

@@ -12,6 +12,8 @@ import pytest
 from fraud_detection.adapters.registry import StaleChampionError
 from fraud_detection.config import Settings
 from fraud_detection.core.alarm import Alarm
+from fraud_detection.core.explain import IMPORTANCE_ROWS
+from fraud_detection.core.features import FEATURES
 from fraud_detection.core.gate import Decision
 from fraud_detection.core.lineage import PartitionRef, lineage_hash
 from fraud_detection.core.tags import Role, Verdict, VersionTags
@@ -330,6 +332,12 @@ def test_the_judgement_is_recorded_on_the_challengers_run_and_reported(
     assert markdown.startswith(f"# Retrain 2025-01: challenger v{evaluation.challenger.version}")
     assert evaluation.decision.reason in markdown
     assert report.report_rows(evaluation)[0]["metric"] == "pr_auc"
+    # both models' global importance on the holdout, in the report's own section
+    importance = evaluation.scores.importance
+    assert importance is not None and importance.champion is not None
+    assert len(importance.challenger) == len(importance.champion) == len(FEATURES)
+    assert importance.rows == min(evaluation.scores.holdout_rows, IMPORTANCE_ROWS)
+    assert report.importance_section(importance) in markdown
     report.record_report(registry, evaluation, markdown)
     assert run.artifacts["report.md"] == markdown
 
