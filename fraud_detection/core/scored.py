@@ -62,3 +62,30 @@ def scored_schema() -> pa.Schema:
             pa.field(ENDPOINT, pa.string(), nullable=False),
         ]
     )
+
+
+# -- request tallies: how many requests each endpoint answered with each status (no contents) ---
+# ``<lake>/scored/_requests/day=YYYY-MM-DD/<writer>-<uuid>.parquet``: one row per endpoint and
+# status per flush of a writer. The monitor's rejected-request rate is the 4xx rows' share.
+REQUESTS_DIR = f"{SCORED_DIR}/_requests"
+TALLY_START = "window_start"  # the flush interval the counts cover (UTC)
+TALLY_END = "window_end"
+STATUS = "status"  # HTTP status answered
+REQUESTS = "requests"  # how many requests got it
+
+REQUEST_TALLY_COLUMNS: tuple[str, ...] = (TALLY_START, TALLY_END, ENDPOINT, STATUS, REQUESTS)
+
+
+def request_tally_schema() -> pa.Schema:
+    """The Arrow schema of a request tally (the partition key ``day`` is in the path only)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field(TALLY_START, pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field(TALLY_END, pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field(ENDPOINT, pa.string(), nullable=False),
+            pa.field(STATUS, pa.int16(), nullable=False),
+            pa.field(REQUESTS, pa.int64(), nullable=False),
+        ]
+    )
