@@ -12,13 +12,16 @@ from prefect.runtime import flow_run
 
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.registry import Registry, StaleChampionError
+from fraud_detection.adapters.scored import ScoredStore
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings, get_settings
+from fraud_detection.core.outcomes import LivePerformance
 from fraud_detection.steps import (
     challengers,
     intake,
     judging,
     months,
+    outcomes,
     pool,
     record,
     transition,
@@ -103,6 +106,17 @@ def evaluate(
 
 
 @task(**io_task)
+def measure_served_model(
+    lake: Lake, registry: Registry, challenger: Challenger, labels: pd.DataFrame
+) -> LivePerformance:
+    """The month's labels joined to the scores the service captured for its applications."""
+    cutoff = flow_run.scheduled_start_time
+    live = outcomes.served_outcomes(ScoredStore(lake), labels, cutoff=cutoff)
+    outcomes.record_outcomes(registry, challenger.run_id, live)
+    return live
+
+
+@task(**io_task)
 def compare_with_champion(
     registry: Registry, settings: Settings, scores: HoldoutScores
 ) -> Evaluation:
@@ -129,8 +143,16 @@ def transition_stage(
 
 
 @task(**io_task)
-def report(registry: Registry, settings: Settings, evaluation: Evaluation, outcome: Outcome) -> str:
-    markdown = month_report.report_markdown(evaluation, outcome, tracking_uri=settings.tracking_uri)
+def report(
+    registry: Registry,
+    settings: Settings,
+    evaluation: Evaluation,
+    outcome: Outcome,
+    live: LivePerformance | None = None,
+) -> str:
+    markdown = month_report.report_markdown(
+        evaluation, outcome, tracking_uri=settings.tracking_uri, live=live
+    )
     create_markdown_artifact(
         key="retrain-report",
         markdown=markdown,
@@ -195,13 +217,14 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
     inputs = gather_pool(lake, registry, settings, data, clean)
     challenger = train_challenger(registry, settings, inputs)
     scores = evaluate(registry, settings, challenger, inputs.holdout)
+    live = measure_served_model(lake, registry, challenger, clean)
     evaluation = compare_with_champion(registry, settings, scores)
     served = None
     if evaluation.decision.promote and settings.refit_on_promotion:
         served = refit_served_model(registry, settings, inputs, challenger)
     record_evaluation(registry, evaluation)
     outcome = transition_stage(registry, evaluation, data, served)
-    report(registry, settings, evaluation, outcome)
+    report(registry, settings, evaluation, outcome, live)
     logger.info("%s: %s", chosen, evaluation.decision.reason)
     return {
         "status": evaluation.decision.verdict,
@@ -209,6 +232,7 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
         "challenger_version": outcome.challenger_version,
         "champion_version": outcome.champion_version,
         "served_version": outcome.served_version,
+        "live_matched": live.matched,  # labelled applications the service had scored
     }
 
 

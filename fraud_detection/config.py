@@ -10,7 +10,14 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fraud_detection.core.bands import RiskBands
-from fraud_detection.core.params import DriftPlan, GateMode, GateRule, GateStatistic, XGBoostParams
+from fraud_detection.core.params import (
+    DriftPlan,
+    GateMode,
+    GateRule,
+    GateStatistic,
+    MonitorLimits,
+    XGBoostParams,
+)
 from fraud_detection.core.redact import redact_uri
 
 DEFAULT_DATA_DIR = Path("data")
@@ -124,8 +131,25 @@ class Settings(BaseSettings):
     capture_retry_interval_s: float = Field(
         30.0, gt=0, description="how often batches are sent again while the lake fails"
     )
+
+    # Watching the served model (the monitor flow; README, "Watching the served model").
     capture_retention_days: int = Field(
         90, ge=1, description="days captured scores are kept in the lake (applied by monitor)"
+    )
+    monitor_window_days: int = Field(7, ge=1, description="days of traffic a monitor run reads")
+    monitor_reference_rows: int = Field(
+        5_000, ge=200, description="rows sampled from the champion's training data as reference"
+    )
+    monitor_sample_rows: int = Field(
+        20_000, ge=200, description="rows of the window's traffic sampled for the drift tests"
+    )
+    # Past these limits the monitor emits a Prefect event and marks its report.
+    monitor_max_drifted_share: float = Field(
+        0.1, ge=0, le=1, description="share of the 54 inputs that may drift"
+    )
+    monitor_alert_on_score_drift: bool = True
+    monitor_max_rejected_rate: float = Field(
+        0.05, ge=0, le=1, description="share of requests refused with a 4xx"
     )
 
     @model_validator(mode="after")
@@ -191,6 +215,13 @@ class Settings(BaseSettings):
 
     def risk_bands(self) -> RiskBands:
         return RiskBands(self.risk_low, self.risk_high)
+
+    def monitor_limits(self) -> MonitorLimits:
+        return MonitorLimits(
+            max_drifted_share=self.monitor_max_drifted_share,
+            alert_on_score_drift=self.monitor_alert_on_score_drift,
+            max_rejected_rate=self.monitor_max_rejected_rate,
+        )
 
     def public_params(self) -> dict[str, str]:
         """Settings safe to log (no secrets, no credentials in URIs)."""

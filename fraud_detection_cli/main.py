@@ -322,6 +322,33 @@ def retrain(
             break
 
 
+@app.command()
+def monitor(
+    since: Annotated[
+        str | None,
+        typer.Option(help="YYYY-MM-DD; default: the last FRAUD_MONITOR_WINDOW_DAYS days"),
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="YYYY-MM-DD; default: today (UTC)")] = None,
+) -> None:
+    """Run the monitor flow in this process: served traffic against the champion's reference."""
+    from datetime import date
+
+    for value in (since, until):
+        if value is not None:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                _fail(f"a day must look like YYYY-MM-DD, got {value!r}")
+    _prefect_for_the_shell()
+    with _from_checkout("monitor"):
+        from flows.monitor import monitor as monitor_flow
+
+    result = monitor_flow(since=since, until=until)
+    console = _console()
+    console.print(result["headline"])
+    console.print(f"report: {result['report']} · MLflow run {result['mlflow_run_id']}")
+
+
 @bento_app.command("import-champion")
 def import_champion() -> None:
     """Copy the current champion from MLflow into the BentoML model store (for `bentoml build`)."""
@@ -339,7 +366,8 @@ def demo(
     port: Annotated[int, typer.Option(help="Port for the prediction service")] = 3000,
     serve: Annotated[bool, typer.Option(help="Keep serving after the sample is scored")] = False,
 ) -> None:
-    """Seed data, bootstrap a champion, retrain a few months, serve it and score a sample."""
+    """Seed data, bootstrap a champion, retrain, serve it a month of applications, judge that
+    month on its outcomes and monitor the traffic."""
     _prefect_for_the_shell()
     with _from_checkout("demo"):
         from fraud_detection_cli.demo import run_demo

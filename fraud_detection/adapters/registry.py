@@ -9,7 +9,9 @@ own entities stay inside this module.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from fraud_detection.config import Settings
-from fraud_detection.core.lineage import RunRecord, lineage_hash
+from fraud_detection.core.lineage import PartitionRef, RunRecord, lineage_hash
 from fraud_detection.core.tags import (
     QUARANTINE_FILTER,
     QuarantineRecord,
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     import xgboost as xgb
 
 MODEL_ARTIFACT = "model"
+LINEAGE_ARTIFACT = "lineage.json"  # the partitions a training run used
 REGISTRATION_TIMEOUT = 60  # seconds MLflow may take to make a new version READY
 PromotionLock = Callable[[], AbstractContextManager[object]]  # one alias change at a time
 _FLUENT_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
@@ -136,7 +139,7 @@ class Registry:
                     "partitions": [r.__dict__ for r in run.lineage],
                     "sha256": lineage_hash(run.lineage),
                 },
-                "lineage.json",
+                LINEAGE_ARTIFACT,
             )
             for path, figure in run.figures.items():
                 mlflow.log_figure(figure, path)
@@ -170,6 +173,32 @@ class Registry:
             self.client.set_tag(run_id, name, tag)
         for path, body in (text or {}).items():
             self.client.log_text(run_id, body, path)
+
+    def log_run(self, run: RunRecord) -> str:
+        """A run without a model (a monitor report): tags, params, metrics, texts → its id."""
+        created = self.client.create_run(
+            self.experiment_id(), run_name=run.name, tags=dict(run.tags)
+        )
+        run_id: str = created.info.run_id
+        for key, value in run.params.items():
+            self.client.log_param(run_id, key, str(value))
+        self.log_to_run(run_id, metrics=run.metrics, text=run.texts)
+        self.client.set_terminated(run_id)
+        return run_id
+
+    def lineage(self, version: str) -> list[PartitionRef]:
+        """The partitions a version was trained on (its run's ``lineage.json``; [] if none)."""
+        run_id = self.version(version).run_id
+        if not run_id:
+            return []
+        with tempfile.TemporaryDirectory() as scratch:
+            try:
+                path = self.client.download_artifacts(run_id, LINEAGE_ARTIFACT, scratch)
+            except (MlflowException, OSError):
+                return []  # a model registered from a file has no lineage
+            with open(path) as handle:
+                listed = json.load(handle)["partitions"]
+        return [PartitionRef(p["name"], p["path"], p["sha256"]) for p in listed]
 
     # -- versions ------------------------------------------------------------------------------
     def register_version(self, model_uri: str, run_id: str | None, tags: VersionTags) -> str:

@@ -79,3 +79,12 @@ class GateRule:
             f"promote only if the challenger's {name} is better than the champion's by at least "
             f"{self.margin:.1%} ({self.confidence:.0%} one-sided)"
         )
+
+
+@dataclass(frozen=True)
+class MonitorLimits:
+    """How far the served traffic may move before the monitor raises its event."""
+
+    max_drifted_share: float  # share of the 54 inputs whose distribution moved
+    alert_on_score_drift: bool  # the distribution of the served probabilities moved
+    max_rejected_rate: float  # share of requests refused with a 4xx

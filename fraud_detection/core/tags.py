@@ -86,6 +86,8 @@ class VersionTags:
     promoted_at: str | None = None
     rolled_back_at: str | None = None
     source_file: str | None = None  # a registered model file's name
+    monitor_run_id: str | None = None  # the MLflow run of the latest monitor report on it
+    monitored_at: str | None = None
     other: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -116,6 +118,8 @@ class VersionTags:
             promoted_at=tags.get("promoted_at"),
             rolled_back_at=tags.get("rolled_back_at"),
             source_file=tags.get("source_file"),
+            monitor_run_id=tags.get("monitor_run_id"),
+            monitored_at=tags.get("monitored_at"),
             other={k: v for k, v in tags.items() if k not in used},
         )
 
@@ -147,6 +151,8 @@ class VersionTags:
             "promoted_at": self.promoted_at,
             "rolled_back_at": self.rolled_back_at,
             "source_file": self.source_file,
+            "monitor_run_id": self.monitor_run_id,
+            "monitored_at": self.monitored_at,
             **self.other,
             "decision": self.decision,
         }

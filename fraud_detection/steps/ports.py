@@ -8,12 +8,15 @@ roots (flows, service, CLI) build the adapters and pass them in.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
 from fraud_detection.core.lineage import PartitionRef, RunRecord
 from fraud_detection.core.tags import QuarantineRecord, Role, VersionTags
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import xgboost as xgb
 
 
@@ -97,3 +100,30 @@ class AliasBook(ModelBook, Protocol):
     def set_champion(self, version: str) -> None: ...
 
     def set_alias(self, alias: str, version: str) -> None: ...
+
+
+class ScoredView(Protocol):
+    """The captured scores as the monitor and the outcome join read them (``ScoredStore``)."""
+
+    def days(self) -> list[str]: ...
+
+    def read(
+        self,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        columns: Sequence[str] | None = None,
+        where: pc.Expression | None = None,
+    ) -> pa.Table: ...
+
+
+class MonitorBook(RegistryView, Protocol):
+    """The registry as the monitor uses it: the champion's model and lineage, its own runs."""
+
+    def load_booster(self, version: str) -> xgb.Booster: ...
+
+    def lineage(self, version: str) -> list[PartitionRef]: ...
+
+    def log_run(self, run: RunRecord) -> str: ...
+
+    def set_tags(self, version: str, tags: VersionTags) -> None: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fraud_detection.core.outcomes import LivePerformance
 from fraud_detection.core.redact import redact_uri
 from fraud_detection.steps.judging import Evaluation
 from fraud_detection.steps.ports import ModelBook
@@ -31,7 +32,37 @@ def report_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
     return rows
 
 
-def report_markdown(evaluation: Evaluation, outcome: Outcome, *, tracking_uri: str) -> str:
+def live_section(live: LivePerformance | None) -> str:
+    """The served model on this month's outcomes, beside the challenger's holdout figures."""
+    head = "## The served model on this month's outcomes\n\n"
+    if live is None or live.scores_read == 0:
+        labelled = f" ({live.labelled:,} labelled applications)" if live else ""
+        return f"{head}No captured scores for this month's applications{labelled}.\n"
+    rows = "\n".join(
+        f"| {'all' if m.version == 'all' else 'v' + m.version} | {m.matched:,} | "
+        f"{m.precision:.4f} | {m.recall:.4f} | {m.f1:.4f} | "
+        f"{'–' if m.pr_auc is None else f'{m.pr_auc:.4f}'} | {m.brier:.4f} | "
+        f"{m.flagged_share:.1%} | {'–' if m.threshold is None else f'{m.threshold:.4f}'} |"
+        for m in (*live.by_version, *([live.overall] if live.overall else []))
+    )
+    return (
+        f"{head}{live.matched:,} of {live.labelled:,} labelled applications were scored by the "
+        f"service ({live.unmatched:,} never were). Applications scored more than once "
+        f"({live.rescored:,}) count once: the last score captured before this run was "
+        "scheduled. Decisions as served, at each version's own threshold.\n\n"
+        "| served by | applications | precision | recall | F1 | PR-AUC | Brier | flagged | threshold |\n"
+        "|---|---|---|---|---|---|---|---|---|\n"
+        f"{rows}\n"
+    )
+
+
+def report_markdown(
+    evaluation: Evaluation,
+    outcome: Outcome,
+    *,
+    tracking_uri: str,
+    live: LivePerformance | None = None,
+) -> str:
     c = evaluation.pr_auc
     pr_line = (
         f"{c.difference:+.4f} (95 % paired bootstrap interval {c.low:+.4f} … {c.high:+.4f})"
@@ -68,7 +99,8 @@ def report_markdown(evaluation: Evaluation, outcome: Outcome, *, tracking_uri: s
 | metric | champion | challenger | difference |
 |---|---|---|---|
 {table}
-"""
+
+{live_section(live)}"""
 
 
 def record_report(registry: ModelBook, evaluation: Evaluation, markdown: str) -> None:

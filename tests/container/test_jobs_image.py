@@ -72,5 +72,5 @@ def test_the_jobs_image_runs_a_monthly_retrain(
     # Then it trained, registered and decided on that month in the host's registry
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     versions = [v for v in open_registry(settings).versions() if v.tags.month == MONTH]
-    assert versions, [dict(v.tags) for v in open_registry(settings).versions()]
-    assert any("decision" in key for key in versions[0].tags), versions[0].tags
+    assert versions, [v.tags for v in open_registry(settings).versions()]
+    assert any(v.tags.decided for v in versions), [v.tags for v in versions]

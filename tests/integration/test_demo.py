@@ -47,6 +47,12 @@ def test_the_demo_on_a_fresh_clone_prints_no_warning_and_no_traceback(tmp_path: 
     assert demo.returncode == 0, output[-5000:]
     assert '"model_version"' in demo.stdout and "champion: fraud-detector version" in demo.stdout
     assert "Flow run" in output  # Prefect's own log lines are shown, not silenced
+    # and it showed the loop: a month served before it was judged, then the monitor
+    assert "scored the 8,000 applications of 2025-01 (labels not sent)" in demo.stdout
+    assert "monthly retrain 2025-01: judged after its applications were served" in demo.stdout
+    assert "'live_matched':" in demo.stdout  # the month's run measured the served model
+    # (no traffic to report until the service captures its scores; then the records it kept)
+    assert re.search(r"No traffic from|records scored from", demo.stdout), demo.stdout[-3000:]
     assert _alarming(output) == [], output[-5000:]
     service_log = (data / "service.log").read_text()
     assert "serving fraud-detector version" in service_log

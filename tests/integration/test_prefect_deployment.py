@@ -67,6 +67,9 @@ def test_deployments_carry_the_cron_schedule_and_concurrency_limit(
     assert (
         retrain.global_concurrency_limit is not None and retrain.global_concurrency_limit.limit == 1
     )
+    monitor = read_api(deployed["api"], "read_deployment_by_name", "monitor/monitor")
+    assert [s.schedule.cron for s in monitor.schedules if s.active] == ["0 5 * * *"]
+    assert monitor.work_pool_name == POOL
     bootstrap = read_api(deployed["api"], "read_deployment_by_name", "bootstrap/bootstrap")
     assert bootstrap.schedules == []
     assert (

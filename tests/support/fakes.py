@@ -105,6 +105,10 @@ class InMemoryRegistry:
     def load_booster(self, version: str) -> xgb.Booster:
         return self.models[self.sources[version]]
 
+    def lineage(self, version: str) -> list[PartitionRef]:
+        run_id = self.version(version).run_id
+        return list(self.runs[run_id].artifacts.get("lineage", [])) if run_id else []
+
     # -- writing -------------------------------------------------------------------------------
     def log_model_run(self, model: xgb.Booster, run: RunRecord) -> tuple[str, str]:
         run_id = f"run-{len(self.runs) + 1}"
@@ -120,6 +124,15 @@ class InMemoryRegistry:
         self.models[uri] = model
         self.journal.append(("run", run_id))
         return run_id, uri
+
+    def log_run(self, run: RunRecord) -> str:
+        run_id = f"run-{len(self.runs) + 1}"
+        params = {k: str(v) for k, v in run.params.items()}
+        self.runs[run_id] = Run(
+            run.name, params, dict(run.metrics), dict(run.tags), dict(run.texts)
+        )
+        self.journal.append(("run", run_id))
+        return run_id
 
     def register_version(self, model_uri: str, run_id: str | None, tags: VersionTags) -> str:
         number = str(len(self.stored) + 1)

@@ -1,0 +1,144 @@
+"""The daily monitor as a Prefect flow: each task is a thin wrapper around a domain step."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.events import emit_event
+from prefect.runtime import flow_run
+
+from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.monitoring import MonitoringStore, RequestTallies
+from fraud_detection.adapters.registry import Registry
+from fraud_detection.adapters.scored import ScoredStore
+from fraud_detection.adapters.stores import open_registry
+from fraud_detection.config import Settings, get_settings
+from fraud_detection.core.monitoring import Rejections, Window
+from fraud_detection.steps import monitor as steps
+from fraud_detection.steps import monitor_report as report
+from fraud_detection.steps.monitor import MonitorResult, NoReference, Reference, WindowData
+
+io_task: dict[str, Any] = {"retries": 2, "retry_delay_seconds": [2, 10], "cache_policy": NO_CACHE}
+
+
+@task(**io_task)
+def read_window(
+    lake: Lake, settings: Settings, window: Window
+) -> tuple[WindowData, Rejections | None]:
+    data = steps.read_window(
+        ScoredStore(lake), window, sample_rows=settings.monitor_sample_rows, seed=settings.seed
+    )
+    return data, RequestTallies(lake).rejections(window)
+
+
+@task(**io_task)
+def build_reference(lake: Lake, registry: Registry, settings: Settings) -> Reference | NoReference:
+    return steps.build_reference(lake, registry, settings)
+
+
+@task(cache_policy=NO_CACHE)
+def compute_drift(
+    data: WindowData,
+    reference: Reference | NoReference,
+    rejections: Rejections | None,
+    settings: Settings,
+) -> MonitorResult:
+    return steps.compare(data, reference, rejections, settings)
+
+
+@task(**io_task)
+def write_reports(
+    lake: Lake, registry: Registry, settings: Settings, result: MonitorResult
+) -> dict[str, str]:
+    """The report to the lake and MLflow, and as Prefect artifacts (aggregates only)."""
+    path = MonitoringStore(lake).write(
+        str(result.window.until), result.html, report.summary(result)
+    )
+    markdown = report.report_markdown(result, tracking_uri=settings.tracking_uri, lake_path=path)
+    params = {
+        "window_days": str((result.window.until - result.window.since).days + 1),
+        "reference_rows": str(settings.monitor_reference_rows),
+        "sample_rows": str(settings.monitor_sample_rows),
+        "max_drifted_share": str(settings.monitor_max_drifted_share),
+        "alert_on_score_drift": str(settings.monitor_alert_on_score_drift),
+        "max_rejected_rate": str(settings.monitor_max_rejected_rate),
+    }
+    run_id = report.record_monitor(registry, result, markdown, params)
+    create_markdown_artifact(
+        key="monitor-report", markdown=markdown, description=f"Served traffic {result.window}"
+    )
+    rows = report.drift_rows(result)
+    if rows:
+        create_table_artifact(
+            key="monitor-drift", table=rows, description=f"Drift per column {result.window}"
+        )
+    return {"mlflow_run_id": run_id, "report": path}
+
+
+@task(cache_policy=NO_CACHE)
+def emit_alert(result: MonitorResult, model_name: str, run_id: str) -> str | None:
+    event = emit_event(**report.alert_event(result, model_name, run_id))
+    return str(event.id) if event is not None else None
+
+
+@task(**io_task)
+def apply_retention(lake: Lake, settings: Settings, today: date) -> list[str]:
+    return steps.expire_captured(
+        ScoredStore(lake), retention_days=settings.capture_retention_days, today=today
+    )
+
+
+def _run_name() -> str:
+    until = flow_run.parameters.get("until") or "today"
+    return f"monitor-{until}"
+
+
+@flow(name="monitor", flow_run_name=_run_name, log_prints=True)
+def monitor(since: str | None = None, until: str | None = None) -> dict[str, Any]:
+    """Compare the captured traffic of a window (default: the last ``monitor_window_days`` days,
+    today included) with the champion's reference; report it; raise an event past the limits;
+    delete captured scores older than the retention."""
+    logger = get_run_logger()
+    settings = get_settings()
+    lake, registry = Lake.from_settings(settings), open_registry(settings)
+    today = datetime.now(UTC).date()
+    last = date.fromisoformat(until) if until else today
+    window = (
+        Window(date.fromisoformat(since), last)
+        if since
+        else Window.ending(last, settings.monitor_window_days)
+    )
+    data, rejections = read_window(lake, settings, window)
+    reference = build_reference(lake, registry, settings)
+    result = compute_drift(data, reference, rejections, settings)
+    written = write_reports(lake, registry, settings, result)
+    event_id = (
+        emit_alert(result, settings.model_name, written["mlflow_run_id"]) if result.alert else None
+    )
+    expired = apply_retention(lake, settings, today)
+    logger.info(result.headline)
+    if expired:
+        logger.info(
+            "Retention: deleted the captured scores of %d day(s) before %s.",
+            len(expired),
+            expired[-1],
+        )
+    return {
+        "status": "no traffic" if not result.traffic.rows else ("alert" if result.alert else "ok"),
+        "headline": result.headline,
+        "window": {"since": str(window.since), "until": str(window.until)},
+        "records": result.traffic.rows,
+        "drifted_features": result.drift.drifted_features if result.drift else [],
+        "champion_version": result.champion_version,
+        "event_id": event_id,
+        "expired_days": expired,
+        **written,
+    }
+
+
+if __name__ == "__main__":
+    monitor()

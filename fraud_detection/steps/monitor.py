@@ -1,0 +1,213 @@
+"""The monitor: a window of captured traffic against the champion's reference.
+
+Steps, each a task of the ``monitor`` flow: read the window (``read_window``: volume by day,
+version and risk band over every record; a uniform sample of the records for the drift tests),
+build the reference (``build_reference``: a seeded sample of the rows the champion was trained
+and judged on — the partitions of its lineage, read from the lake — scored by the champion
+itself), compare them (``compare``: Evidently's drift per input and of the score, the band
+shares, the rejected-request rate, the limits passed, the headline). Both samples are bounded
+(Settings ``monitor_reference_rows``, ``monitor_sample_rows``), so a run's memory does not grow
+with the traffic. ``expire_captured`` applies the retention of captured scores.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from fraud_detection.config import Settings
+from fraud_detection.core.contract import ID_COLUMN
+from fraud_detection.core.dataset import stable_seed
+from fraud_detection.core.drift import DriftResult, marked_html, measure_drift
+from fraud_detection.core.evaluation import predict_proba
+from fraud_detection.core.features import FEATURES, feature_matrix
+from fraud_detection.core.monitoring import (
+    SAMPLE_KEY,
+    BandShare,
+    Rejections,
+    Traffic,
+    Window,
+    band_shares,
+    headline,
+    keep_sample,
+    limits_passed,
+)
+from fraud_detection.core.scored import MODEL_VERSION, PROBABILITY, REQUEST_ID, RISK_LEVEL
+from fraud_detection.steps.intake import fetch, validate
+from fraud_detection.steps.ports import Deliveries, MonitorBook, ScoredView
+
+WINDOW_COLUMNS = (REQUEST_ID, ID_COLUMN, *FEATURES, PROBABILITY, RISK_LEVEL, MODEL_VERSION)
+SAMPLED = [*FEATURES, PROBABILITY]
+
+
+@dataclass(frozen=True)
+class WindowData:
+    """The window's volume over every record, and a uniform sample of its records."""
+
+    window: Window
+    traffic: Traffic
+    sample: pd.DataFrame = field(repr=False)  # the 54 inputs and the probability
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A seeded sample of what the champion was trained and judged on, scored by it."""
+
+    version: str
+    partitions: tuple[str, ...]  # its lineage: base, earlier months, its month
+    rows_total: int  # rows in those partitions
+    frame: pd.DataFrame = field(repr=False)  # the 54 inputs and the champion's probability
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+
+@dataclass(frozen=True)
+class NoReference:
+    """Why drift cannot be measured: no champion, or one without lineage."""
+
+    version: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    """What a monitor run found: volume, drift, bands, rejections, the limits passed, in words."""
+
+    window: Window
+    champion_version: str | None
+    traffic: Traffic
+    reference: Reference | None
+    drift: DriftResult | None
+    bands: list[BandShare]
+    rejections: Rejections | None  # None: the service recorded no request tallies
+    passed: list[str]  # limits passed, in words (empty: within every limit)
+    headline: str
+    html: str = field(repr=False)
+
+    @property
+    def alert(self) -> bool:
+        return bool(self.passed)
+
+
+@dataclass
+class _Tally:
+    rows: int = 0
+    requests: int = 0
+    by_day: dict[str, int] = field(default_factory=dict)
+    by_version: Counter[str] = field(default_factory=Counter)
+    by_band: Counter[str] = field(default_factory=Counter)
+    ids: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, day: date, frame: pd.DataFrame) -> None:
+        self.rows += len(frame)
+        self.requests += int(frame[REQUEST_ID].nunique())
+        self.by_day[day.isoformat()] = len(frame)
+        self.by_version.update(frame[MODEL_VERSION].astype(str).value_counts().to_dict())
+        self.by_band.update(frame[RISK_LEVEL].astype(str).value_counts().to_dict())
+        self.ids.append(frame[ID_COLUMN].dropna().unique())
+
+    def traffic(self) -> Traffic:
+        ids = np.unique(np.concatenate(self.ids)) if self.ids else np.array([])
+        return Traffic(
+            self.rows,
+            self.requests,
+            len(ids),
+            dict(self.by_day),
+            dict(self.by_version),
+            dict(self.by_band),
+        )
+
+
+def read_window(scored: ScoredView, window: Window, *, sample_rows: int, seed: int) -> WindowData:
+    """Every record of the window counted, a day at a time; ``sample_rows`` of them kept."""
+    rng = np.random.default_rng(stable_seed(seed, f"window-{window.since}-{window.until}"))
+    present = set(scored.days())
+    tally, sample = _Tally(), None
+    for day in window.days():
+        if day.isoformat() not in present:
+            continue
+        frame = scored.read(since=day, until=day, columns=WINDOW_COLUMNS).to_pandas()
+        if frame.empty:
+            continue
+        tally.add(day, frame)
+        sample = keep_sample(sample, frame.loc[:, SAMPLED], sample_rows, rng)
+    kept = pd.DataFrame(columns=SAMPLED) if sample is None else sample.drop(columns=SAMPLE_KEY)
+    return WindowData(window, tally.traffic(), kept.reset_index(drop=True))
+
+
+def build_reference(
+    lake: Deliveries, registry: MonitorBook, settings: Settings
+) -> Reference | NoReference:
+    """The champion's reference, or why there is none (no champion, no lineage)."""
+    champion = registry.champion()
+    if champion is None:
+        return NoReference(None, "there is no champion")
+    lineage = registry.lineage(champion.version)
+    if not lineage:
+        reason = f"champion v{champion.version} has no lineage: a model registered from a file"
+        return NoReference(champion.version, reason)
+    rng = np.random.default_rng(stable_seed(settings.seed, f"reference-v{champion.version}"))
+    sample, total = None, 0
+    for ref in lineage:
+        rows = validate(fetch(lake, ref.name), labelled=False)
+        total += len(rows)
+        features = pd.DataFrame(feature_matrix(rows), columns=list(FEATURES))
+        sample = keep_sample(sample, features, settings.monitor_reference_rows, rng)
+    assert sample is not None
+    frame = sample.drop(columns=SAMPLE_KEY).reset_index(drop=True)
+    booster = registry.load_booster(champion.version)
+    frame[PROBABILITY] = predict_proba(booster, frame.loc[:, list(FEATURES)].to_numpy())
+    return Reference(champion.version, tuple(r.name for r in lineage), total, frame)
+
+
+def plain_html(text: str) -> str:
+    """The report's page when there is nothing for Evidently to draw."""
+    return marked_html("<html><head><meta charset='utf-8'></head><body></body></html>", text)
+
+
+def compare(
+    data: WindowData,
+    reference: Reference | NoReference,
+    rejections: Rejections | None,
+    settings: Settings,
+) -> MonitorResult:
+    """Drift per input and of the score, band shares, rejected rate, limits, headline."""
+    traffic = data.traffic
+    ref = reference if isinstance(reference, Reference) else None
+    drift = None
+    if ref is not None and traffic.rows:
+        drift = measure_drift(ref.frame, data.sample)
+    passed = limits_passed(drift, rejections, settings.monitor_limits()) if traffic.rows else []
+    reason = reference.reason if isinstance(reference, NoReference) else ""
+    line = headline(data.window, traffic, drift, passed, no_drift_reason=reason)
+    reference_scores = None if ref is None else ref.frame[PROBABILITY].to_numpy()
+    return MonitorResult(
+        window=data.window,
+        champion_version=reference.version,
+        traffic=traffic,
+        reference=ref,
+        drift=drift,
+        bands=band_shares(traffic, reference_scores, settings.risk_bands()) if traffic.rows else [],
+        rejections=rejections,
+        passed=passed,
+        headline=line,
+        html=marked_html(drift.html, line) if drift else plain_html(line),
+    )
+
+
+class Expiring(Protocol):
+    """Captured scores that can be deleted by day (``ScoredStore``)."""
+
+    def delete_before(self, day: date) -> list[str]: ...
+
+
+def expire_captured(scored: Expiring, *, retention_days: int, today: date) -> list[str]:
+    """Delete the day partitions older than the retention → the days removed."""
+    return scored.delete_before(today - timedelta(days=retention_days))
