@@ -99,12 +99,13 @@ class Outbox:
             except FileNotFoundError:  # another worker sent it
                 continue
             try:
-                sink.put(relative, data)  # False: it was there already
+                created = sink.put(relative, data)  # False: it was there already
             except Exception as error:  # the lake is unreachable or refuses: try again later
                 return Sent(files, rows, error)
             path.unlink(missing_ok=True)  # only now: the lake has it
-            files += 1
-            rows += rows_of(relative, data)
+            if created:  # else an earlier send (or another worker) wrote and counted it
+                files += 1
+                rows += rows_of(relative, data)
         return Sent(files, rows)
 
     def remove_stale_temps(self, older_than_s: float = STALE_TEMP_S) -> int:
