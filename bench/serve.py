@@ -4,7 +4,8 @@ numpy + inplace_predict HTTP server measured in the same run.
     .venv/bin/python bench/serve.py [--quick] [--endpoint score] [--compare-with CHECKOUT]
 
 Everything runs on 127.0.0.1 with bounded request counts; servers are stopped at the end.
-``--endpoint score`` sends the service's requests to ``/score`` instead of ``/predict`` (the
+``bento`` is the service as configured by default (every score captured to the bench's own
+lake), ``nocap`` the same with ``FRAUD_CAPTURE_ENABLED=false``. ``--endpoint score`` sends the service's requests to ``/score`` instead of ``/predict`` (the
 minimal server answers ``/predict`` either way). ``--compare-with CHECKOUT`` serves the same model
 from another checkout of the project too (e.g. ``git worktree add /tmp/old <commit>``), as a
 third server taking turns with the two, and sends only records both versions accept. Prints
@@ -200,7 +201,11 @@ def main() -> None:
                 "--port",
                 "{port}",
             ],
-            {"FRAUD_MLFLOW_TRACKING_URI": settings.tracking_uri},
+            # capture on (the default), into the bench's own lake
+            {
+                "FRAUD_MLFLOW_TRACKING_URI": settings.tracking_uri,
+                "FRAUD_DATA_DIR": str(workdir / "data"),
+            },
             PROJECT,
         ),
         "minimal": (
@@ -216,7 +221,10 @@ def main() -> None:
             PROJECT,
         ),
     }
-    paths = {"bento": f"/{args.endpoint}", "minimal": "/predict"}
+    # The same service with capture switched off: what capturing every score costs.
+    no_capture = {"FRAUD_CAPTURE_ENABLED": "false", "BENTOML_HOME": str(workdir / "nocap-bentoml")}
+    servers["nocap"] = (servers["bento"][0], {**servers["bento"][1], **no_capture}, PROJECT)
+    paths = {"bento": f"/{args.endpoint}", "minimal": "/predict", "nocap": f"/{args.endpoint}"}
     if args.compare_with:
         other = args.compare_with.resolve()
         home = {"BENTOML_HOME": str(workdir / "other-bentoml"), "PYTHONPATH": str(other)}
@@ -273,6 +281,15 @@ def main() -> None:
             f"bento / minimal throughput, {label}: {ratio:.2f} "
             f"(round by round {paired[0]:.2f}–{paired[-1]:.2f})"
         )
+        ratio = results["bento"][label]["req_s"] / results["nocap"][label]["req_s"]
+        paired = sorted(
+            b["req_s"] / o["req_s"]
+            for b, o in zip(rounds[label, "bento"], rounds[label, "nocap"], strict=True)
+        )
+        print(
+            f"capture on / off throughput, {label}: {ratio:.2f} "
+            f"(round by round {paired[0]:.2f}–{paired[-1]:.2f})"
+        )
         if "other" in servers:
             ratio = results["bento"][label]["req_s"] / results["other"][label]["req_s"]
             paired = sorted(
@@ -283,6 +300,11 @@ def main() -> None:
                 f"bento / {args.compare_with} throughput, {label}: {ratio:.2f} "
                 f"(round by round {paired[0]:.2f}–{paired[-1]:.2f})"
             )
+    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.adapters.scored import ScoredStore
+
+    kept = ScoredStore(Lake(str(workdir / "data" / "lake"))).read(columns=["request_id"]).num_rows
+    print(f"records the bento server captured (in its lake after the stop): {kept:,}")
     print("in-process floor (median ms): records → matrix → inplace_predict | inplace_predict only")
     for n in (1, 100, 1000):
         whole, predict_only = _floor(model.booster, records[:n], repeat=200 if n < 1000 else 50)

@@ -21,6 +21,11 @@ from fraud_detection.serving.capture import DROP_REASONS, Capture, CaptureConfig
 
 # One per worker process: the middleware counts into it, the worker's capture drains it.
 REQUEST_TALLY = RequestTally()
+# A write to an unreachable S3 fails within seconds rather than after botocore's and s3fs's
+# retries (about 11 s): the capture has a retry loop of its own, and a graceful stop a deadline.
+FAIL_FAST_S3 = {
+    "config_kwargs": {"connect_timeout": 3, "read_timeout": 30, "retries": {"max_attempts": 1}}
+}
 
 
 class PrometheusCounts:
@@ -65,11 +70,17 @@ def open_capture(settings: Settings) -> Capture:
     """The worker's capture on the configured lake, started."""
     return Capture(
         CaptureConfig.from_settings(settings),
-        ScoredStore(Lake.from_settings(settings)),
+        ScoredStore(_lake(settings)),
         settings.risk_bands(),
         tally=REQUEST_TALLY,
         observer=PrometheusCounts(),
     ).start()
+
+
+def _lake(settings: Settings) -> Lake:
+    if not settings.lake.startswith("s3://"):
+        return Lake.from_settings(settings)
+    return Lake(settings.lake, {**settings.storage_options(), **FAIL_FAST_S3})
 
 
 class RequestTallyMiddleware:
