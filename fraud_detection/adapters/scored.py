@@ -104,6 +104,9 @@ class ScoredStore:
         return written
 
     def _days_under(self, root: str) -> list[str]:
+        # Other processes (every worker of every replica) add files all the time: S3 listings
+        # cached by an earlier call in this process (s3fs keeps them) would hide them.
+        self.lake.fs.invalidate_cache()
         prefix = f"{DAY_KEY}="
         found = {
             path.rsplit("/", 2)[-2].removeprefix(prefix)

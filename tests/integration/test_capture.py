@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ import pytest
 
 from devstack.servers import S3Server
 from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.monitoring import RequestTallies
 from fraud_detection.adapters.scored import ScoredStore
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
+from fraud_detection.core.monitoring import Rejections, Window
 from fraud_detection.sources.synthetic import generate
 from tests.support.models import register_small, train_small
 from tests.support.service import BentoServer, get, post
@@ -89,6 +92,27 @@ def _on_s3(s3: S3Server, settings: Settings) -> tuple[Settings, dict[str, str]]:
     }
 
 
+def _two_versions(settings: Settings) -> tuple[str, str]:
+    registry = open_registry(settings)
+    v1 = register_small(registry, train_small(1, 0), "2025-01")
+    v2 = register_small(registry, train_small(2, 6), "2025-06")
+    registry.promote(v1, expected_champion=None)
+    return v1, v2
+
+
+def _an_outage(s3: S3Server, log: Path, client: Client) -> int:
+    """Stop S3 until the service has failed to write it a few times, start it again on the same
+    port and data folder, and wait for the waiting batches to be sent → requests meanwhile."""
+    s3.stop()
+    before = len(client.answers)
+    _wait(lambda: "the lake cannot be written" in log.read_text(), 30, "a warning")
+    time.sleep(2)  # more flushes and failed sends
+    during = len(client.answers) - before
+    s3.start()
+    _wait(lambda: "the lake answers again" in log.read_text(), 30, "the batches resent")
+    return during
+
+
 def _wait(condition: Any, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -114,10 +138,7 @@ def test_every_answer_is_captured_once_across_a_promotion_an_s3_outage_and_a_sto
     # Given a registry with two versions (v1 champion), an S3 lake, and a service writing its
     # captured scores there every half second (a retry every second while S3 fails)
     settings = Settings(data_dir=tmp_path / "data")
-    registry = open_registry(settings)
-    v1 = register_small(registry, train_small(1, 0), "2025-01")
-    v2 = register_small(registry, train_small(2, 6), "2025-06")
-    registry.promote(v1, expected_champion=None)
+    v1, v2 = _two_versions(settings)
     s3 = S3Server("s3", tmp_path / "s3").start()
     bento = None
     try:
@@ -132,14 +153,9 @@ def test_every_answer_is_captured_once_across_a_promotion_an_s3_outage_and_a_sto
             open_registry(settings).promote(v2, expected_champion=v1)
             _wait(lambda: v2 in client.versions_seen(), REFRESH_S + 10, "v2 serving")
             _wait(lambda: len(store.days()) > 0, 20, "records in the lake before the outage")
-            s3.stop()
-            during = len(client.answers)
-            _wait(lambda: "the lake cannot be written" in bento.log.read_text(), 30, "a warning")
-            time.sleep(2)  # more flushes and failed sends
-            during = len(client.answers) - during
-            s3.start()  # the same port and data folder
-            _wait(lambda: "the lake answers again" in bento.log.read_text(), 30, "resent")
+            during = _an_outage(s3, bento.log, client)
             time.sleep(1)
+        refused = [post(f"{bento.url}/predict", {"data": [{"SK_ID_CURR": 1}]})[0] for _ in range(7)]
         metrics = get(f"{bento.url}/metrics")[1]
         bento.stop()  # graceful: what is buffered is written
         bento_log = bento.log.read_text()
@@ -147,9 +163,14 @@ def test_every_answer_is_captured_once_across_a_promotion_an_s3_outage_and_a_sto
 
         # Then every request was answered, during the outage too, and each answered record is
         # in the lake exactly once, with the version that answered it
-        assert during > 20 and all(status == 200 for status, _, _ in client.answers)
+        assert during >= 5 and all(status == 200 for status, _, _ in client.answers)
         assert client.versions_seen() == {v1, v2}
         _each_answer_is_in_the_lake_once(client, store)
+        # the refused requests are no score, but counted where the monitor reads them
+        assert all(400 <= status < 500 for status in refused), refused
+        today = datetime.now(UTC).date()
+        tallied = RequestTallies(store.lake).rejections(Window(today, today))
+        assert tallied == Rejections(7, len(client.answers) + 7)
         # and /metrics counted the failed sends and no drop; the log holds counts, no record
         assert _metric(metrics, "capture_send_failures_total") >= 1, metrics
         assert _metric(metrics, "capture_records_dropped_total") == 0
