@@ -143,6 +143,34 @@ def _floor(booster: Any, records: list[dict[str, Any]], repeat: int) -> tuple[fl
     return 1000 * statistics.median(whole), 1000 * statistics.median(predict_only)
 
 
+def _capture_cost(booster: Any, records: list[dict[str, Any]], workdir: Path) -> None:
+    """CPU time the capture adds, in process: ``record`` on the request path, and the flush
+    (Arrow table, Parquet file in the spill folder) plus the send to a local lake, per record."""
+    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.adapters.scored import ScoredStore
+    from fraud_detection.core.bands import RiskBands
+    from fraud_detection.serving.capture import Capture, CaptureConfig
+    from fraud_detection.serving.model import LoadedModel, ModelHolder
+
+    holder = ModelHolder(RiskBands(0.25, 0.45))
+    holder.swap(LoadedModel(booster, "1", 0.3, "bench"))
+    store = ScoredStore(Lake(str(workdir / "capture-cost" / "lake")))
+    config = CaptureConfig(spill_dir=workdir / "capture-cost" / "spill", max_buffered_records=10**7)
+    print("capture in process (CPU µs): record() per request | flush + send per record")
+    for n, requests in ((1, 10_000), (100, 1_000)):
+        capture = Capture(config, store, holder.bands, writer="bench")
+        scored = [holder.score(records[:n]) for _ in range(requests)]
+        began = time.process_time()
+        for one in scored:
+            capture.record(one, "/predict")
+        per_request = (time.process_time() - began) / requests
+        began = time.process_time()
+        capture.flush()
+        capture.send()
+        per_record = (time.process_time() - began) / (requests * n)
+        print(f"  {n:5d} rows: {1e6 * per_request:7.2f} | {1e6 * per_record:7.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests")
@@ -309,6 +337,7 @@ def main() -> None:
     for n in (1, 100, 1000):
         whole, predict_only = _floor(model.booster, records[:n], repeat=200 if n < 1000 else 50)
         print(f"  {n:5d} rows: {whole:7.3f} | {predict_only:7.3f}")
+    _capture_cost(model.booster, records, workdir)
 
 
 if __name__ == "__main__":
