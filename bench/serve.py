@@ -4,7 +4,8 @@ numpy + inplace_predict HTTP server measured in the same run.
     .venv/bin/python bench/serve.py [--quick] [--endpoint score] [--explain] [--compare-with CHECKOUT]
 
 Everything runs on 127.0.0.1 with bounded request counts; servers are stopped at the end.
-``--endpoint score`` sends the service's requests to ``/score`` instead of ``/predict`` (the
+``bento`` is the service as configured by default (every score captured to the bench's own
+lake), ``nocap`` the same with ``FRAUD_CAPTURE_ENABLED=false``. ``--endpoint score`` sends the service's requests to ``/score`` instead of ``/predict`` (the
 minimal server answers ``/predict`` either way). ``--compare-with CHECKOUT`` serves the same model
 from another checkout of the project too (e.g. ``git worktree add /tmp/old <commit>``), as a
 third server taking turns with the two, and sends only records both versions accept.
@@ -158,6 +159,34 @@ def _explain_floor(booster: Any, records: list[dict[str, Any]], repeat: int) -> 
     return 1000 * statistics.median(times)
 
 
+def _capture_cost(booster: Any, records: list[dict[str, Any]], workdir: Path) -> None:
+    """CPU time the capture adds, in process: ``record`` on the request path, and the flush
+    (Arrow table, Parquet file in the spill folder) plus the send to a local lake, per record."""
+    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.adapters.scored import ScoredStore
+    from fraud_detection.core.bands import RiskBands
+    from fraud_detection.serving.capture import Capture, CaptureConfig
+    from fraud_detection.serving.model import LoadedModel, ModelHolder
+
+    holder = ModelHolder(RiskBands(0.25, 0.45))
+    holder.swap(LoadedModel(booster, "1", 0.3, "bench"))
+    store = ScoredStore(Lake(str(workdir / "capture-cost" / "lake")))
+    config = CaptureConfig(spill_dir=workdir / "capture-cost" / "spill", max_buffered_records=10**7)
+    print("capture in process (CPU µs): record() per request | flush + send per record")
+    for n, requests in ((1, 10_000), (100, 1_000)):
+        capture = Capture(config, store, holder.bands, writer="bench")
+        scored = [holder.score(records[:n]) for _ in range(requests)]
+        began = time.process_time()
+        for one in scored:
+            capture.record(one, "/predict")
+        per_request = (time.process_time() - began) / requests
+        began = time.process_time()
+        capture.flush()
+        capture.send()
+        per_record = (time.process_time() - began) / (requests * n)
+        print(f"  {n:5d} rows: {1e6 * per_request:7.2f} | {1e6 * per_record:7.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests")
@@ -217,7 +246,11 @@ def main() -> None:
                 "--port",
                 "{port}",
             ],
-            {"FRAUD_MLFLOW_TRACKING_URI": settings.tracking_uri},
+            # capture on (the default), into the bench's own lake
+            {
+                "FRAUD_MLFLOW_TRACKING_URI": settings.tracking_uri,
+                "FRAUD_DATA_DIR": str(workdir / "data"),
+            },
             PROJECT,
         ),
         "minimal": (
@@ -233,7 +266,10 @@ def main() -> None:
             PROJECT,
         ),
     }
-    paths = {"bento": f"/{args.endpoint}", "minimal": "/predict"}
+    # The same service with capture switched off: what capturing every score costs.
+    no_capture = {"FRAUD_CAPTURE_ENABLED": "false", "BENTOML_HOME": str(workdir / "nocap-bentoml")}
+    servers["nocap"] = (servers["bento"][0], {**servers["bento"][1], **no_capture}, PROJECT)
+    paths = {"bento": f"/{args.endpoint}", "minimal": "/predict", "nocap": f"/{args.endpoint}"}
     if args.compare_with:
         other = args.compare_with.resolve()
         home = {"BENTOML_HOME": str(workdir / "other-bentoml"), "PYTHONPATH": str(other)}
@@ -294,6 +330,15 @@ def main() -> None:
             f"bento / minimal throughput, {label}: {ratio:.2f} "
             f"(round by round {paired[0]:.2f}–{paired[-1]:.2f})"
         )
+        ratio = results["bento"][label]["req_s"] / results["nocap"][label]["req_s"]
+        paired = sorted(
+            b["req_s"] / o["req_s"]
+            for b, o in zip(rounds[label, "bento"], rounds[label, "nocap"], strict=True)
+        )
+        print(
+            f"capture on / off throughput, {label}: {ratio:.2f} "
+            f"(round by round {paired[0]:.2f}–{paired[-1]:.2f})"
+        )
         if "other" in servers:
             ratio = results["bento"][label]["req_s"] / results["other"][label]["req_s"]
             paired = sorted(
@@ -315,6 +360,11 @@ def main() -> None:
                 f"/explain / {paths['bento']} rows/s, {label}: {ratio:.2f} "
                 f"(round by round {paired[0]:.2f}–{paired[-1]:.2f})"
             )
+    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.adapters.scored import ScoredStore
+
+    kept = ScoredStore(Lake(str(workdir / "data" / "lake"))).read(columns=["request_id"]).num_rows
+    print(f"records the bento server captured (in its lake after the stop): {kept:,}")
     print("in-process floor (median ms): records → matrix → inplace_predict | inplace_predict only")
     for n in (1, 100, 1000):
         whole, predict_only = _floor(model.booster, records[:n], repeat=200 if n < 1000 else 50)
@@ -325,6 +375,7 @@ def main() -> None:
         )
         for n in (1, 100, 1000):
             print(f"  {n:5d} rows: {_explain_floor(model.booster, records[:n], 50):7.3f}")
+    _capture_cost(model.booster, records, workdir)
 
 
 if __name__ == "__main__":

@@ -131,6 +131,27 @@ class Settings(BaseSettings):
     # loaded machine OpenMP's hand-off between threads costs more than a request-sized batch.
     predict_threads: int = Field(1, ge=0)
 
+    # Capture of served scores (fraud_detection/serving/capture.py): every scored record goes to
+    # the lake's scored/ in batches written off the request path, through a local spill folder.
+    capture_enabled: bool = True
+    capture_sample_rate: float = Field(
+        1.0, ge=0, le=1, description="share of scoring requests whose records are kept"
+    )
+    capture_flush_records: int = Field(
+        10_000, ge=1, description="a batch is written when this many records wait ..."
+    )
+    capture_flush_interval_s: float = Field(60.0, gt=0, description="... or this often")
+    capture_max_buffered_records: int = Field(
+        100_000, ge=1, description="records held in memory at most; more are dropped, counted"
+    )
+    capture_spill_dir: Path | None = Field(
+        None,
+        description="local folder batches wait in until the lake has them; default <data_dir>/capture-spill",
+    )
+    capture_retry_interval_s: float = Field(
+        30.0, gt=0, description="how often batches are sent again while the lake fails"
+    )
+
     # Watching the served model (the monitor flow; README, "Watching the served model").
     capture_retention_days: int = Field(
         90, ge=1, description="days captured scores are kept in the lake (applied by monitor)"
@@ -177,6 +198,10 @@ class Settings(BaseSettings):
         if self.mlflow_tracking_uri:
             return self.mlflow_tracking_uri
         return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    @cached_property
+    def capture_spill_path(self) -> Path:
+        return (self.capture_spill_dir or self.data_dir / "capture-spill").resolve()
 
     @cached_property
     def artifact_location(self) -> str | None:

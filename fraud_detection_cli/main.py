@@ -366,6 +366,49 @@ def monitor(
     console.print(f"report: {result['report']} · MLflow run {result['mlflow_run_id']}")
 
 
+@app.command()
+def scored(
+    application: Annotated[int, typer.Argument(help="The application's SK_ID_CURR")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    since: Annotated[str | None, typer.Option(help="YYYY-MM-DD; default: every day kept")] = None,
+) -> None:
+    """Every time the service scored an application: when, by which version, what it said."""
+    from datetime import date
+
+    from rich.table import Table
+
+    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.adapters.scored import ScoredStore
+    from fraud_detection.config import get_settings
+    from fraud_detection.steps.audit import scorings
+
+    try:
+        first = date.fromisoformat(since) if since is not None else None
+    except ValueError:
+        _fail(f"--since must look like YYYY-MM-DD, got {since!r}")
+    found = scorings(ScoredStore(Lake.from_settings(get_settings())), application, first)
+    console = _console()
+    if as_json:
+        console.print_json(json.dumps([scoring.as_dict() for scoring in found]))
+        return
+    if not found:
+        console.print(
+            f"application {application} was not scored" + (f" since {since}" if since else "")
+        )
+        return
+    table = Table("scored at (UTC)", "endpoint", "version", "probability", "risk level", "decision")
+    for s in found:
+        table.add_row(
+            s.scored_at.strftime("%Y-%m-%d %H:%M:%S"),
+            s.endpoint,
+            s.model_version,
+            f"{s.probability:.4f}",
+            s.risk_level,
+            f"{s.decision} (threshold {s.threshold:.3f})",
+        )
+    console.print(table)
+
+
 @bento_app.command("import-champion")
 def import_champion() -> None:
     """Copy the current champion from MLflow into the BentoML model store (for `bentoml build`)."""

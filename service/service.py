@@ -22,8 +22,10 @@ from fraud_detection.config import Settings, get_settings
 from fraud_detection.core.explain import DEFAULT_REASONS, MAX_REASONS
 from fraud_detection.core.features import ContractError
 from fraud_detection.serving.bundle import load_bundle
+from fraud_detection.serving.capture import Capture
 from fraud_detection.serving.follower import ChampionFollower
-from fraud_detection.serving.model import LoadedModel, ModelHolder
+from fraud_detection.serving.model import LoadedModel, ModelHolder, Scored
+from service.capture import RequestTallyMiddleware, open_capture
 from service.schemas import openapi_document
 
 BUNDLED_MODEL = "fraud-detector"
@@ -251,6 +253,10 @@ class FraudDetector:
             self.follower = ChampionFollower(self.settings, self.holder)
             self.follower.refresh()
             self.follower.start()
+        # Every score is kept in the lake's scored/, written off the request path.
+        self.capture: Capture | None = None
+        if self.settings.capture_enabled:
+            self.capture = open_capture(self.settings)
 
     def __is_ready__(self) -> bool:
         return self.holder.current is not None
@@ -259,6 +265,12 @@ class FraudDetector:
     def _stop_following(self) -> None:
         if self.follower is not None:
             self.follower.stop()  # no registry poll while the worker shuts down
+        if self.capture is not None:
+            self.capture.close()  # what is buffered goes to the lake (or waits in the spill folder)
+
+    def _capture(self, scored: Scored, endpoint: str) -> None:
+        if self.capture is not None:
+            self.capture.record(scored, endpoint)
 
     def _check(self, data: list[dict[str, Any]]) -> JSONResponse | None:
         if self.holder.current is None:
@@ -288,9 +300,11 @@ class FraudDetector:
         if (problem := self._check(data)) is not None:
             return problem
         try:
-            return _json(self.holder.predict(data))
+            scored = self.holder.score(data)
         except ContractError as error:
             return self._contract_error(error)
+        self._capture(scored, "/predict")
+        return _json(self.holder.answer(scored))
 
     @bentoml.api(route="/score")
     async def score(self, data: list[dict[str, Any]]) -> Any:
@@ -298,13 +312,14 @@ class FraudDetector:
         if (problem := self._check(data)) is not None:
             return problem
         try:
-            probabilities, model = self.holder.probabilities(data)
+            scored = self.holder.score(data)
         except ContractError as error:
             return self._contract_error(error)
-        level = self.holder.bands.level
+        self._capture(scored, "/score")
+        model, level = scored.model, self.holder.bands.level
         scores = [
             {"probability": p, "risk_level": level(p), "is_fraud": p >= model.threshold}
-            for p in probabilities.tolist()
+            for p in scored.probabilities.tolist()
         ]
         return _json({"scores": scores, "model": model.describe()})
 
@@ -335,5 +350,6 @@ class FraudDetector:
 
 
 # @bentoml.service returns a Service object the type checker sees as the decorated class.
+FraudDetector.add_asgi_middleware(RequestTallyMiddleware)  # type: ignore[attr-defined]
 FraudDetector.add_asgi_middleware(ApiKeyMiddleware)  # type: ignore[attr-defined]
 FraudDetector.add_asgi_middleware(ContractMiddleware)  # type: ignore[attr-defined]

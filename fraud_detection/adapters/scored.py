@@ -1,26 +1,68 @@
-"""Captured scores in the lake (``scored/day=YYYY-MM-DD/``): written a batch at a time, read by
-day partitions with pyarrow (only the days and columns asked for), deleted by age.
+"""Captured scores in the lake (``scored/day=YYYY-MM-DD/``) and the service's request tallies
+(``scored/_requests/day=…/``): written a batch at a time, read by day partitions with pyarrow
+(only the days and columns asked for), deleted by age.
 
 A batch file is created once (the lake's create-if-absent write: a hard link locally, a
 conditional PUT on S3), so a retried write can neither overwrite another writer's file nor
-leave a partial one.
+leave a partial one; writing a file that is already there is a no-op that says so.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
 from fraud_detection.adapters.lake import Lake
-from fraud_detection.core.scored import DAY_KEY, SCORED_AT, SCORED_DIR, scored_schema
+from fraud_detection.core.scored import (
+    DAY_KEY,
+    REQUESTS_DIR,
+    SCORED_AT,
+    SCORED_DIR,
+    TALLY_START,
+    request_tally_schema,
+    scored_schema,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import pyarrow as pa
     import pyarrow.compute as pc
+
+TALLIES = REQUESTS_DIR.removeprefix(f"{SCORED_DIR}/")  # "_requests", under scored/
+# What a batch file's path under scored/ may look like: nothing else is ever written there.
+RELATIVE_PATH = re.compile(
+    rf"^(?:{TALLIES}/)?{DAY_KEY}=\d{{4}}-\d{{2}}-\d{{2}}/[A-Za-z0-9][A-Za-z0-9._-]*\.parquet$"
+)
+
+
+@dataclass(frozen=True)
+class BatchFile:
+    """One file of a batch, ready for the lake: its path under ``scored/``, bytes and rows."""
+
+    relative: str
+    data: bytes
+    rows: int
+
+
+def _by_day(table: pa.Table, time_column: str, prefix: str, name: str) -> list[BatchFile]:
+    """A table as one Parquet file per UTC day of ``time_column``, named ``name``."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    days = pc.strftime(table[time_column], format="%Y-%m-%d")
+    files = []
+    for day in sorted(set(days.to_pylist())):
+        part = table.filter(pc.equal(days, day))
+        buffer = io.BytesIO()
+        pq.write_table(part, buffer, compression="zstd")
+        relative = f"{prefix}{DAY_KEY}={day}/{name}.parquet"
+        files.append(BatchFile(relative, buffer.getvalue(), part.num_rows))
+    return files
 
 
 class ScoredStore:
@@ -33,32 +75,48 @@ class ScoredStore:
     def _day_dir(self, day: str) -> str:
         return f"{self.root}/{DAY_KEY}={day}"
 
+    def batch_files(self, table: pa.Table, name: str) -> list[BatchFile]:
+        """Captured records as the files of one batch named ``name`` (one per day it spans)."""
+        return _by_day(table.cast(scored_schema()), SCORED_AT, "", name)
+
+    def tally_files(self, table: pa.Table, name: str) -> list[BatchFile]:
+        """Request tallies as the files of one batch named ``name`` (by the window's start)."""
+        return _by_day(table.cast(request_tally_schema()), TALLY_START, f"{TALLIES}/", name)
+
+    @staticmethod
+    def accepts(relative: str) -> bool:
+        """Is this the path of a batch file under ``scored/``?"""
+        return RELATIVE_PATH.match(relative) is not None
+
+    def put(self, relative: str, data: bytes) -> bool:
+        """Create ``scored/<relative>`` with ``data`` → False if that file was already there."""
+        if not self.accepts(relative):
+            raise ValueError(f"not a batch file of scored/: {relative!r}")
+        return self.lake.create_file(f"{self.root}/{relative}", data)
+
     def write(self, table: pa.Table, writer: str) -> list[str]:
         """Write a batch (one file per day it spans) → the paths written."""
-        import pyarrow.compute as pc
-        import pyarrow.parquet as pq
-
-        table = table.cast(scored_schema())
-        days = pc.strftime(table[SCORED_AT], format="%Y-%m-%d")
         written = []
-        for day in sorted(set(days.to_pylist())):
-            part = table.filter(pc.equal(days, day))
-            buffer = io.BytesIO()
-            pq.write_table(part, buffer, compression="zstd")
-            path = f"{self._day_dir(day)}/{writer}-{uuid.uuid4().hex}.parquet"
-            if not self.lake.create_file(path, buffer.getvalue()):
-                raise FileExistsError(path)  # a fresh uuid: never expected
-            written.append(path)
+        for file in self.batch_files(table, f"{writer}-{uuid.uuid4().hex}"):
+            if not self.put(file.relative, file.data):
+                raise FileExistsError(file.relative)  # a fresh uuid: never expected
+            written.append(f"{self.root}/{file.relative}")
         return written
 
-    def days(self) -> list[str]:
-        """The day partitions present, oldest first."""
+    def _days_under(self, root: str) -> list[str]:
+        # Other processes (every worker of every replica) add files all the time: S3 listings
+        # cached by an earlier call in this process (s3fs keeps them) would hide them.
+        self.lake.fs.invalidate_cache()
         prefix = f"{DAY_KEY}="
         found = {
             path.rsplit("/", 2)[-2].removeprefix(prefix)
-            for path in self.lake.fs.glob(f"{self.root}/{prefix}*/*.parquet")
+            for path in self.lake.fs.glob(f"{root}/{prefix}*/*.parquet")
         }
         return sorted(found)
+
+    def days(self) -> list[str]:
+        """The day partitions present, oldest first."""
+        return self._days_under(self.root)
 
     def _files(self, since: date | None, until: date | None) -> list[str]:
         files = []
@@ -90,8 +148,11 @@ class ScoredStore:
         return dataset.to_table(columns=wanted, filter=where)
 
     def delete_before(self, day: date) -> list[str]:
-        """Remove every day partition older than ``day`` → the days removed (retention)."""
-        removed = [d for d in self.days() if d < day.isoformat()]
-        for old in removed:
-            self.lake.fs.rm(self._day_dir(old), recursive=True)
-        return removed
+        """Remove every day partition older than ``day``, captured records and request tallies
+        alike (retention) → the days removed."""
+        removed = set()
+        for root in (self.root, f"{self.root}/{TALLIES}"):
+            for old in (d for d in self._days_under(root) if d < day.isoformat()):
+                self.lake.fs.rm(f"{root}/{DAY_KEY}={old}", recursive=True)
+                removed.add(old)
+        return sorted(removed)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the settings import this module: `status` answers without numpy
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -18,3 +22,10 @@ class RiskBands:
         if probability > self.high:
             return "high_risk"
         return "moderate_risk"
+
+    def levels(self, probabilities: np.ndarray) -> np.ndarray:
+        """:meth:`level` of every probability at once (for the captured records)."""
+        import numpy as np
+
+        moderate_or_high = np.where(probabilities > self.high, "high_risk", "moderate_risk")
+        return np.where(probabilities < self.low, "low_risk", moderate_or_high)

@@ -63,6 +63,13 @@ def _getter_for(keys: frozenset[str]) -> tuple[operator.itemgetter[Any], int] | 
 
 def _fast_matrix(records: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
     """The common case — every record valid and spelled alike — at C speed; None otherwise."""
+    fast = _fast_rows(records)
+    return None if fast is None else _with_derived(fast[0][:, fast[1] :])
+
+
+def _fast_rows(records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, int] | None:
+    """The fast path's validated float64 rows ([id,] 53 inputs, a slot for the derived ratio)
+    and how many leading columns are the id (0 or 1); None when the error path must decide."""
     if not records or not isinstance(records[0], dict):
         return None
     keys = records[0].keys()
@@ -86,7 +93,7 @@ def _fast_matrix(records: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
         return None
     if not RULES[offset].valid(matrix[:, :-1]):
         return None
-    return _with_derived(matrix[:, offset:])
+    return matrix, offset
 
 
 def _with_derived(matrix: np.ndarray) -> np.ndarray:
@@ -121,6 +128,26 @@ def matrix_from_records(records: Sequence[Mapping[str, Any]]) -> np.ndarray:
     """
     fast = _fast_matrix(records)
     return fast if fast is not None else _checked_matrix(records)
+
+
+def matrix_and_ids(records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """The model input (as :func:`matrix_from_records`) and each record's application id.
+
+    The ids are float64, NaN where a record carries none; exact, since a valid id is below 2**53.
+    On the fast path they are the column validation has already read, so they cost nothing.
+    """
+    fast = _fast_rows(records)
+    if fast is not None:
+        rows, offset = fast
+        ids = rows[:, 0].copy() if offset else np.full(len(rows), np.nan)
+        return _with_derived(rows[:, offset:]), ids
+    matrix = _checked_matrix(records)  # raises unless every record is valid
+    return matrix, np.array([_id_of(record) for record in records], dtype=np.float64)
+
+
+def _id_of(record: Mapping[str, Any]) -> float:
+    value = record.get(ID_COLUMN)
+    return math.nan if value is None else float(value)
 
 
 def _checked_matrix(records: Sequence[Mapping[str, Any]]) -> np.ndarray:

@@ -12,7 +12,7 @@ import xgboost as xgb
 
 from fraud_detection.core.bands import RiskBands
 from fraud_detection.core.explain import contributions, reasons
-from fraud_detection.core.records import matrix_from_records
+from fraud_detection.core.records import matrix_and_ids, matrix_from_records
 from fraud_detection.core.tags import VersionTags
 
 
@@ -43,6 +43,17 @@ class LoadedModel:
         }
 
 
+@dataclass(frozen=True)
+class Scored:
+    """One request as the model answered it: the input it saw, whose applications they were,
+    the unrounded probabilities and the snapshot that gave them (kept by the capture as is)."""
+
+    matrix: np.ndarray  # (n, 54) float32: the model's input after validation
+    ids: np.ndarray  # (n,) float64 SK_ID_CURR, NaN where a record carried none
+    probabilities: np.ndarray  # (n,) float64
+    model: LoadedModel
+
+
 class ModelHolder:
     """Requests read ``current`` once; a swap is one attribute assignment, so a request in flight
     finishes on the model it started with and no request ever sees a half-loaded model."""
@@ -61,24 +72,31 @@ class ModelHolder:
         model.booster.set_param({"nthread": self.predict_threads})
         self._current = model
 
-    def probabilities(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, LoadedModel]:
+    def score(self, records: Sequence[Mapping[str, Any]]) -> Scored:
         """One matrix, one ``inplace_predict`` call, on the snapshot taken at the start."""
         model = self._current
         if model is None:
             raise RuntimeError("no model loaded yet")
-        matrix = matrix_from_records(records)
-        return np.asarray(model.booster.inplace_predict(matrix), dtype=np.float64), model
+        matrix, ids = matrix_and_ids(records)
+        probabilities = np.asarray(model.booster.inplace_predict(matrix), dtype=np.float64)
+        return Scored(matrix, ids, probabilities, model)
 
-    def predict(self, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    def probabilities(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, LoadedModel]:
+        scored = self.score(records)
+        return scored.probabilities, scored.model
+
+    def answer(self, scored: Scored) -> dict[str, Any]:
         """The original contract's response (plus ``is_fraud`` and the model version)."""
-        probabilities, model = self.probabilities(records)
         level = self.bands.level
-        threshold = model.threshold
+        threshold = scored.model.threshold
         predictions = [
             {"probability": round(p, 4), "risk_level": level(p), "is_fraud": p >= threshold}
-            for p in probabilities.tolist()
+            for p in scored.probabilities.tolist()
         ]
-        return {"predictions": predictions, "model_version": model.version}
+        return {"predictions": predictions, "model_version": scored.model.version}
+
+    def predict(self, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        return self.answer(self.score(records))
 
     def explain(
         self, records: Sequence[Mapping[str, Any]], top: int

@@ -359,7 +359,7 @@ def test_explain_gives_the_score_and_the_same_reasons_on_every_call_and_worker(
     server: BentoServer, store: dict[str, Any]
 ) -> None:
     # Given records and the champion's reasons for them computed in process
-    _, records = _records(12, seed=23)
+    _, records = client_records(12, seed=23, id_start=50_000_000)
     records = [EXAMPLE, *records]
     holder = ModelHolder(RiskBands(0.25, 0.45))
     first = store["models"][0]

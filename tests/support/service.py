@@ -45,7 +45,13 @@ class BentoServer:
         self._managed = Managed(self.log.stem, self.log.parent)
         # A BentoML home of its own unless given one: a starting server empties the Prometheus
         # folder of every other server sharing its home (their counts would be lost).
-        env = {"BENTOML_HOME": str(self.log.parent / f"{self.log.stem}-bentoml"), **self.env}
+        # A data folder of its own too unless given one: the captured scores go to its lake, not
+        # to the project's data/ (the server runs in the project directory).
+        env = {
+            "BENTOML_HOME": str(self.log.parent / f"{self.log.stem}-bentoml"),
+            "FRAUD_DATA_DIR": str(self.log.parent / f"{self.log.stem}-data"),
+            **self.env,
+        }
         self.process = self._managed.spawn(command, env, cwd=PROJECT, inherit=base)
         try:
             # /readyz answers from whichever worker accepts; wait until every worker has a model.

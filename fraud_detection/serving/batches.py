@@ -1,0 +1,126 @@
+"""What the capture keeps in memory per request, and the Arrow tables a flush makes of it
+(the columns of :mod:`fraud_detection.core.scored`)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from fraud_detection.core.bands import RiskBands
+from fraud_detection.core.contract import ID_COLUMN
+from fraud_detection.core.features import FEATURES
+from fraud_detection.core.scored import (
+    ENDPOINT,
+    IS_FRAUD,
+    MODEL_VERSION,
+    PROBABILITY,
+    REQUEST_ID,
+    REQUESTS,
+    RISK_LEVEL,
+    SCORED_AT,
+    STATUS,
+    TALLY_END,
+    TALLY_START,
+    THRESHOLD,
+    request_tally_schema,
+    scored_schema,
+)
+from fraud_detection.serving.model import Scored
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class Entry(NamedTuple):
+    """One captured request: when it was answered, on which endpoint, and the answer itself
+    (references only: nothing is copied or converted on the request path)."""
+
+    scored_at_us: int
+    endpoint: str
+    scored: Scored
+
+
+def scored_table(entries: Sequence[Entry], bands: RiskBands) -> pa.Table:
+    """The captured records of ``entries``, one row per record, in request order."""
+    import pyarrow as pa
+
+    counts = np.array([len(e.scored.probabilities) for e in entries], dtype=np.int64)
+    matrix = np.concatenate([e.scored.matrix for e in entries]).T  # one contiguous row each
+    probabilities = np.concatenate([e.scored.probabilities for e in entries])
+    thresholds = np.repeat([e.scored.model.threshold for e in entries], counts)
+
+    def per_request(values: list[str] | list[int]) -> np.ndarray:
+        return np.repeat(np.asarray(values), counts)
+
+    ids = pa.array(np.concatenate([e.scored.ids for e in entries]), from_pandas=True)
+    columns = {
+        REQUEST_ID: per_request([uuid.uuid4().hex for _ in entries]),
+        SCORED_AT: pa.array(per_request([e.scored_at_us for e in entries]), pa.int64()).cast(
+            pa.timestamp("us", tz="UTC")
+        ),
+        ID_COLUMN: ids.cast(pa.int64()),  # NaN → null: the request carried no id
+        **{name: np.ascontiguousarray(matrix[i]) for i, name in enumerate(FEATURES)},
+        PROBABILITY: probabilities,
+        RISK_LEVEL: bands.levels(probabilities),
+        IS_FRAUD: probabilities >= thresholds,
+        MODEL_VERSION: per_request([e.scored.model.version for e in entries]),
+        THRESHOLD: thresholds,
+        ENDPOINT: per_request([e.endpoint for e in entries]),
+    }
+    return pa.table(columns).cast(scored_schema())
+
+
+@dataclass(frozen=True)
+class TallyWindow:
+    """The requests answered between ``start_us`` and ``end_us``, by (endpoint, status)."""
+
+    start_us: int
+    end_us: int
+    counts: dict[tuple[str, int], int]
+
+    def table(self) -> pa.Table:
+        import pyarrow as pa
+
+        keys = sorted(self.counts)
+        rows = len(keys)
+        return pa.table(
+            {
+                TALLY_START: pa.array([self.start_us] * rows, pa.int64()),
+                TALLY_END: pa.array([self.end_us] * rows, pa.int64()),
+                ENDPOINT: [endpoint for endpoint, _ in keys],
+                STATUS: [status for _, status in keys],
+                REQUESTS: [self.counts[key] for key in keys],
+            }
+        ).cast(request_tally_schema())
+
+
+class RequestTally:
+    """How many requests each scoring endpoint answered with each status since the last drain:
+    the monitor's rejected-request rate. Counts only, never anything a request contained."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[str, int]] = Counter()
+        self._since = now_us()
+
+    def count(self, endpoint: str, status: int) -> None:
+        with self._lock:
+            self._counts[endpoint, status] += 1
+
+    def drain(self) -> TallyWindow:
+        with self._lock:
+            counts, self._counts = self._counts, Counter()
+            start, end = self._since, now_us()
+            self._since = end
+        return TallyWindow(start, end, dict(counts))
