@@ -11,7 +11,6 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from fraud_detection.adapters.advisory_lock import AdvisoryLock
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.lease import Lease
 from fraud_detection.config import Settings
@@ -47,6 +46,10 @@ def promotion_lease(settings: Settings) -> PromotionLock:
 
 def advisory_lock(settings: Settings) -> PromotionLock:
     """PostgreSQL's advisory lock on the tracking store's database."""
+    # SQLAlchemy comes with MLflow's server, not with the service's image (which never promotes):
+    # imported only when this lock is the configured one.
+    from fraud_detection.adapters.advisory_lock import AdvisoryLock
+
     return lambda: AdvisoryLock(
         settings.tracking_uri, lock_name(settings), wait=settings.promotion_lock_wait_s
     )

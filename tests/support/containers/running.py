@@ -25,7 +25,9 @@ class Container:
         return f"http://127.0.0.1:{self.port}"
 
     def logs(self) -> str:
-        return podman("logs", self.name, check=False, timeout=60)
+        """What the service printed: podman gives the container's stderr on its own stderr."""
+        found = run(["podman", "logs", self.name], timeout=60, check=False)
+        return (found.stdout + found.stderr).strip()
 
     def workers_serving(self) -> int:
         return len(set(re.findall(r":(\d+)\] serving ", self.logs())))
