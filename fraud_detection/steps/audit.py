@@ -8,10 +8,9 @@ columns shown, the application's rows selected by a filter pushed down into the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from fraud_detection.core.contract import ID_COLUMN
 from fraud_detection.core.scored import (
@@ -24,10 +23,10 @@ from fraud_detection.core.scored import (
     SCORED_AT,
     THRESHOLD,
 )
+from fraud_detection.steps.ports import ScoredView
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    pass
 
 SHOWN = (
     SCORED_AT,
@@ -39,19 +38,6 @@ SHOWN = (
     THRESHOLD,
     REQUEST_ID,
 )
-
-
-class ScoredReader(Protocol):
-    """Captured scores read by day and filter (``ScoredStore``)."""
-
-    def read(
-        self,
-        *,
-        since: date | None = None,
-        until: date | None = None,
-        columns: Sequence[str] | None = None,
-        where: pc.Expression | None = None,
-    ) -> pa.Table: ...
 
 
 @dataclass(frozen=True)
@@ -85,7 +71,7 @@ class Scoring:
         }
 
 
-def scorings(scored: ScoredReader, application: int, since: date | None = None) -> list[Scoring]:
+def scorings(scored: ScoredView, application: int, since: date | None = None) -> list[Scoring]:
     """Every captured score of ``application`` from the day ``since`` on, oldest first."""
     import pyarrow.compute as pc
 
