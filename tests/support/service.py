@@ -18,6 +18,8 @@ from devstack.processes import Managed, free_port, wait_until
 
 PROJECT = Path(__file__).resolve().parents[2]
 BENTOML = str(Path(sys.executable).parent / "bentoml")
+# Its sitecustomize makes the server see only the bento's requirements (as in the image).
+BENTO_ONLY = PROJECT / "tests" / "support" / "bento_only"
 # The service runs workers="cpu_count"; BentoML counts CPUs the same way (cgroup-aware).
 WORKERS = max(1, int(system_resources()["cpu"]))
 
@@ -50,6 +52,7 @@ class BentoServer:
         env = {
             "BENTOML_HOME": str(self.log.parent / f"{self.log.stem}-bentoml"),
             "FRAUD_DATA_DIR": str(self.log.parent / f"{self.log.stem}-data"),
+            **self._bento_only(base),
             **self.env,
         }
         self.process = self._managed.spawn(command, env, cwd=PROJECT, inherit=base)
@@ -66,6 +69,17 @@ class BentoServer:
             self.stop()
             raise
         return self
+
+    def _bento_only(self, base: dict[str, str]) -> dict[str, str]:
+        """A server configured as the image is (an MLflow server's registry) sees only the
+        bento's requirements: a module the service needs outside them fails here, not first
+        in the container tier. On a local SQLite registry it runs as on a laptop, with the
+        project's environment (the bento has no SQLAlchemy, so no SQLite store)."""
+        registry = self.env.get("FRAUD_MLFLOW_TRACKING_URI") or self.env.get("MLFLOW_TRACKING_URI")
+        if not (registry or "").startswith(("http://", "https://")):
+            return {}
+        path = os.pathsep.join(filter(None, [str(BENTO_ONLY), base.get("PYTHONPATH")]))
+        return {"PYTHONPATH": path, "FRAUD_TEST_BENTO_ONLY": "1"}
 
     def _workers_serving(self) -> int:
         """How many workers have logged that they serve a model ("… :N] serving …")."""
