@@ -20,3 +20,7 @@ site=$(/app/.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["
 for pkg in pandas numpy scipy pyarrow; do
   rm -rf "$site/$pkg/tests" "$site/$pkg/"*/tests
 done
+# pyarrow's Arrow Flight RPC libraries and its C++/Cython build headers: the service only writes
+# Parquet (the capture) and never imports pyarrow.flight or builds against pyarrow (~38 MB).
+rm -rf "$site/pyarrow/include" "$site/pyarrow/"*flight* "$site/pyarrow/"*.pyx "$site/pyarrow/"*.pxd \
+  "$site/pyarrow/"*.pxi "$site/pyarrow/includes"

@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from fraud_detection.core.bounds import id_outside, outside
 from fraud_detection.core.contract import (
@@ -27,6 +26,9 @@ from fraud_detection.core.contract import (
     TARGET_COLUMN,
     underscore_name,
 )
+
+if TYPE_CHECKING:  # the service uses this module on records and never imports pandas (the bento
+    import pandas as pd  # has none); months' frames are pandas where they are read
 
 __all__ = [
     "COLUMN_ALIASES",
@@ -152,12 +154,14 @@ def _numeric_columns(
     frame: pd.DataFrame, required: list[str]
 ) -> tuple[dict[str, np.ndarray], list[Problem]]:
     """The required columns as float64 arrays, and the columns that are not numbers or finite."""
+    from pandas.api.types import is_numeric_dtype
+
     numeric: dict[str, np.ndarray] = {}
     problems: list[Problem] = []
     for column in required:
         series = frame[column]
         if series.dtype == bool or not (
-            pd.api.types.is_numeric_dtype(series) or series.isna().all()
+            is_numeric_dtype(series) or series.isna().all()
         ):
             problems.append(Problem(column, f"expected numbers, got dtype {series.dtype}"))
             continue
