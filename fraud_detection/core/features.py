@@ -160,9 +160,7 @@ def _numeric_columns(
     problems: list[Problem] = []
     for column in required:
         series = frame[column]
-        if series.dtype == bool or not (
-            is_numeric_dtype(series) or series.isna().all()
-        ):
+        if series.dtype == bool or not (is_numeric_dtype(series) or series.isna().all()):
             problems.append(Problem(column, f"expected numbers, got dtype {series.dtype}"))
             continue
         values = series.to_numpy(dtype="float64", na_value=np.nan)

@@ -33,8 +33,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from fraud_detection.config import Settings
 from fraud_detection.core.bands import RiskBands
 from fraud_detection.core.redact import redact_text
 from fraud_detection.serving.batches import Entry, RequestTally, now_us, scored_table
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from fraud_detection.adapters.scored import BatchFile
-    from fraud_detection.config import Settings
 
 logger = logging.getLogger("fraud_detection.serving")
 
@@ -88,16 +88,21 @@ class _Unobserved:
         pass
 
 
+def _setting_default(name: str) -> Any:
+    return Settings.model_fields[name].default
+
+
 @dataclass(frozen=True)
 class CaptureConfig:
-    """How the capture batches, bounds, spills and retries (from ``Settings.capture_*``)."""
+    """How the capture batches, bounds, spills and retries: ``Settings.capture_*``, whose
+    defaults are this class's (one place to change them)."""
 
     spill_dir: Path
-    sample_rate: float = 1.0
-    flush_records: int = 10_000
-    flush_interval_s: float = 60.0
-    max_buffered_records: int = 100_000
-    retry_interval_s: float = 30.0
+    sample_rate: float = _setting_default("capture_sample_rate")
+    flush_records: int = _setting_default("capture_flush_records")
+    flush_interval_s: float = _setting_default("capture_flush_interval_s")
+    max_buffered_records: int = _setting_default("capture_max_buffered_records")
+    retry_interval_s: float = _setting_default("capture_retry_interval_s")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CaptureConfig:
