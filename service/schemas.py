@@ -26,7 +26,7 @@ from fraud_detection.core.contract import (
     TARGET_MEANING,
     Column,
 )
-from fraud_detection.core.explain import DEFAULT_REASONS, MAX_REASONS
+from fraud_detection.core.explain import DEFAULT_REASONS, MAX_REASONS, METHODS
 
 RISK_LEVELS = ("low_risk", "moderate_risk", "high_risk")
 
@@ -122,6 +122,9 @@ class ExplainResponse(BaseModel):
     """Each record's score and reasons, and which model gave them."""
 
     explanations: list[Explanation] = Field(description="one per record, in request order")
+    method: str = Field(
+        description="how the contributions were computed", json_schema_extra={"enum": list(METHODS)}
+    )
     model: ModelInfo
 
 
@@ -250,6 +253,14 @@ def _explain_request(max_records: int) -> dict[str, Any]:
         "maximum": MAX_REASONS,
         "default": DEFAULT_REASONS,
         "description": f"how many reasons each way, 1 to {MAX_REASONS} (default {DEFAULT_REASONS})",
+    }
+    request["properties"]["method"] = {
+        "type": "string",
+        "enum": list(METHODS),
+        "default": "exact",
+        "description": "'exact' (TreeSHAP, the default) or 'approximate' (XGBoost's per-path "
+        "attribution: also adds up to the margin, may rank features differently, about as fast "
+        "as /score; for triage of large batches, not for the reasons given to an applicant)",
     }
     return request
 
@@ -391,7 +402,10 @@ def openapi_document(*, max_records: int, api_key: bool, version: str = "") -> d
                 "TreeSHAP): the contributions of all 54 features plus `base_value` equal the "
                 "record's `margin`, whose sigmoid is its probability; `probability_change` is "
                 "what that contribution alone does to the base probability. A feature the model "
-                "does not use contributes 0 and is never named.",
+                'does not use contributes 0 and is never named. `method: "approximate"` '
+                "gives XGBoost's per-path attribution instead, as fast as /score and adding up "
+                "to the margin too, but it may rank features differently: for triage of large "
+                "batches, not for the reasons given to an applicant.",
                 explain_response,
                 "explain",
                 request="ExplainRequest",

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fraud_detection.config import Settings, get_settings
-from fraud_detection.core.explain import DEFAULT_REASONS, MAX_REASONS
+from fraud_detection.core.explain import DEFAULT_REASONS, MAX_REASONS, METHODS
 from fraud_detection.core.features import ContractError
 from fraud_detection.serving.bundle import load_bundle
 from fraud_detection.serving.capture import Capture
@@ -55,6 +55,20 @@ def _top_problem(top: Any) -> JSONResponse | None:
     shown = shown if len(shown) <= 40 else shown[:40] + "…"
     return _error(
         HTTPStatus.BAD_REQUEST, f"'top' {rule}, got {shown}", [{"field": "top", "message": rule}]
+    )
+
+
+def _method_problem(method: Any) -> JSONResponse | None:
+    """A 400 naming ``method`` unless it is one of the ways contributions are computed."""
+    if isinstance(method, str) and method in METHODS:
+        return None
+    rule = "must be one of " + ", ".join(f"'{m}'" for m in METHODS)
+    shown = json.dumps(method)
+    shown = shown if len(shown) <= 40 else shown[:40] + "…"
+    return _error(
+        HTTPStatus.BAD_REQUEST,
+        f"'method' {rule}, got {shown}",
+        [{"field": "method", "message": rule}],
     )
 
 
@@ -324,13 +338,17 @@ class FraudDetector:
         return _json({"scores": scores, "model": model.describe()})
 
     @bentoml.api(route="/explain")
-    async def explain(self, data: list[dict[str, Any]], top: Any = DEFAULT_REASONS) -> Any:
+    async def explain(
+        self, data: list[dict[str, Any]], top: Any = DEFAULT_REASONS, method: Any = "exact"
+    ) -> Any:
         """The /score answer of each record with its top reasons: the features that raised its
-        score most and those that lowered it most (TreeSHAP contributions, log-odds)."""
-        if (problem := self._check(data) or _top_problem(top)) is not None:
+        score most and those that lowered it most (TreeSHAP contributions, log-odds, unless
+        ``method`` asks for the approximate ones)."""
+        problem = self._check(data) or _top_problem(top) or _method_problem(method)
+        if problem is not None:
             return problem
         try:
-            probabilities, found, model = self.holder.explain(data, top)
+            probabilities, found, model = self.holder.explain(data, top, method)
         except ContractError as error:
             return self._contract_error(error)
         level = self.holder.bands.level
@@ -338,7 +356,7 @@ class FraudDetector:
             {"probability": p, "risk_level": level(p), "is_fraud": p >= model.threshold, **why}
             for p, why in zip(probabilities.tolist(), found, strict=True)
         ]
-        return _json({"explanations": explanations, "model": model.describe()})
+        return _json({"explanations": explanations, "method": method, "model": model.describe()})
 
     @info_app.get("/model")
     def model(self) -> Any:

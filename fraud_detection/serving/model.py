@@ -99,7 +99,7 @@ class ModelHolder:
         return self.answer(self.score(records))
 
     def explain(
-        self, records: Sequence[Mapping[str, Any]], top: int
+        self, records: Sequence[Mapping[str, Any]], top: int, method: str = "exact"
     ) -> tuple[np.ndarray, list[dict[str, Any]], LoadedModel]:
         """Probabilities as ``probabilities`` gives them and each record's top reasons, all from
         the one snapshot taken at the start (a swap meanwhile changes neither)."""
@@ -108,4 +108,5 @@ class ModelHolder:
             raise RuntimeError("no model loaded yet")
         matrix = matrix_from_records(records)
         probabilities = np.asarray(model.booster.inplace_predict(matrix), dtype=np.float64)
-        return probabilities, reasons(contributions(model.booster, matrix), matrix, top), model
+        parts = contributions(model.booster, matrix, method)
+        return probabilities, reasons(parts, matrix, top), model

@@ -392,6 +392,27 @@ def test_explain_gives_the_score_and_the_same_reasons_on_every_call_and_worker(
         )
     many = post(f"{server.url}/explain", {"data": records[:1], "top": MAX_REASONS})[1]
     assert len(many["explanations"][0]["raising"]) > DEFAULT_REASONS
+    assert answer["method"] == "exact"
+
+    # And the approximate attribution, asked for, is the in-process one: same scores, same margin
+    _, approximated, _ = holder.explain(records, DEFAULT_REASONS, "approximate")
+    status, fast = post(f"{server.url}/explain", {"data": records, "method": "approximate"})
+    assert status == 200 and fast["method"] == "approximate", fast
+    for explanation, exact, why in zip(
+        fast["explanations"], answer["explanations"], approximated, strict=True
+    ):
+        assert {k: explanation[k] for k in why} == why
+        assert explanation["probability"] == exact["probability"]
+        assert explanation["margin"] == pytest.approx(exact["margin"], abs=1e-4)
+
+
+@pytest.mark.parametrize("method", ["", "shap", "Exact", 1, None, ["exact"]])
+def test_a_bad_method_gets_a_400_naming_it_in_the_one_shape(
+    server: BentoServer, method: Any
+) -> None:
+    status, body = post(f"{server.url}/explain", {"data": [EXAMPLE], "method": method})
+    assert status == 400 and _is_error_shape(body), (status, body)
+    assert [p["field"] for p in body["problems"]] == ["method"], body
 
 
 @pytest.mark.parametrize("top", [0, -1, MAX_REASONS + 1, 2.5, 4.0, "4", True, None, [4]])
@@ -410,6 +431,8 @@ def test_explain_is_documented_with_contributions_adding_up_to_the_margin(
     assert {"200", "400", "413", "415"} <= set(route["responses"])
     top = document["components"]["schemas"]["ExplainRequest"]["properties"]["top"]
     assert (top["minimum"], top["maximum"], top["default"]) == (1, MAX_REASONS, DEFAULT_REASONS)
+    method = document["components"]["schemas"]["ExplainRequest"]["properties"]["method"]
+    assert (method["enum"], method["default"]) == (["exact", "approximate"], "exact")
     reason = document["components"]["schemas"]["Reason"]["properties"]
     assert {"feature", "label", "value", "contribution", "probability_change"} <= set(reason)
 

@@ -19,6 +19,7 @@ from fraud_detection.core.contract import BY_NAME
 from fraud_detection.core.explain import (
     LABELS,
     MAX_REASONS,
+    METHODS,
     ImportanceShift,
     contributions,
     importance_shift,
@@ -56,12 +57,12 @@ def ring_model() -> TrainedModel:
 
 
 @FEW
-@given(st.lists(valid_records(), min_size=1, max_size=8))
+@given(st.lists(valid_records(), min_size=1, max_size=8), st.sampled_from(METHODS))
 def test_contributions_plus_the_base_value_are_the_margin(
-    trained: TrainedModel, records: list[dict[str, Any]]
+    trained: TrainedModel, records: list[dict[str, Any]], method: str
 ) -> None:
     matrix = matrix_from_records(records)  # random valid records, placeholders included
-    parts = contributions(trained.booster, matrix)
+    parts = contributions(trained.booster, matrix, method)
     margin = _margin(trained.booster, matrix)
     assert parts.values.shape == (len(records), len(FEATURES))
     np.testing.assert_allclose(parts.margin, margin, rtol=0, atol=1e-4)
@@ -209,3 +210,16 @@ def test_every_feature_has_its_own_short_label_from_the_contract_table() -> None
     assert len(LABELS) == len(FEATURES) and len(set(LABELS)) == len(LABELS)
     assert all(0 < len(label) <= 50 for label in LABELS)
     assert [BY_NAME[name].label for name in FEATURES[:-1]] == list(LABELS[:-1])
+
+
+def test_the_approximate_method_attributes_differently_from_treeshap_and_nothing_else_is_taken(
+    trained: TrainedModel, month_frame: pd.DataFrame
+) -> None:
+    matrix = matrix_from_records(_records(month_frame.head(50)))
+    exact = contributions(trained.booster, matrix)
+    approximate = contributions(trained.booster, matrix, "approximate")
+    np.testing.assert_allclose(approximate.margin, exact.margin, atol=1e-4)
+    assert approximate.base == pytest.approx(exact.base)
+    assert not np.allclose(approximate.values, exact.values, atol=1e-3)  # another attribution
+    with pytest.raises(ValueError, match="method must be one of"):
+        contributions(trained.booster, matrix, "shap")
