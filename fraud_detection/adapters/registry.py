@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlflow
@@ -377,9 +378,19 @@ class Registry:
         return f"models:/{self.name}/{version}"
 
     def load_booster(self, version: str) -> xgb.Booster:
-        """Load a version in XGBoost's own format (the xgboost flavor; nothing is unpickled)."""
+        """Load a version in XGBoost's own format: the xgboost flavor's model file (named in its
+        MLmodel), read by XGBoost itself. Nothing is unpickled, and nothing of MLflow's model
+        API is imported: ``mlflow.xgboost`` needs pandas, which the service's bento has not."""
         import xgboost as xgb
+        import yaml
 
-        with self._fluent_store():
-            model = mlflow.xgboost.load_model(self.model_uri(version))
-        return model.get_booster() if isinstance(model, xgb.XGBModel) else model
+        with tempfile.TemporaryDirectory() as scratch, self._fluent_store():
+            local = Path(
+                mlflow.artifacts.download_artifacts(self.model_uri(version), dst_path=scratch)
+            )
+            flavor = yaml.safe_load((local / "MLmodel").read_text())["flavors"].get("xgboost")
+            if flavor is None:
+                raise RegistryError(f"version {version} is not stored in the xgboost flavor")
+            booster = xgb.Booster()
+            booster.load_model(str(local / flavor["data"]))
+        return booster
