@@ -24,3 +24,8 @@ done
 # Parquet (the capture) and never imports pyarrow.flight or builds against pyarrow (~38 MB).
 rm -rf "$site/pyarrow/include" "$site/pyarrow/"*flight* "$site/pyarrow/"*.pyx "$site/pyarrow/"*.pxd \
   "$site/pyarrow/"*.pxi "$site/pyarrow/includes"
+# botocore's API models of every AWS service (~27 MB): the service's lake client (s3fs) calls S3
+# only, and credentials may come through STS or SSO; the other services' models go.
+for model in "$site/botocore/data"/*/; do
+  case "$(basename "$model")" in s3 | sts | sso | sso-oidc) ;; *) rm -rf "$model" ;; esac
+done
