@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -11,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.locks import prefect_lock
+from fraud_detection.adapters.dask_training import DaskTraining
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.registry import Registry, StaleChampionError
 from fraud_detection.adapters.scored import ScoredStore
@@ -23,14 +26,14 @@ from fraud_detection.steps import (
     judging,
     months,
     outcomes,
-    pool,
     record,
     transition,
 )
 from fraud_detection.steps import (
     report as month_report,
 )
-from fraud_detection.steps.challengers import Challenger
+from fraud_detection.steps.challengers import LOCAL, Challenger, Fitter
+from fraud_detection.steps.cluster_training import ClusterFitter
 from fraud_detection.steps.intake import MonthData, MonthError
 from fraud_detection.steps.judging import Evaluation, HoldoutScores
 from fraud_detection.steps.pool import TrainingInputs
@@ -88,17 +91,24 @@ def quarantine_month(registry: Registry, data: MonthData, reason: str) -> None:
 
 @task(**io_task)
 def gather_pool(
-    lake: Lake, registry: Registry, settings: Settings, data: MonthData, clean: pd.DataFrame
+    lake: Lake,
+    registry: Registry,
+    settings: Settings,
+    data: MonthData,
+    clean: pd.DataFrame,
+    fitter: Fitter = LOCAL,
 ) -> TrainingInputs:
     """Split the month once (training part, holdout), then add the earlier months' data."""
     month_split = intake.split(settings, data.ref.name, clean)
-    return pool.gather(lake, registry, data, month_split)
+    return fitter.gather(lake, registry, data, month_split)
 
 
 @task(**io_task)
-def train_challenger(registry: Registry, settings: Settings, inputs: TrainingInputs) -> Challenger:
+def train_challenger(
+    registry: Registry, settings: Settings, inputs: TrainingInputs, fitter: Fitter = LOCAL
+) -> Challenger:
     # Idempotent: a retry finds the version already registered for this month and data.
-    return challengers.train_challenger(registry, settings, inputs)
+    return challengers.train_challenger(registry, settings, inputs, fitter)
 
 
 @task(**io_task)
@@ -128,9 +138,13 @@ def compare_with_champion(
 
 @task(**io_task)
 def refit_served_model(
-    registry: Registry, settings: Settings, inputs: TrainingInputs, challenger: Challenger
+    registry: Registry,
+    settings: Settings,
+    inputs: TrainingInputs,
+    challenger: Challenger,
+    fitter: Fitter = LOCAL,
 ) -> str:
-    return challengers.refit(registry, settings, inputs, challenger)
+    return challengers.refit(registry, settings, inputs, challenger, fitter)
 
 
 @task(**io_task)
@@ -168,6 +182,17 @@ def report(
     )
     month_report.record_report(registry, evaluation, markdown)
     return markdown
+
+
+@contextmanager
+def training_fitter(settings: Settings) -> Iterator[Fitter]:
+    """Where this run fits its models: a Dask cluster when FRAUD_DASK_ADDRESS names one (its
+    workers read the lake), else this process."""
+    if not settings.dask_address:
+        yield LOCAL
+        return
+    with DaskTraining.connect(settings.dask_address, settings.storage_options()) as training:
+        yield ClusterFitter(training)
 
 
 def _rename_run(name: str) -> None:
@@ -218,14 +243,15 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
             description=f"Validation failure of {chosen}",
         )
         raise
-    inputs = gather_pool(lake, registry, settings, data, clean)
-    challenger = train_challenger(registry, settings, inputs)
-    scores = evaluate(registry, settings, challenger, inputs.holdout)
-    live = measure_served_model(lake, registry, challenger, clean)
-    evaluation = compare_with_champion(registry, settings, scores)
-    served = None
-    if evaluation.decision.promote and settings.refit_on_promotion:
-        served = refit_served_model(registry, settings, inputs, challenger)
+    with training_fitter(settings) as fitter:
+        inputs = gather_pool(lake, registry, settings, data, clean, fitter)
+        challenger = train_challenger(registry, settings, inputs, fitter)
+        scores = evaluate(registry, settings, challenger, inputs.holdout)
+        live = measure_served_model(lake, registry, challenger, clean)
+        evaluation = compare_with_champion(registry, settings, scores)
+        served = None
+        if evaluation.decision.promote and settings.refit_on_promotion:
+            served = refit_served_model(registry, settings, inputs, challenger, fitter)
     record_evaluation(registry, evaluation)
     outcome = transition_stage(registry, evaluation, data, served)
     report(registry, settings, evaluation, outcome, live)

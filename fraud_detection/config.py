@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         "hold; a smaller month is quarantined: it can neither be judged nor given a threshold",
     )
     default_threshold: float = Field(0.25, gt=0, lt=1)
+    dask_address: str = Field(
+        "",
+        description="scheduler of an existing Dask cluster (tcp://host:8786) the training task "
+        "fits on, its workers reading the lake themselves; empty: this process fits",
+    )
 
     risk_low: float = Field(0.25, ge=0, le=1)
     risk_high: float = Field(0.45, ge=0, le=1)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from fraud_detection.config import Settings
 from fraud_detection.core import plots
-from fraud_detection.core.dataset import stable_seed
+from fraud_detection.core.dataset import MonthSplit, stable_seed
 from fraud_detection.core.lineage import PartitionRef, RunRecord
+from fraud_detection.core.params import DriftPlan, XGBoostParams
 from fraud_detection.core.tags import Role, VersionTags
 from fraud_detection.core.training import (
     JudgedRecipe,
@@ -22,8 +23,10 @@ from fraud_detection.core.training import (
     refit_parts,
     train_parts,
 )
+from fraud_detection.steps import pool
+from fraud_detection.steps.intake import MonthData
 from fraud_detection.steps.pool import TrainingInputs
-from fraud_detection.steps.ports import ModelBook, VersionView
+from fraud_detection.steps.ports import Deliveries, ModelBook, RegistryView, VersionView
 
 
 @dataclass(frozen=True)
@@ -53,14 +56,68 @@ class Registration:
     refit_of: str | None = None
 
 
-def train_challenger(registry: ModelBook, settings: Settings, inputs: TrainingInputs) -> Challenger:
+class Fitter(Protocol):
+    """Where the recipe is fitted: in this process (``LOCAL``) or elsewhere (a Dask cluster,
+    steps/cluster_training.py), on the pool its own ``gather`` built."""
+
+    def gather(
+        self, lake: Deliveries, registry: RegistryView, data: MonthData, month_split: MonthSplit
+    ) -> TrainingInputs: ...
+
+    def fit(
+        self, inputs: TrainingInputs, params: XGBoostParams, plan: DriftPlan, *, seed: int
+    ) -> TrainedModel: ...
+
+    def refit(
+        self,
+        inputs: TrainingInputs,
+        params: XGBoostParams,
+        plan: DriftPlan,
+        *,
+        seed: int,
+        judged: JudgedRecipe,
+    ) -> TrainedModel: ...
+
+
+class LocalFitter:
+    """The recipe of core/training.py in this process, on the parts the pool holds."""
+
+    def gather(
+        self, lake: Deliveries, registry: RegistryView, data: MonthData, month_split: MonthSplit
+    ) -> TrainingInputs:
+        return pool.gather(lake, registry, data, month_split)
+
+    def fit(
+        self, inputs: TrainingInputs, params: XGBoostParams, plan: DriftPlan, *, seed: int
+    ) -> TrainedModel:
+        return train_parts(inputs.parts, params, plan, seed=seed)
+
+    def refit(
+        self,
+        inputs: TrainingInputs,
+        params: XGBoostParams,
+        plan: DriftPlan,
+        *,
+        seed: int,
+        judged: JudgedRecipe,
+    ) -> TrainedModel:
+        parts = [*inputs.parts[:-1], TrainingPart(inputs.month, whole_month(inputs), 0.0)]
+        return refit_parts(parts, params, plan, seed=seed, judged=judged)
+
+
+LOCAL = LocalFitter()
+
+
+def train_challenger(
+    registry: ModelBook, settings: Settings, inputs: TrainingInputs, fitter: Fitter = LOCAL
+) -> Challenger:
     """Train and register the month's challenger, or return the version already registered."""
     month = inputs.month
     existing = registry.find_version(month, inputs.data_sha256, Role.CHALLENGER)
     if existing is not None:
         return _challenger_of(month, existing, settings, reused=True)
     seed = stable_seed(settings.seed, month)
-    trained = train_parts(inputs.parts, settings.xgb, settings.drift_plan(), seed=seed)
+    trained = fitter.fit(inputs, settings.xgb, settings.drift_plan(), seed=seed)
     registration = Registration(
         month=month,
         role=Role.CHALLENGER,
@@ -141,16 +198,19 @@ def _weights_json(trained: TrainedModel) -> str:
 
 
 def refit(
-    registry: ModelBook, settings: Settings, inputs: TrainingInputs, challenger: Challenger
+    registry: ModelBook,
+    settings: Settings,
+    inputs: TrainingInputs,
+    challenger: Challenger,
+    fitter: Fitter = LOCAL,
 ) -> str:
     """The judged recipe refitted on the whole month (holdout included) → its version."""
     existing = registry.find_version(inputs.month, inputs.data_sha256, Role.REFIT)
     if existing is not None:
         return existing.version
     seed = stable_seed(settings.seed, inputs.month)
-    parts = [*inputs.parts[:-1], TrainingPart(inputs.month, _whole_month(inputs), 0.0)]
-    trained = refit_parts(
-        parts,
+    trained = fitter.refit(
+        inputs,
         settings.xgb,
         settings.drift_plan(),
         seed=seed,
@@ -172,5 +232,6 @@ def refit(
     return log_and_register(registry, settings, trained, registration)
 
 
-def _whole_month(inputs: TrainingInputs) -> pd.DataFrame:
+def whole_month(inputs: TrainingInputs) -> pd.DataFrame:
+    """The month's training part and its holdout: every row of the month, for the refit."""
     return pd.concat([inputs.parts[-1].frame, inputs.holdout], ignore_index=True)

@@ -94,3 +94,23 @@ def test_the_prefect_worker_runs_a_kubernetes_pool() -> None:
     (container,) = worker["spec"]["template"]["spec"]["containers"]
     assert "kubernetes" in container["command"] and "kubernetes" in container["image"]
     assert Path(K8S / "base-job-template.json").exists()
+
+
+def test_the_jobs_fit_on_the_dask_cluster_of_the_jobs_image() -> None:
+    by_name = dict(DOCUMENTS)
+    scheduler = by_name["dask-cluster.yaml:Deployment/dask-scheduler"]
+    workers = by_name["dask-cluster.yaml:Deployment/dask-worker"]
+    service = by_name["dask-cluster.yaml:Service/dask-scheduler"]
+    template = json.loads((K8S / "base-job-template.json").read_text())
+    jobs_image = template["variables"]["properties"]["image"]["default"]
+    for deployment in (scheduler, workers):
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == jobs_image and container["command"][0] == "dask"
+    (worker,) = workers["spec"]["template"]["spec"]["containers"]
+    assert {"secretRef": {"name": "fraud-detection-jobs"}} in worker["envFrom"]  # the lake's keys
+    # The Service selects the scheduler's pods, and the flow runs' FRAUD_DASK_ADDRESS names it
+    assert service["spec"]["selector"] == scheduler["spec"]["template"]["metadata"]["labels"]
+    port = next(p["port"] for p in service["spec"]["ports"] if p["name"] == "scheduler")
+    address = template["variables"]["properties"]["env"]["default"]["FRAUD_DASK_ADDRESS"]
+    assert address == f"tcp://{service['metadata']['name']}:{port}"
+    assert worker["command"][2] == address

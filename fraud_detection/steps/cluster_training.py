@@ -1,0 +1,95 @@
+"""The month's pool and the recipe on a Dask cluster (``FRAUD_DASK_ADDRESS``): the same partitions,
+ages and lineage as steps/pool.py, but the older partitions are named, not read, here.
+
+The flow lists which files are in force (no bytes) and the workers hash them, so the lineage and
+the reuse key are exactly those of a single-machine run; training then reads them again on the
+workers, which check each file's bytes against its hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fraud_detection.adapters.dask_training import ClusterPart, ClusterPool, DaskTraining
+from fraud_detection.adapters.lake import LakeError
+from fraud_detection.core.dataset import MonthSplit, month_age
+from fraud_detection.core.lineage import PartitionRef, lineage_hash
+from fraud_detection.core.params import DriftPlan, XGBoostParams
+from fraud_detection.core.training import JudgedRecipe, TrainedModel, TrainingPart
+from fraud_detection.steps.challengers import whole_month
+from fraud_detection.steps.intake import BASE, MonthData
+from fraud_detection.steps.pool import TrainingInputs
+from fraud_detection.steps.ports import Deliveries, RegistryView
+
+
+@dataclass(frozen=True)
+class ClusterInputs(TrainingInputs):
+    """A pool whose older partitions stay in the lake: ``parts`` holds the month's own training
+    part only, ``history`` the base and the earlier decided months as the workers read them."""
+
+    history: list[ClusterPart] = field(default_factory=list)
+
+
+class ClusterFitter:
+    """The Fitter of steps/challengers.py on a Dask cluster, through one client."""
+
+    def __init__(self, training: DaskTraining) -> None:
+        self._training = training
+
+    def gather(
+        self, lake: Deliveries, registry: RegistryView, data: MonthData, month_split: MonthSplit
+    ) -> ClusterInputs:
+        """Base + decided earlier months (as pool.gather picks them) + the month's own part."""
+        month = data.ref.name
+        decided = registry.decided_months()
+        earlier = [m for m in lake.list_months() if m < month and m in decided]
+        oldest = min([*earlier, month])
+        names = [BASE, *earlier]
+        ages = [month_age(month, oldest) + 1, *(month_age(month, m) for m in earlier)]
+        paths = [_in_force(lake, name) for name in names]
+        hashes = self._training.partition_hashes(paths)
+        history = [
+            ClusterPart(n, p, h, a) for n, p, h, a in zip(names, paths, hashes, ages, strict=True)
+        ]
+        lineage = [*(PartitionRef(p.name, p.path, p.sha256) for p in history), data.ref]
+        return ClusterInputs(
+            month,
+            [TrainingPart(month, month_split.train, 0.0)],
+            month_split.holdout,
+            lineage,
+            lineage_hash(lineage),
+            history,
+        )
+
+    def fit(
+        self, inputs: TrainingInputs, params: XGBoostParams, plan: DriftPlan, *, seed: int
+    ) -> TrainedModel:
+        cluster = _cluster_inputs(inputs)
+        given = ClusterPool(cluster.history, cluster.month, cluster.parts[-1].frame)
+        return self._training.train(given, params, plan, seed=seed)
+
+    def refit(
+        self,
+        inputs: TrainingInputs,
+        params: XGBoostParams,
+        plan: DriftPlan,
+        *,
+        seed: int,
+        judged: JudgedRecipe,
+    ) -> TrainedModel:
+        cluster = _cluster_inputs(inputs)
+        given = ClusterPool(cluster.history, cluster.month, whole_month(cluster))
+        return self._training.refit(given, params, plan, seed=seed, judged=judged)
+
+
+def _in_force(lake: Deliveries, name: str) -> str:
+    path = lake.latest(name)
+    if path is None:
+        raise LakeError(f"no data for {name!r} in the lake")
+    return path
+
+
+def _cluster_inputs(inputs: TrainingInputs) -> ClusterInputs:
+    if not isinstance(inputs, ClusterInputs):
+        raise TypeError("the cluster fits a pool gathered by ClusterFitter.gather")
+    return inputs
