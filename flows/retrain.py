@@ -92,7 +92,7 @@ def gather_pool(
 ) -> TrainingInputs:
     """Split the month once (training part, holdout), then add the earlier months' data."""
     month_split = intake.split(settings, data.ref.name, clean)
-    return pool.gather(lake, registry, data, month_split)
+    return pool.gather(lake, registry, data, month_split, floor=pool.HistoryFloor.of(settings))
 
 
 @task(**io_task)
@@ -152,9 +152,10 @@ def report(
     evaluation: Evaluation,
     outcome: Outcome,
     live: LivePerformance | None = None,
+    used: pool.PoolUse | None = None,
 ) -> str:
     markdown = month_report.report_markdown(
-        evaluation, outcome, tracking_uri=settings.tracking_uri, live=live
+        evaluation, outcome, tracking_uri=settings.tracking_uri, live=live, pool=used
     )
     create_markdown_artifact(
         key="retrain-report",
@@ -228,7 +229,14 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
         served = refit_served_model(registry, settings, inputs, challenger)
     record_evaluation(registry, evaluation)
     outcome = transition_stage(registry, evaluation, data, served)
-    report(registry, settings, evaluation, outcome, live)
+    report(
+        registry,
+        settings,
+        evaluation,
+        outcome,
+        live,
+        pool.PoolUse.of(inputs, settings.history_floor),
+    )
     logger.info("%s: %s", chosen, evaluation.decision.reason)
     return {
         "status": evaluation.decision.verdict,

@@ -60,7 +60,13 @@ def train_challenger(registry: ModelBook, settings: Settings, inputs: TrainingIn
     if existing is not None:
         return _challenger_of(month, existing, settings, reused=True)
     seed = stable_seed(settings.seed, month)
-    trained = train_parts(inputs.parts, settings.xgb, settings.drift_plan(), seed=seed)
+    trained = train_parts(
+        inputs.parts,
+        settings.xgb,
+        settings.drift_plan(),
+        seed=seed,
+        external_memory_rows=settings.external_memory_rows,
+    )
     registration = Registration(
         month=month,
         role=Role.CHALLENGER,
@@ -159,6 +165,7 @@ def refit(
             challenger.positive_rate,
             registry.load_booster(challenger.version),
         ),
+        external_memory_rows=settings.external_memory_rows,
     )
     registration = Registration(
         month=inputs.month,
