@@ -17,7 +17,7 @@ from fraud_detection.core.lineage import lineage_hash
 from fraud_detection.core.part_batches import WeightedPart, pool_matrix
 from fraud_detection.core.training import JudgedRecipe, TrainingPart, refit_parts, train_parts
 from fraud_detection.sources.synthetic import generate_lake_partitions
-from fraud_detection.steps import intake, pool
+from fraud_detection.steps import intake, pool, report
 from tests.support.fakes import InMemoryLake
 
 SETTINGS = Settings(xgb=Settings().xgb.model_copy(update={"n_estimators": 30}))
@@ -174,3 +174,12 @@ def test_past_the_configured_size_the_pool_goes_to_xgboosts_disk_cache(
     x = feature_matrix(inputs.holdout)
     gap = np.abs(on_disk.booster.inplace_predict(x) - held.booster.inplace_predict(x))
     assert on_disk.rows == held.rows and float(np.mean(gap)) < 0.02
+
+
+def test_the_report_names_the_partitions_used_and_those_left_out(lake: InMemoryLake) -> None:
+    _, floored = _gathered(lake, floor=pool.HistoryFloor(weight=0.2, half_life=1.0))
+    text = report.pool_section(pool.PoolUse.of(floored, 0.2))
+    assert "Trained on 3 partitions: `2025-01`, `2025-02`, `2025-03`." in text
+    assert "below the floor 0.2 (FRAUD_HISTORY_FLOOR), and not in the lineage: `base`." in text
+    _, every = _gathered(lake)
+    assert "Left out" not in report.pool_section(pool.PoolUse.of(every, 0.0))
