@@ -29,7 +29,7 @@ from fraud_detection.core.training import TrainingPart, recency_weight
 from fraud_detection.steps.intake import BASE, MonthData, MonthError, fetch, validate_streamed
 from fraud_detection.steps.ports import Deliveries, RegistryView
 
-CHUNK_ROWS = 262_144  # rows decoded at a time: bounds a read's memory whatever the partition
+CHUNK_ROWS = 65_536  # rows decoded at a time: bounds a read's memory whatever the partition
 
 
 @dataclass(frozen=True)
