@@ -180,7 +180,9 @@ def main() -> None:
             elif settings.refit_on_promotion:
                 data = intake.fetch(lake, name)
                 split = intake.split(settings, name, intake.validate(data))
-                inputs = pool.gather(lake, registry, data, split)
+                inputs = pool.gather(
+                    lake, registry, data, split, floor=pool.HistoryFloor.of(settings)
+                )
                 whole = [
                     *inputs.parts[:-1],
                     TrainingPart(name, challengers._whole_month(inputs), 0.0),

@@ -9,6 +9,12 @@ does only the monthly run; it ends with one machine-readable line
 ``pool_rows=N wall_s=… peak_rss_mb=… baseline_rss_mb=…`` (baseline: the process's resident set
 just before the flow starts; peak: its high-water mark).
 
+With ``--history-months M`` it measures instead what a longer history costs the pool alone: a
+lake of M months (every earlier month counted as decided), then ``pool.gather`` and the
+challenger's training for the newest month, timed, at the history floor of the settings
+(``FRAUD_HISTORY_FLOOR``); it ends with
+``history_months=M floor=F partitions=K pool_rows=N wall_s=…``.
+
 Categories: training and evaluation compute (XGBoost fit, scoring, metrics, bootstrap),
 MLflow (logging runs, models, figures; registry calls; model loads), lake I/O + validation, and
 Prefect (everything else inside the flow run: task orchestration, state and artifact API calls).
@@ -47,7 +53,6 @@ def _timed(category: str, function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _instrument() -> None:
-    from fraud_detection.adapters import lake
     from fraud_detection.adapters.registry import Registry
     from fraud_detection.core import alarm, evaluation, gate, plots, training
     from fraud_detection.steps import challengers, intake, judging, pool
@@ -74,9 +79,12 @@ def _instrument() -> None:
         "version",
     ):
         setattr(Registry, name, _timed("mlflow", getattr(Registry, name)))
-    lake.Lake.fetch = _timed("lake I/O + validation", lake.Lake.fetch)
+    # The month's fetch and validation, and gather's streaming pass over the earlier months;
+    # the earlier months' reads while the matrix is built count as training.
+    intake.fetch = _timed("lake I/O + validation", intake.fetch)
     intake.validate = _timed("lake I/O + validation", intake.validate)
-    pool.validate = intake.validate  # gather validates the earlier months
+    pool.fetch = intake.fetch
+    pool.validate_streamed = _timed("lake I/O + validation", intake.validate_streamed)
 
 
 def _without_heartbeat_wait() -> None:
@@ -122,6 +130,46 @@ def _set_up(workdir: str, base_rows: int, rows_per_month: int) -> None:
         monthly_retrain(month="2025-01")
 
 
+def _history_cost(months: int, rows_per_month: int, base_rows: int) -> None:
+    """gather + train for the newest of ``months`` months, every earlier one decided."""
+    workdir = tempfile.mkdtemp(prefix="bench-history-")
+    _environment(workdir)
+    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.config import Settings
+    from fraud_detection.core.dataset import stable_seed
+    from fraud_detection.core.training import train_parts
+    from fraud_detection.sources.synthetic import generate_lake_partitions
+    from fraud_detection.steps import intake, pool
+
+    settings = Settings()
+    lake = Lake.from_settings(settings)
+    names = []
+    for part in generate_lake_partitions(
+        months=months, rows_per_month=rows_per_month, base_rows=base_rows, seed=settings.seed
+    ):
+        lake.write(part.name, part.frame)
+        names.append(part.name)
+    month = names[-1]
+
+    class EveryEarlierMonthDecided:
+        def decided_months(self) -> set[str]:
+            return set(names[1:-1])
+
+    start = time.perf_counter()
+    data = intake.fetch(lake, month)
+    split = intake.split(settings, month, intake.validate(data))
+    inputs = pool.gather(
+        lake, EveryEarlierMonthDecided(), data, split, floor=pool.HistoryFloor.of(settings)
+    )  # type: ignore[arg-type]
+    seed = stable_seed(settings.seed, month)
+    trained = train_parts(inputs.parts, settings.xgb, settings.drift_plan(), seed=seed)
+    wall = time.perf_counter() - start
+    print(
+        f"history_months={months} floor={settings.history_floor:g} "
+        f"partitions={len(inputs.parts)} pool_rows={trained.rows['pool_rows']} wall_s={wall:.2f}"
+    )
+
+
 def _environment(workdir: str) -> None:
     os.environ.update(
         {
@@ -139,6 +187,9 @@ def main() -> None:
     parser.add_argument("--base-rows", type=int, default=80_000)
     parser.add_argument("--rows-per-month", type=int, default=16_000)
     parser.add_argument("--pool-rows", type=int, help="size the base so the pool has N rows")
+    parser.add_argument(
+        "--history-months", type=int, help="measure gather + train on a history of M months"
+    )
     parser.add_argument("--set-up", metavar="DIR", help=argparse.SUPPRESS)  # the writer process
     parser.add_argument("--profile", help="write cProfile stats of the measured run to this file")
     parser.add_argument(
@@ -147,6 +198,9 @@ def main() -> None:
         help="keep Prefect's wait for its heartbeat thread at the end of the run (up to 1 s)",
     )
     args = parser.parse_args()
+    if args.history_months:
+        _history_cost(args.history_months, args.rows_per_month, args.base_rows)
+        return
     if args.set_up:
         _set_up(args.set_up, args.base_rows, args.rows_per_month)
         return

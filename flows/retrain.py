@@ -26,13 +26,14 @@ from fraud_detection.steps import (
     judging,
     months,
     outcomes,
+    pool,
     record,
     transition,
 )
 from fraud_detection.steps import (
     report as month_report,
 )
-from fraud_detection.steps.challengers import LOCAL, Challenger, Fitter
+from fraud_detection.steps.challengers import Challenger, Fitter, LocalFitter
 from fraud_detection.steps.cluster_training import ClusterFitter
 from fraud_detection.steps.intake import MonthData, MonthError
 from fraud_detection.steps.judging import Evaluation, HoldoutScores
@@ -96,19 +97,21 @@ def gather_pool(
     settings: Settings,
     data: MonthData,
     clean: pd.DataFrame,
-    fitter: Fitter = LOCAL,
+    fitter: Fitter | None = None,
 ) -> TrainingInputs:
     """Split the month once (training part, holdout), then add the earlier months' data."""
     month_split = intake.split(settings, data.ref.name, clean)
-    return fitter.gather(lake, registry, data, month_split)
+    return (fitter or LocalFitter.of(settings)).gather(lake, registry, data, month_split)
 
 
 @task(**io_task)
 def train_challenger(
-    registry: Registry, settings: Settings, inputs: TrainingInputs, fitter: Fitter = LOCAL
+    registry: Registry, settings: Settings, inputs: TrainingInputs, fitter: Fitter | None = None
 ) -> Challenger:
     # Idempotent: a retry finds the version already registered for this month and data.
-    return challengers.train_challenger(registry, settings, inputs, fitter)
+    return challengers.train_challenger(
+        registry, settings, inputs, fitter or LocalFitter.of(settings)
+    )
 
 
 @task(**io_task)
@@ -142,9 +145,11 @@ def refit_served_model(
     settings: Settings,
     inputs: TrainingInputs,
     challenger: Challenger,
-    fitter: Fitter = LOCAL,
+    fitter: Fitter | None = None,
 ) -> str:
-    return challengers.refit(registry, settings, inputs, challenger, fitter)
+    return challengers.refit(
+        registry, settings, inputs, challenger, fitter or LocalFitter.of(settings)
+    )
 
 
 @task(**io_task)
@@ -166,9 +171,10 @@ def report(
     evaluation: Evaluation,
     outcome: Outcome,
     live: LivePerformance | None = None,
+    used: pool.PoolUse | None = None,
 ) -> str:
     markdown = month_report.report_markdown(
-        evaluation, outcome, tracking_uri=settings.tracking_uri, live=live
+        evaluation, outcome, tracking_uri=settings.tracking_uri, live=live, pool=used
     )
     create_markdown_artifact(
         key="retrain-report",
@@ -189,10 +195,10 @@ def training_fitter(settings: Settings) -> Iterator[Fitter]:
     """Where this run fits its models: a Dask cluster when FRAUD_DASK_ADDRESS names one (its
     workers read the lake), else this process."""
     if not settings.dask_address:
-        yield LOCAL
+        yield LocalFitter.of(settings)
         return
     with DaskTraining.connect(settings.dask_address, settings.storage_options()) as training:
-        yield ClusterFitter(training)
+        yield ClusterFitter(training, pool.HistoryFloor.of(settings))
 
 
 def _rename_run(name: str) -> None:
@@ -254,7 +260,14 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
             served = refit_served_model(registry, settings, inputs, challenger, fitter)
     record_evaluation(registry, evaluation)
     outcome = transition_stage(registry, evaluation, data, served)
-    report(registry, settings, evaluation, outcome, live)
+    report(
+        registry,
+        settings,
+        evaluation,
+        outcome,
+        live,
+        pool.PoolUse.of(inputs, settings.history_floor),
+    )
     logger.info("%s: %s", chosen, evaluation.decision.reason)
     return {
         "status": evaluation.decision.verdict,

@@ -84,6 +84,19 @@ class Settings(BaseSettings):
     correction_rounds: int = Field(40, ge=0)
     correction_learning_rate: float = Field(0.05, gt=0, le=1)
     correction_max_depth: int = Field(4, ge=1)
+    history_floor: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="partitions whose history weight 0.5 ** (age / half-life) is below this "
+        "leave the pool (0 = every month is trained on)",
+    )
+    external_memory_rows: int = Field(
+        0,
+        ge=0,
+        description="from this many pool rows on, XGBoost keeps the quantised pool in a disk "
+        "cache instead of memory (ExtMemQuantileDMatrix; 0 = never)",
+    )
     refit_on_promotion: bool = True  # serve the judged recipe refitted on the whole month
     train_positive_rate: float = Field(0.25, gt=0, lt=1)
     validation_fraction: float = Field(0.2, gt=0, lt=1)
@@ -287,6 +300,7 @@ class Settings(BaseSettings):
             "correction_rounds": str(self.correction_rounds),
             "correction_learning_rate": str(self.correction_learning_rate),
             "correction_max_depth": str(self.correction_max_depth),
+            "history_floor": str(self.history_floor),
             "refit_on_promotion": str(self.refit_on_promotion),
             "seed": str(self.seed),
             "train_positive_rate": str(self.train_positive_rate),

@@ -12,6 +12,7 @@ import io
 import os
 import re
 import uuid
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,46 @@ def decode(ref: PartitionRef, data: bytes) -> pd.DataFrame:
             return pd.read_csv(io.BytesIO(data))
         return pd.read_parquet(io.BytesIO(data))
     except Exception as exc:  # pyarrow/pandas raise many kinds for corrupt bytes
+        raise LakeError(f"{ref.path}: unreadable ({type(exc).__name__}: {exc})") from exc
+
+
+def decode_chunks(
+    ref: PartitionRef, data: bytes, chunk_rows: int, columns: Sequence[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """Bytes of a fetched partition → its rows in file order, ``chunk_rows`` at a time.
+
+    Parquet is read batch by batch (and only ``columns``, when given: names as the file spells
+    them); a CSV file (a corrected delivery, small) is decoded whole and then sliced.
+    """
+    if not data or ref.path.endswith(".csv"):
+        frame = decode(ref, data)
+        frame = frame if columns is None else frame.loc[:, list(columns)]
+        for start in range(0, len(frame), chunk_rows):
+            yield frame.iloc[start : start + chunk_rows]
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        batches = pq.ParquetFile(pa.BufferReader(data)).iter_batches(
+            batch_size=chunk_rows, columns=None if columns is None else list(columns)
+        )
+        for batch in batches:
+            yield batch.to_pandas()
+    except (pa.ArrowException, OSError, ValueError) as exc:  # corrupt bytes, many kinds
+        raise LakeError(f"{ref.path}: unreadable ({type(exc).__name__}: {exc})") from exc
+
+
+def column_names(ref: PartitionRef, data: bytes) -> list[str]:
+    """A partition's column names as the file spells them (Parquet: from its footer only)."""
+    if ref.path.endswith(".csv"):
+        return list(decode(ref, data).columns)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.ParquetFile(pa.BufferReader(data)).schema_arrow.names)
+    except (pa.ArrowException, OSError, ValueError) as exc:
         raise LakeError(f"{ref.path}: unreadable ({type(exc).__name__}: {exc})") from exc
 
 

@@ -1,11 +1,15 @@
-"""Feed XGBoost a pool part by part: one float32 batch per partition through its data iterator
-into a ``QuantileDMatrix``, so no matrix of the whole pool (float64 or not) is ever built."""
+"""Feed XGBoost a pool part by part: float32 batches through its data iterator into a
+``QuantileDMatrix`` (or, past a size, its external-memory variant), so no matrix of the whole
+pool is ever built. A part is either rows in memory or a reference that reads its partition
+when the iterator asks for it, chunk by chunk, and drops it once XGBoost has quantised it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -15,44 +19,109 @@ from fraud_detection.core.features import FEATURES, TARGET_COLUMN, feature_matri
 
 
 @dataclass(frozen=True)
+class Batch:
+    """Contract-ordered float32 features of some rows and their 0/1 labels (float32)."""
+
+    features: np.ndarray
+    label: np.ndarray
+
+
+class PartRows(Protocol):
+    """A partition's rows: counted once (so the pooled fraud rate needs no pass over them) and
+    read as batches, in the same order every time, as often as XGBoost asks."""
+
+    @property
+    def rows(self) -> int: ...
+
+    @property
+    def positives(self) -> int: ...
+
+    def batches(self) -> Iterator[Batch]: ...
+
+
+@dataclass(frozen=True)
+class FrameRows:
+    """Rows already in memory (a validated frame): one batch."""
+
+    frame: pd.DataFrame
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+    @property
+    def positives(self) -> int:
+        return int(self.frame[TARGET_COLUMN].sum())
+
+    def batches(self) -> Iterator[Batch]:
+        if len(self.frame):
+            yield batch_of(self.frame)
+
+
+def batch_of(frame: pd.DataFrame) -> Batch:
+    """A validated (or contract-named) frame as one batch."""
+    return Batch(feature_matrix(frame), frame[TARGET_COLUMN].to_numpy(dtype=np.float32))
+
+
+@dataclass(frozen=True)
 class WeightedPart:
     """One partition's rows and the weight every row of it carries (before positives' weight)."""
 
-    frame: pd.DataFrame
+    rows: PartRows
     weight: float
 
 
 class PartBatches(xgb.DataIter):
     """The parts as XGBoost batches: contract-ordered float32 features, label and row weights.
 
-    Each batch is built when XGBoost asks for it and released after it was sketched and
-    quantised, so at most one partition's float32 matrix exists at a time.
+    Each batch is read when XGBoost asks for it and released after it was sketched and
+    quantised, so at most one batch's float32 matrix exists at a time.
     """
 
-    def __init__(self, parts: Sequence[WeightedPart], positive_weight: float) -> None:
-        self._parts = [p for p in parts if p.weight > 0 and len(p.frame)]
+    def __init__(
+        self, parts: Sequence[WeightedPart], positive_weight: float, cache_prefix: str | None
+    ) -> None:
+        self._parts = [p for p in parts if p.weight > 0 and p.rows.rows]
         self._positive_weight = positive_weight
-        self._next = 0
-        super().__init__(release_data=True)
+        self._stream: Iterator[tuple[WeightedPart, Batch]] | None = None
+        super().__init__(cache_prefix=cache_prefix, release_data=True)
+
+    def _all_batches(self) -> Iterator[tuple[WeightedPart, Batch]]:
+        for part in self._parts:
+            for batch in part.rows.batches():
+                yield part, batch
 
     def next(self, input_data: Callable[..., Any]) -> bool:
-        if self._next == len(self._parts):
+        if self._stream is None:
+            self._stream = self._all_batches()
+        found = next(self._stream, None)
+        if found is None:
             return False
-        part = self._parts[self._next]
-        y = part.frame[TARGET_COLUMN].to_numpy(dtype=np.float32)
+        part, batch = found
+        y = batch.label
         weight = part.weight * np.where(y == 1, self._positive_weight, 1.0).astype(np.float32)
-        input_data(
-            data=feature_matrix(part.frame), label=y, weight=weight, feature_names=list(FEATURES)
-        )
-        self._next += 1
+        input_data(data=batch.features, label=y, weight=weight, feature_names=list(FEATURES))
         return True
 
     def reset(self) -> None:
-        self._next = 0
+        self._stream = None  # the next pass starts again from the first partition
 
 
-def pool_matrix(parts: Sequence[WeightedPart], positive_weight: float) -> xgb.QuantileDMatrix:
-    """The quantised training matrix of ``parts``, streamed one partition at a time."""
-    if not any(p.weight > 0 and len(p.frame) for p in parts):
+@contextmanager
+def pool_matrix(
+    parts: Sequence[WeightedPart], positive_weight: float, *, external_memory_rows: int = 0
+) -> Iterator[xgb.DMatrix]:
+    """The quantised training matrix of ``parts``, streamed one batch at a time.
+
+    From ``external_memory_rows`` rows on (0: never) the quantised pages go to a cache in a
+    temporary folder instead of memory (``ExtMemQuantileDMatrix``); it is removed on exit.
+    """
+    rows = sum(p.rows.rows for p in parts if p.weight > 0)
+    if not rows:
         raise ValueError("no training rows with a positive weight")
-    return xgb.QuantileDMatrix(PartBatches(parts, positive_weight))
+    if not external_memory_rows or rows < external_memory_rows:
+        yield xgb.QuantileDMatrix(PartBatches(parts, positive_weight, None))
+        return
+    with tempfile.TemporaryDirectory(prefix="fraud-pool-cache-") as cache:
+        iterator = PartBatches(parts, positive_weight, f"{cache}/pool")
+        yield xgb.ExtMemQuantileDMatrix(iterator)

@@ -28,16 +28,31 @@ from sklearn.model_selection import train_test_split
 
 from fraud_detection.core.features import FEATURES, TARGET_COLUMN, feature_matrix
 from fraud_detection.core.params import DriftPlan, XGBoostParams
-from fraud_detection.core.part_batches import WeightedPart, pool_matrix
+from fraud_detection.core.part_batches import FrameRows, PartRows, WeightedPart, pool_matrix
 
 
 @dataclass(frozen=True)
 class TrainingPart:
-    """One partition's rows and its age in months relative to the month being trained."""
+    """One partition's rows and its age in months relative to the month being trained.
+
+    ``source`` is a frame in memory (the month's own rows) or a partition read when the
+    training matrix asks for it (earlier months and the base, see steps/pool.py).
+    """
 
     name: str
-    frame: pd.DataFrame
+    source: pd.DataFrame | PartRows
     age: float
+
+    @property
+    def rows(self) -> PartRows:
+        return FrameRows(self.source) if isinstance(self.source, pd.DataFrame) else self.source
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows in memory; a partition read lazily is never gathered into one frame."""
+        if not isinstance(self.source, pd.DataFrame):
+            raise TypeError(f"{self.name} is read from the lake batch by batch, not held")
+        return self.source
 
 
 @dataclass(frozen=True)
@@ -77,10 +92,29 @@ def _booster_params(params: XGBoostParams, seed: int) -> dict[str, object]:
     return {**values, "objective": "binary:logistic", "eval_metric": "logloss", "seed": seed}
 
 
-def _matrix(
-    parts: list[TrainingPart], weight_of: dict[str, float], positive_weight: float
-) -> xgb.QuantileDMatrix:
-    return pool_matrix([WeightedPart(p.frame, weight_of[p.name]) for p in parts], positive_weight)
+@dataclass(frozen=True)
+class _Matrices:
+    """How a stage's training matrix is built: the positives' weight and where it is kept."""
+
+    positive_weight: float
+    external_memory_rows: int  # from this many rows on, in XGBoost's disk cache (0: never)
+
+    def train(
+        self,
+        parts: list[TrainingPart],
+        weight_of: dict[str, float],
+        booster_params: dict[str, object],
+        rounds: int,
+        xgb_model: xgb.Booster | None = None,
+    ) -> xgb.Booster:
+        """``rounds`` boosting rounds on the matrix of ``parts`` (on top of ``xgb_model``)."""
+        weighted = [WeightedPart(p.rows, weight_of[p.name]) for p in parts]
+        with pool_matrix(
+            weighted, self.positive_weight, external_memory_rows=self.external_memory_rows
+        ) as matrix:
+            booster = xgb.train(booster_params, matrix, num_boost_round=rounds, xgb_model=xgb_model)
+            del matrix  # freed before its disk cache, if any, is removed
+        return booster
 
 
 def calibrated_prior(y_true: np.ndarray, probability: np.ndarray) -> float:
@@ -110,7 +144,12 @@ def calibrated_prior(y_true: np.ndarray, probability: np.ndarray) -> float:
 
 def positive_weight_for(y: np.ndarray, target_rate: float) -> float:
     """Weight of a positive so that positives make ``target_rate`` of the total weight."""
-    rate = float(np.mean(y)) if len(y) else 0.0
+    return positive_weight_at(int(np.sum(y)), len(y), target_rate)
+
+
+def positive_weight_at(positives: int, rows: int, target_rate: float) -> float:
+    """``positive_weight_for`` from counts (the same float: an integer sum is exact)."""
+    rate = positives / rows if rows else 0.0
     if rate <= 0 or rate >= target_rate:
         return 1.0
     return (target_rate / (1 - target_rate)) / (rate / (1 - rate))
@@ -123,21 +162,25 @@ def fit_booster(
     *,
     seed: int,
     correction_rounds: int | None = None,
+    external_memory_rows: int = 0,
 ) -> tuple[xgb.Booster, float, dict[str, float]]:
     """Both stages on ``parts`` → (booster, positive weight, stage-1 weight per part)."""
-    y_all = np.concatenate([p.frame[TARGET_COLUMN].to_numpy() for p in parts])
-    positive_weight = positive_weight_for(y_all, plan.train_positive_rate)
+    positive_weight = _pooled_positive_weight(parts, plan)
+    matrices = _Matrices(positive_weight, external_memory_rows)
     history = {p.name: recency_weight(p.age, plan.history_half_life) for p in parts}
-    booster = xgb.train(
-        _booster_params(params, seed),
-        _matrix(parts, history, positive_weight),
-        num_boost_round=params.n_estimators,
-    )
+    booster = matrices.train(parts, history, _booster_params(params, seed), params.n_estimators)
     rounds = plan.correction_rounds if correction_rounds is None else correction_rounds
     if rounds > 0:
-        booster = _correct(booster, parts, params, plan, positive_weight, seed=seed)
+        booster = _correct(booster, parts, params, plan, matrices, seed=seed)
     booster.feature_names = list(FEATURES)
     return booster, positive_weight, history
+
+
+def _pooled_positive_weight(parts: list[TrainingPart], plan: DriftPlan) -> float:
+    """From the rows and positives counted per partition: no pass over the rows."""
+    positives = sum(p.rows.positives for p in parts)
+    rows = sum(p.rows.rows for p in parts)
+    return positive_weight_at(positives, rows, plan.train_positive_rate)
 
 
 def _correct(
@@ -145,7 +188,7 @@ def _correct(
     parts: list[TrainingPart],
     params: XGBoostParams,
     plan: DriftPlan,
-    positive_weight: float,
+    matrices: _Matrices,
     *,
     seed: int,
 ) -> xgb.Booster:
@@ -159,12 +202,7 @@ def _correct(
         "learning_rate": plan.correction_learning_rate,
         "max_depth": plan.correction_max_depth,
     }
-    corrected = xgb.train(
-        correction,
-        _matrix(recent, weights, positive_weight),
-        num_boost_round=plan.correction_rounds,
-        xgb_model=booster,
-    )
+    corrected = matrices.train(recent, weights, correction, plan.correction_rounds, booster)
     corrected.feature_names = list(FEATURES)
     return corrected
 
@@ -181,13 +219,22 @@ def validation_split(
 
 
 def train_parts(
-    parts: list[TrainingPart], params: XGBoostParams, plan: DriftPlan, *, seed: int
+    parts: list[TrainingPart],
+    params: XGBoostParams,
+    plan: DriftPlan,
+    *,
+    seed: int,
+    external_memory_rows: int = 0,
 ) -> TrainedModel:
-    """Hold out a validation slice of the newest part, fit both stages, pick the threshold."""
+    """Hold out a validation slice of the newest part, fit both stages, pick the threshold.
+
+    The newest part is in memory (its validation slice is cut from it); the others may be
+    partitions read batch by batch.
+    """
     if not parts:
         raise ValueError("no training data")
-    labels = pd.concat([p.frame[TARGET_COLUMN] for p in parts])
-    if labels.nunique() < 2:
+    positives = sum(p.rows.positives for p in parts)
+    if positives == 0 or positives == sum(p.rows.rows for p in parts):
         raise ValueError("training data holds a single class; a classifier cannot be trained")
     newest = min(parts, key=lambda p: p.age)
     fit_part, validation = validation_split(newest.frame, plan.validation_fraction, seed)
@@ -200,14 +247,15 @@ def train_parts(
     fit_parts = [p for p in parts if p is not newest] + [
         TrainingPart(newest.name, fit_part, newest.age)
     ]
-    booster, positive_weight, weights = fit_booster(fit_parts, params, plan, seed=seed)
+    booster, positive_weight, weights = fit_booster(
+        fit_parts, params, plan, seed=seed, external_memory_rows=external_memory_rows
+    )
     probability = booster.inplace_predict(feature_matrix(validation))
     threshold, f1 = best_f1_threshold(validation[TARGET_COLUMN].to_numpy(), probability)
-    fit_rows = sum(len(p.frame) for p in fit_parts)
     rows = {
-        "pool_rows": sum(len(p.frame) for p in parts),
-        "fit_rows": fit_rows,
-        "fit_positives": int(sum(p.frame[TARGET_COLUMN].sum() for p in fit_parts)),
+        "pool_rows": sum(p.rows.rows for p in parts),
+        "fit_rows": sum(p.rows.rows for p in fit_parts),
+        "fit_positives": sum(p.rows.positives for p in fit_parts),
         "validation_rows": len(validation),
         "validation_positives": int(validation[TARGET_COLUMN].sum()),
     }
@@ -232,6 +280,7 @@ def refit_parts(
     *,
     seed: int,
     judged: JudgedRecipe,
+    external_memory_rows: int = 0,
 ) -> TrainedModel:
     """The judged recipe on every row (its validation slice and the holdout included).
 
@@ -239,18 +288,21 @@ def refit_parts(
     refitted on the newest months in full: they hold all the rows the judged model did not fit,
     and the history stage is most of the cost.
     """
-    y_all = np.concatenate([p.frame[TARGET_COLUMN].to_numpy() for p in parts])
-    positive_weight = positive_weight_for(y_all, plan.train_positive_rate)
+    positive_weight = _pooled_positive_weight(parts, plan)
     if judged.booster is not None and plan.correction_rounds > 0:
         history = judged.booster[: params.n_estimators]
-        booster = _correct(history, parts, params, plan, positive_weight, seed=seed)
+        matrices = _Matrices(positive_weight, external_memory_rows)
+        booster = _correct(history, parts, params, plan, matrices, seed=seed)
         weights = {p.name: recency_weight(p.age, plan.history_half_life) for p in parts}
     else:
-        booster, positive_weight, weights = fit_booster(parts, params, plan, seed=seed)
+        booster, positive_weight, weights = fit_booster(
+            parts, params, plan, seed=seed, external_memory_rows=external_memory_rows
+        )
+    pool_rows = sum(p.rows.rows for p in parts)
     rows = {
-        "pool_rows": sum(len(p.frame) for p in parts),
-        "fit_rows": sum(len(p.frame) for p in parts),
-        "fit_positives": int(sum(p.frame[TARGET_COLUMN].sum() for p in parts)),
+        "pool_rows": pool_rows,
+        "fit_rows": pool_rows,
+        "fit_positives": sum(p.rows.positives for p in parts),
         "validation_rows": 0,
         "validation_positives": 0,
     }

@@ -79,18 +79,29 @@ class Fitter(Protocol):
     ) -> TrainedModel: ...
 
 
+@dataclass(frozen=True)
 class LocalFitter:
-    """The recipe of core/training.py in this process, on the parts the pool holds."""
+    """The recipe of core/training.py in this process, on the parts the pool reads from the
+    lake: months below the history floor left out, XGBoost's disk cache past a pool size."""
+
+    floor: pool.HistoryFloor = field(default_factory=pool.HistoryFloor)
+    external_memory_rows: int = 0  # 0: never
+
+    @classmethod
+    def of(cls, settings: Settings) -> LocalFitter:
+        return cls(pool.HistoryFloor.of(settings), settings.external_memory_rows)
 
     def gather(
         self, lake: Deliveries, registry: RegistryView, data: MonthData, month_split: MonthSplit
     ) -> TrainingInputs:
-        return pool.gather(lake, registry, data, month_split)
+        return pool.gather(lake, registry, data, month_split, floor=self.floor)
 
     def fit(
         self, inputs: TrainingInputs, params: XGBoostParams, plan: DriftPlan, *, seed: int
     ) -> TrainedModel:
-        return train_parts(inputs.parts, params, plan, seed=seed)
+        return train_parts(
+            inputs.parts, params, plan, seed=seed, external_memory_rows=self.external_memory_rows
+        )
 
     def refit(
         self,
@@ -102,7 +113,14 @@ class LocalFitter:
         judged: JudgedRecipe,
     ) -> TrainedModel:
         parts = [*inputs.parts[:-1], TrainingPart(inputs.month, whole_month(inputs), 0.0)]
-        return refit_parts(parts, params, plan, seed=seed, judged=judged)
+        return refit_parts(
+            parts,
+            params,
+            plan,
+            seed=seed,
+            judged=judged,
+            external_memory_rows=self.external_memory_rows,
+        )
 
 
 LOCAL = LocalFitter()

@@ -18,7 +18,7 @@ from fraud_detection.core.params import DriftPlan, XGBoostParams
 from fraud_detection.core.training import JudgedRecipe, TrainedModel, TrainingPart
 from fraud_detection.steps.challengers import whole_month
 from fraud_detection.steps.intake import BASE, MonthData
-from fraud_detection.steps.pool import TrainingInputs
+from fraud_detection.steps.pool import HistoryFloor, TrainingInputs
 from fraud_detection.steps.ports import Deliveries, RegistryView
 
 
@@ -29,12 +29,17 @@ class ClusterInputs(TrainingInputs):
 
     history: list[ClusterPart] = field(default_factory=list)
 
+    @property
+    def partition_names(self) -> list[str]:
+        return [*(p.name for p in self.history), *(p.name for p in self.parts)]
+
 
 class ClusterFitter:
     """The Fitter of steps/challengers.py on a Dask cluster, through one client."""
 
-    def __init__(self, training: DaskTraining) -> None:
+    def __init__(self, training: DaskTraining, floor: HistoryFloor | None = None) -> None:
         self._training = training
+        self._floor = floor or HistoryFloor()
 
     def gather(
         self, lake: Deliveries, registry: RegistryView, data: MonthData, month_split: MonthSplit
@@ -44,8 +49,10 @@ class ClusterFitter:
         decided = registry.decided_months()
         earlier = [m for m in lake.list_months() if m < month and m in decided]
         oldest = min([*earlier, month])
-        names = [BASE, *earlier]
-        ages = [month_age(month, oldest) + 1, *(month_age(month, m) for m in earlier)]
+        every = [BASE, *earlier]
+        age_of = {BASE: month_age(month, oldest) + 1, **{m: month_age(month, m) for m in earlier}}
+        names = [name for name in every if self._floor.keeps(age_of[name])]
+        ages = [age_of[name] for name in names]
         paths = [_in_force(lake, name) for name in names]
         hashes = self._training.partition_hashes(paths)
         history = [
@@ -58,7 +65,8 @@ class ClusterFitter:
             month_split.holdout,
             lineage,
             lineage_hash(lineage),
-            history,
+            left_out=[name for name in every if name not in names],
+            history=history,
         )
 
     def fit(

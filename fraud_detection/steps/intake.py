@@ -3,14 +3,16 @@ once, or quarantine the delivery. Errors name the file, the column and the probl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
-from fraud_detection.adapters.lake import LakeError, decode
+from fraud_detection.adapters.lake import LakeError, decode, decode_chunks
 from fraud_detection.config import Settings
 from fraud_detection.core.dataset import MonthSplit, split_month, stable_seed
 from fraud_detection.core.features import (
+    ID_COLUMN,
     TARGET_COLUMN,
     ContractError,
     Problem,
@@ -59,17 +61,63 @@ def validate(data: MonthData, *, labelled: bool = True) -> pd.DataFrame:
 def _validate_frame(frame: pd.DataFrame, source: str, labelled: bool) -> pd.DataFrame:
     clean = validate_frame(frame, require_target=labelled, source=source)
     if labelled:
-        positives = int(clean[TARGET_COLUMN].sum())
-        if positives == 0 or positives == len(clean):
-            raise ContractError(
-                [Problem(TARGET_COLUMN, "a single class in the whole month")], source
-            )
-        if min(positives, len(clean) - positives) < MIN_POSITIVES:
-            raise ContractError(
-                [Problem(TARGET_COLUMN, f"fewer than {MIN_POSITIVES} rows of one class")],
-                source,
-            )
+        _check_classes(len(clean), int(clean[TARGET_COLUMN].sum()), source)
     return clean
+
+
+def _check_classes(rows: int, positives: int, source: str) -> None:
+    if positives == 0 or positives == rows:
+        raise ContractError([Problem(TARGET_COLUMN, "a single class in the whole month")], source)
+    if min(positives, rows - positives) < MIN_POSITIVES:
+        raise ContractError(
+            [Problem(TARGET_COLUMN, f"fewer than {MIN_POSITIVES} rows of one class")], source
+        )
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A labelled partition that passed the contract: which file it is, its rows and frauds."""
+
+    ref: PartitionRef
+    rows: int
+    positives: int
+
+
+def validate_streamed(data: MonthData, chunk_rows: int) -> Counted:
+    """``validate`` in one pass of ``chunk_rows`` rows at a time (the whole partition is never
+    decoded at once); the same rules, rows numbered from the file's start. What it keeps is
+    only the counts the pooled fraud rate needs."""
+    source = data.ref.path
+    rows = positives = 0
+    ids: list[np.ndarray] = []
+    try:
+        for chunk in decode_chunks(data.ref, data.raw, chunk_rows):
+            try:
+                clean = validate_frame(chunk, source=source)
+            except ContractError as exc:
+                raise ContractError(_from_row(exc.problems, rows), source) from exc
+            ids.append(clean[ID_COLUMN].to_numpy())
+            rows += len(clean)
+            positives += int(clean[TARGET_COLUMN].sum())
+        if not rows:
+            raise ContractError([Problem("*", "no rows")], source)
+        if len(ids) > 1:  # each chunk was checked alone: an id may repeat across chunks
+            repeated = pd.Series(np.concatenate(ids)).duplicated(keep="first").to_numpy()
+            if repeated.any():
+                rows_at = tuple(int(i) for i in np.flatnonzero(repeated)[:6])
+                raise ContractError(
+                    [Problem(ID_COLUMN, "duplicated application id", rows_at)], source
+                )
+        _check_classes(rows, positives, source)
+    except LakeError as exc:
+        raise MonthError(str(exc)) from exc
+    except ContractError as exc:
+        raise MonthError(str(exc)) from exc
+    return Counted(data.ref, rows, positives)
+
+
+def _from_row(problems: list[Problem], offset: int) -> list[Problem]:
+    return [replace(p, rows=tuple(r + offset for r in p.rows)) for p in problems]
 
 
 def split(settings: Settings, month: str, clean: pd.DataFrame) -> MonthSplit:

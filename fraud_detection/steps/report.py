@@ -8,6 +8,7 @@ from fraud_detection.core.explain import FeatureShift, ImportanceShift
 from fraud_detection.core.outcomes import LivePerformance
 from fraud_detection.core.redact import redact_uri
 from fraud_detection.steps.judging import Evaluation
+from fraud_detection.steps.pool import PoolUse
 from fraud_detection.steps.ports import ModelBook
 from fraud_detection.steps.transition import Outcome
 
@@ -108,12 +109,28 @@ def importance_section(importance: ImportanceShift | None) -> str:
     )
 
 
+def pool_section(use: PoolUse) -> str:
+    """The partitions the challenger was trained on and those the history floor left out."""
+    head = "## Training pool\n\n"
+    used = ", ".join(f"`{name}`" for name in use.used)
+    if not use.left_out:
+        floor = f" (none below the history floor {use.floor:g})" if use.floor else ""
+        return f"{head}Trained on {len(use.used)} partitions{floor}: {used}.\n"
+    left = ", ".join(f"`{name}`" for name in use.left_out)
+    return (
+        f"{head}Trained on {len(use.used)} partitions: {used}. Left out, their history weight "
+        f"below the floor {use.floor:g} (FRAUD_HISTORY_FLOOR), and not in the lineage: "
+        f"{left}.\n"
+    )
+
+
 def report_markdown(
     evaluation: Evaluation,
     outcome: Outcome,
     *,
     tracking_uri: str,
     live: LivePerformance | None = None,
+    pool: PoolUse | None = None,
 ) -> str:
     c = evaluation.pr_auc
     pr_line = (
@@ -131,6 +148,7 @@ def report_markdown(
         for r in report_rows(evaluation)
     )
     verdict = f"**{outcome.decision.verdict}**"
+    pool_text = f"\n{pool_section(pool)}" if pool else ""
     alarm = evaluation.alarm
     served = (
         f" · served as v{outcome.served_version} (the same recipe refitted on the whole month)"
@@ -153,7 +171,7 @@ def report_markdown(
 {table}
 
 {importance_section(evaluation.scores.importance)}
-{live_section(live)}"""
+{live_section(live)}{pool_text}"""
 
 
 def record_report(registry: ModelBook, evaluation: Evaluation, markdown: str) -> None:

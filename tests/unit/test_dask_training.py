@@ -23,7 +23,7 @@ from fraud_detection.config import Settings
 from fraud_detection.core.features import validate_frame
 from fraud_detection.core.training import TrainingPart
 from fraud_detection.sources.synthetic import generate
-from fraud_detection.steps.challengers import LOCAL
+from fraud_detection.steps.challengers import LocalFitter
 from fraud_detection.steps.pool import TrainingInputs
 
 settings = Settings()
@@ -35,7 +35,7 @@ with training_fitter(settings) as fitter:
         settings.xgb, settings.drift_plan(), seed=1,
     )
 loaded = [m for m in sys.modules if m.split(".")[0] in ("dask", "distributed") or m == "xgboost.dask"]
-print(json.dumps({"local": fitter is LOCAL, "rows": trained.rows["pool_rows"], "loaded": loaded}))
+print(json.dumps({"local": isinstance(fitter, LocalFitter), "rows": trained.rows["pool_rows"], "loaded": loaded}))
 """
 
 

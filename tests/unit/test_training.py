@@ -7,7 +7,7 @@ import pytest
 from fraud_detection.config import Settings
 from fraud_detection.core.features import FEATURES, feature_matrix, validate_frame
 from fraud_detection.core.gate import prior_corrected
-from fraud_detection.core.part_batches import WeightedPart, pool_matrix
+from fraud_detection.core.part_batches import FrameRows, WeightedPart, pool_matrix
 from fraud_detection.core.training import TrainingPart, best_f1_threshold, train, train_parts
 from fraud_detection.sources.synthetic import generate
 
@@ -122,11 +122,15 @@ def test_the_pool_is_streamed_part_by_part_with_its_labels_and_weights() -> None
     one = validate_frame(generate(700, month_index=0, seed=1)[0])
     two = validate_frame(generate(500, month_index=1, seed=1)[0])
     skipped = validate_frame(generate(300, month_index=2, seed=1)[0])
-    parts = [WeightedPart(one, 0.5), WeightedPart(skipped, 0.0), WeightedPart(two, 1.0)]
-    matrix = pool_matrix(parts, positive_weight=3.0)
-    y = np.r_[one["TARGET"], two["TARGET"]]
-    assert matrix.num_row() == 1_200 and matrix.num_col() == len(FEATURES)
-    assert (matrix.get_label() == y).all()
-    expected = np.r_[np.full(700, 0.5), np.ones(500)] * np.where(y == 1, 3.0, 1.0)
-    assert np.allclose(matrix.get_weight(), expected)
-    assert matrix.feature_names == list(FEATURES)
+    parts = [
+        WeightedPart(FrameRows(one), 0.5),
+        WeightedPart(FrameRows(skipped), 0.0),
+        WeightedPart(FrameRows(two), 1.0),
+    ]
+    with pool_matrix(parts, positive_weight=3.0) as matrix:
+        y = np.r_[one["TARGET"], two["TARGET"]]
+        assert matrix.num_row() == 1_200 and matrix.num_col() == len(FEATURES)
+        assert (matrix.get_label() == y).all()
+        expected = np.r_[np.full(700, 0.5), np.ones(500)] * np.where(y == 1, 3.0, 1.0)
+        assert np.allclose(matrix.get_weight(), expected)
+        assert matrix.feature_names == list(FEATURES)
