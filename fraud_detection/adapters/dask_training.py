@@ -39,7 +39,7 @@ from fraud_detection.core.training import (
     _booster_params,
     best_f1_threshold,
     calibrated_prior,
-    positive_weight_for,
+    positive_weight_at,
     recency_weight,
     validation_split,
 )
@@ -248,9 +248,8 @@ class DaskTraining:
         """Stage 1 (unless the judged history stage is given) and stage 2, as fit_booster."""
         from xgboost import dask as dxgb
 
-        rate = pool.positives / pool.rows if pool.rows else 0.0
-        # positive_weight_for needs only the pool's fraud rate; the cluster counted it.
-        positive_weight = positive_weight_for(np.array([rate]), plan.train_positive_rate)
+        # From the pool's counts, as one machine's pool does; the cluster counted them.
+        positive_weight = positive_weight_at(pool.positives, pool.rows, plan.train_positive_rate)
         ages = dict(zip(pool.names, pool.ages, strict=True))
         history = {n: recency_weight(a, plan.history_half_life) for n, a in ages.items()}
         booster = history_booster
