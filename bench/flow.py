@@ -32,24 +32,36 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 SPENT: dict[str, float] = defaultdict(float)
+PEAK_MB: dict[str, float] = defaultdict(float)  # the resident set's high point in each category
+ACTIVE: list[str] = []  # the categories running now, innermost last
 
 
 def _timed(category: str, function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
+        ACTIVE.append(category)
         try:
             return function(*args, **kwargs)
         finally:
+            ACTIVE.pop()
             SPENT[category] += time.perf_counter() - start
 
     return wrapper
+
+
+def _sample_rss(stop: threading.Event) -> None:
+    """Every 20 ms: the resident set, charged to the category running (or "rest")."""
+    while not stop.wait(0.02):
+        category = ACTIVE[-1] if ACTIVE else "prefect + pandas glue (rest)"
+        PEAK_MB[category] = max(PEAK_MB[category], _rss_mb())
 
 
 def _instrument() -> None:
@@ -257,12 +269,15 @@ def main() -> None:
         SPENT.clear()
         profiler = cProfile.Profile() if args.profile else None
         baseline_mb = _rss_mb()
+        stop_sampling = threading.Event()
+        threading.Thread(target=_sample_rss, args=(stop_sampling,), daemon=True).start()
         start = time.perf_counter()
         if profiler is not None:
             profiler.enable()
         state = monthly_retrain(month="2025-02", return_state=True)
         wall = time.perf_counter() - start
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        stop_sampling.set()
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -276,12 +291,11 @@ def main() -> None:
         f"pool: ~{pool_rows:,} rows (base {args.base_rows:,} + month 1 + half of month 2, {args.rows_per_month:,} rows each);"
         f" holdout {int(args.rows_per_month * settings.holdout_fraction):,} rows"
     )
-    print(f"{'monthly run wall time':32s} {wall:7.2f} s")
-    for category in sorted(SPENT):
-        print(f"  {category:30s} {SPENT[category]:7.2f} s  ({SPENT[category] / wall:5.1%})")
-    print(
-        f"  {'prefect + pandas glue (rest)':30s} {wall - measured:7.2f} s  ({(wall - measured) / wall:5.1%})"
-    )
+    print(f"{'monthly run wall time':32s} {wall:7.2f} s    peak RSS above baseline, MB")
+    rest = "prefect + pandas glue (rest)"
+    for category, spent in [*sorted(SPENT.items()), (rest, wall - measured)]:
+        above = max(PEAK_MB.get(category, baseline_mb) - baseline_mb, 0)
+        print(f"  {category:30s} {spent:7.2f} s  ({spent / wall:5.1%})  {above:7.0f}")
 
     print(
         f"pool_rows={pool_rows} wall_s={wall:.2f} peak_rss_mb={peak_mb:.0f} "

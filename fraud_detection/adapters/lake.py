@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import fsspec
+import numpy as np
 
 from fraud_detection.adapters.stamped import LocalStampedFiles, S3StampedFiles, StampedFiles
 from fraud_detection.config import Settings
@@ -100,6 +101,34 @@ def decode_chunks(
             yield batch.to_pandas()
     except (pa.ArrowException, OSError, ValueError) as exc:  # corrupt bytes, many kinds
         raise LakeError(f"{ref.path}: unreadable ({type(exc).__name__}: {exc})") from exc
+
+
+def decode_columns(
+    ref: PartitionRef, data: bytes, chunk_rows: int, columns: Sequence[str]
+) -> Iterator[dict[str, np.ndarray]]:
+    """``decode_chunks`` as NumPy columns (names as the file spells them), without a frame.
+
+    Parquet goes from Arrow straight to NumPy (an integer column with nulls as float64 with NaN,
+    as pandas reads it). Arrow's pool hands back what it kept once the partition is read: a
+    pass over a large partition must not leave its decoding buffers behind.
+    """
+    if not data or ref.path.endswith(".csv"):
+        for chunk in decode_chunks(ref, data, chunk_rows, columns):
+            yield {name: chunk[name].to_numpy() for name in columns}
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        batches = pq.ParquetFile(pa.BufferReader(data)).iter_batches(
+            batch_size=chunk_rows, columns=list(columns)
+        )
+        for batch in batches:
+            yield {name: batch.column(name).to_numpy(zero_copy_only=False) for name in columns}
+    except (pa.ArrowException, OSError, ValueError) as exc:  # corrupt bytes, many kinds
+        raise LakeError(f"{ref.path}: unreadable ({type(exc).__name__}: {exc})") from exc
+    finally:
+        pa.default_memory_pool().release_unused()
 
 
 def column_names(ref: PartitionRef, data: bytes) -> list[str]:

@@ -96,7 +96,8 @@ def validate_streamed(data: MonthData, chunk_rows: int) -> Counted:
                 clean = validate_frame(chunk, source=source)
             except ContractError as exc:
                 raise ContractError(_from_row(exc.problems, rows), source) from exc
-            ids.append(clean[ID_COLUMN].to_numpy())
+            # A copy: the column alone is a view that would keep the chunk's whole block alive.
+            ids.append(clean[ID_COLUMN].to_numpy(copy=True))
             rows += len(clean)
             positives += int(clean[TARGET_COLUMN].sum())
         if not rows:

@@ -14,17 +14,16 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from fraud_detection.adapters.lake import column_names, decode_chunks
+from fraud_detection.adapters.lake import column_names, decode_columns
 from fraud_detection.config import Settings
 from fraud_detection.core.dataset import MonthSplit, month_age
 from fraud_detection.core.features import (
     COLUMN_ALIASES,
     INPUT_FEATURES,
     TARGET_COLUMN,
-    normalise_columns,
 )
 from fraud_detection.core.lineage import PartitionRef, lineage_hash
-from fraud_detection.core.part_batches import Batch, batch_of
+from fraud_detection.core.part_batches import Batch, batch_of_columns
 from fraud_detection.core.training import TrainingPart, recency_weight
 from fraud_detection.steps.intake import BASE, MonthData, MonthError, fetch, validate_streamed
 from fraud_detection.steps.ports import Deliveries, RegistryView
@@ -68,8 +67,8 @@ class LakeRows:
             )
         needed = {*INPUT_FEATURES, TARGET_COLUMN}
         columns = [c for c in column_names(ref, raw) if COLUMN_ALIASES.get(c, c) in needed]
-        for chunk in decode_chunks(ref, raw, self.chunk_rows, columns):
-            yield batch_of(normalise_columns(chunk))
+        for chunk in decode_columns(ref, raw, self.chunk_rows, columns):
+            yield batch_of_columns(chunk)
 
 
 @dataclass(frozen=True)

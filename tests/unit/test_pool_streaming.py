@@ -11,10 +11,21 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
+from fraud_detection.adapters.lake import decode_chunks, decode_columns, parquet_bytes
 from fraud_detection.config import Settings
-from fraud_detection.core.features import FEATURES, feature_matrix
-from fraud_detection.core.lineage import lineage_hash
-from fraud_detection.core.part_batches import WeightedPart, pool_matrix
+from fraud_detection.core.features import (
+    COLUMN_ALIASES,
+    FEATURES,
+    feature_matrix,
+    normalise_columns,
+)
+from fraud_detection.core.lineage import PartitionRef, lineage_hash
+from fraud_detection.core.part_batches import (
+    WeightedPart,
+    batch_of,
+    batch_of_columns,
+    pool_matrix,
+)
 from fraud_detection.core.training import JudgedRecipe, TrainingPart, refit_parts, train_parts
 from fraud_detection.sources.synthetic import generate_lake_partitions
 from fraud_detection.steps import intake, pool, report
@@ -102,6 +113,31 @@ def test_earlier_months_are_not_held_but_read_in_chunks_in_file_order(
     assert (np.concatenate([b.features for b in batches]) == feature_matrix(validated)).all()
     assert base.rows.rows == 4_000 and base.rows.positives == int(validated["TARGET"].sum())
     assert [r.name for r in inputs.lineage] == ["base", "2025-01", "2025-02", MONTH]
+
+
+@pytest.mark.parametrize("csv", [False, True])
+def test_columns_read_straight_from_the_file_give_the_frames_batch_nans_and_aliases_included(
+    csv: bool,
+) -> None:
+    frame = next(
+        generate_lake_partitions(months=0, rows_per_month=0, base_rows=300, seed=SETTINGS.seed)
+    ).frame
+    frame.loc[frame.index[::7], "CNT_CHILDREN"] = np.nan  # an integer column with gaps
+    frame.loc[frame.index[::5], "AMT_ANNUITY"] = np.nan
+    aliased = next(a for a, name in COLUMN_ALIASES.items() if a != name)
+    frame = frame.rename(columns={COLUMN_ALIASES[aliased]: aliased})
+    data = frame.to_csv(index=False).encode() if csv else parquet_bytes(frame)
+    ref = PartitionRef("base", "base/applications." + ("csv" if csv else "parquet"), "")
+    wanted = [c for c in frame.columns if c != "SK_ID_CURR"]
+
+    direct = [batch_of_columns(c) for c in decode_columns(ref, data, 128, wanted)]
+    through_frames = [batch_of(normalise_columns(c)) for c in decode_chunks(ref, data, 128)]
+
+    assert [len(b.label) for b in direct] == [128, 128, 44]
+    for one, other in zip(direct, through_frames, strict=True):
+        np.testing.assert_array_equal(one.features, other.features)  # NaN where NaN
+        np.testing.assert_array_equal(one.label, other.label)
+    assert np.isnan(direct[0].features[0, FEATURES.index("CNT_CHILDREN")])
 
 
 def test_a_bad_value_deep_in_a_partition_names_the_file_the_column_and_the_row() -> None:
