@@ -36,6 +36,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 SPENT: dict[str, float] = defaultdict(float)
@@ -122,24 +123,61 @@ def _set_up(workdir: str, base_rows: int, rows_per_month: int) -> None:
     from prefect.testing.utilities import prefect_test_harness
 
     from flows.retrain import monthly_retrain
-    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.adapters.lake import Lake, decode_chunks
     from fraud_detection.adapters.stores import open_registry
     from fraud_detection.config import Settings
+    from fraud_detection.core.features import validate_frame
     from fraud_detection.sources.synthetic import generate_lake_partitions
     from fraud_detection.steps import first_champion, intake
 
     settings = Settings()
     lake = Lake.from_settings(settings)
+    large = base_rows > BASE_CHUNK_ROWS
     for part in generate_lake_partitions(
-        months=2, rows_per_month=rows_per_month, base_rows=base_rows, seed=settings.seed
+        months=2,
+        rows_per_month=rows_per_month,
+        base_rows=BASE_CHUNK_ROWS if large else base_rows,
+        seed=settings.seed,
     ):
-        lake.write(part.name, part.frame, part.truth)
+        if part.name == "base" and large:
+            _write_large_base(settings.data_dir / "lake" / "base", base_rows, settings.seed)
+        else:
+            lake.write(part.name, part.frame, part.truth)
     base = intake.fetch(lake, "base")
+    # A large base is validated and trained on in part: the first champion is not measured,
+    # and fitting it on the whole base would hold it as a frame.
+    sample = next(decode_chunks(base.ref, base.raw, BASE_CHUNK_ROWS))
     first_champion.bootstrap_champion(
-        open_registry(settings), settings, base, intake.validate(base)
+        open_registry(settings), settings, base, validate_frame(sample, source="base")
     )
     with prefect_test_harness(server_startup_timeout=600):
         monthly_retrain(month="2025-01")
+
+
+BASE_CHUNK_ROWS = 1_000_000  # a larger base is generated and written this many rows at a time
+
+
+def _write_large_base(folder: Path, rows: int, seed: int) -> None:
+    """The base as one Parquet file written chunk by chunk (the lake's own ``write`` takes a
+    frame); each chunk is the generator's base month under its own seed, ids following on."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from fraud_detection.sources.synthetic import generate
+
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = None
+    for index, start in enumerate(range(0, rows, BASE_CHUNK_ROWS)):
+        size = min(BASE_CHUNK_ROWS, rows - start)
+        frame, _ = generate(size, month_index=0, seed=seed + index, id_start=100_000 + start)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if writer is None:
+            writer = pq.ParquetWriter(
+                folder / "applications.parquet", table.schema, compression="zstd"
+            )
+        writer.write_table(table)
+    assert writer is not None
+    writer.close()
 
 
 def _history_cost(months: int, rows_per_month: int, base_rows: int) -> None:
