@@ -17,7 +17,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import fsspec
-import numpy as np
 
 from fraud_detection.adapters.stamped import LocalStampedFiles, S3StampedFiles, StampedFiles
 from fraud_detection.config import Settings
@@ -25,6 +24,7 @@ from fraud_detection.core.lineage import PartitionRef
 from fraud_detection.core.redact import redact_uri
 
 if TYPE_CHECKING:  # pandas is imported where rows are read: `status` lists months without it
+    import numpy as np
     import pandas as pd
 
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
