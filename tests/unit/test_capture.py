@@ -27,6 +27,7 @@ from fraud_detection.core.features import FEATURES
 from fraud_detection.core.monitoring import Rejections, Window
 from fraud_detection.core.records import matrix_and_ids, matrix_from_records
 from fraud_detection.core.training import TrainedModel
+from fraud_detection.serving.batches import Entry, scored_table
 from fraud_detection.serving.capture import (
     BUFFER_FULL,
     SPILL_FAILED,
@@ -176,6 +177,29 @@ def test_a_flush_writes_each_record_as_the_model_saw_and_answered_it(
     # one request id per request, shared by its records
     per_request = Counter(table["request_id"].to_pylist())
     assert sorted(per_request.values()) == [2, 3, 6]
+
+
+def test_a_batch_across_midnight_utc_is_one_file_per_day_with_its_own_records(
+    store: ScoredStore, holder: ModelHolder, month_frame: pd.DataFrame
+) -> None:
+    requests = _requests(holder, month_frame, [2, 3, 1])
+    table = scored_table([Entry(0, "/score", scored) for scored in requests], BANDS)
+    midnight = int(datetime(2025, 4, 1, tzinfo=UTC).timestamp()) * 1_000_000
+    before_midnight = midnight - 1  # the last microsecond of 31 March
+    times = [before_midnight] * 2 + [before_midnight + 1] * 3 + [before_midnight - 86_400_000_000]
+    table = table.set_column(
+        table.schema.get_field_index("scored_at"),
+        "scored_at",
+        pa.array(times, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+    )
+
+    files = store.batch_files(table, "w-1")
+
+    assert [(f.relative, f.rows) for f in files] == [
+        ("day=2025-03-30/w-1.parquet", 1),
+        ("day=2025-03-31/w-1.parquet", 2),
+        ("day=2025-04-01/w-1.parquet", 3),
+    ]
 
 
 def test_records_keep_the_version_that_answered_them_across_a_swap(
