@@ -185,7 +185,7 @@ def main() -> None:
                 )
                 whole = [
                     *inputs.parts[:-1],
-                    TrainingPart(name, challengers._whole_month(inputs), 0.0),
+                    TrainingPart(name, challengers.whole_month(inputs), 0.0),
                 ]
                 booster = refit_parts(
                     whole, settings.xgb, settings.drift_plan(),
