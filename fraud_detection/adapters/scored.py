@@ -34,9 +34,9 @@ if TYPE_CHECKING:
     import pyarrow.compute as pc
 
 TALLIES = REQUESTS_DIR.removeprefix(f"{SCORED_DIR}/")  # "_requests", under scored/
-# What a batch file's path under scored/ may look like: nothing else is ever written there.
 EPOCH_DAY = date(1970, 1, 1)
 MICROSECONDS_A_DAY = 86_400_000_000
+# What a batch file's path under scored/ may look like: nothing else is ever written there.
 RELATIVE_PATH = re.compile(
     rf"^(?:{TALLIES}/)?{DAY_KEY}=\d{{4}}-\d{{2}}-\d{{2}}/[A-Za-z0-9][A-Za-z0-9._-]*\.parquet$"
 )
