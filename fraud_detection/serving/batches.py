@@ -60,13 +60,17 @@ def scored_table(entries: Sequence[Entry], bands: RiskBands) -> pa.Table:
     probabilities = np.concatenate([e.scored.probabilities for e in entries])
     thresholds = np.repeat([e.scored.model.threshold for e in entries], counts)
 
-    def per_request(values: list[str] | list[int]) -> np.ndarray:
-        return np.repeat(np.asarray(values), counts)
+    # Each record's request, as positions to take per-request values from: Arrow's take repeats
+    # the strings without a NumPy string array made first (a batch's table in ~2/3 the time).
+    request_of_record = pa.array(np.repeat(np.arange(len(entries)), counts))
+
+    def per_request(values: list[str] | list[int], kind: pa.DataType | None = None) -> pa.Array:
+        return pa.array(values, kind).take(request_of_record)
 
     ids = pa.array(np.concatenate([e.scored.ids for e in entries]), from_pandas=True)
     columns = {
         REQUEST_ID: per_request([uuid.uuid4().hex for _ in entries]),
-        SCORED_AT: pa.array(per_request([e.scored_at_us for e in entries]), pa.int64()).cast(
+        SCORED_AT: per_request([e.scored_at_us for e in entries], pa.int64()).cast(
             pa.timestamp("us", tz="UTC")
         ),
         ID_COLUMN: ids.cast(pa.int64()),  # NaN → null: the request carried no id
