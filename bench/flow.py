@@ -42,6 +42,7 @@ from typing import Any
 SPENT: dict[str, float] = defaultdict(float)
 PEAK_MB: dict[str, float] = defaultdict(float)  # the resident set's high point in each category
 ACTIVE: list[str] = []  # the categories running now, innermost last
+REST = "prefect + pandas glue (rest)"  # what no instrumented call covers
 
 
 def _timed(category: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,7 +62,7 @@ def _timed(category: str, function: Callable[..., Any]) -> Callable[..., Any]:
 def _sample_rss(stop: threading.Event) -> None:
     """Every 20 ms: the resident set, charged to the category running (or "rest")."""
     while not stop.wait(0.02):
-        category = ACTIVE[-1] if ACTIVE else "prefect + pandas glue (rest)"
+        category = ACTIVE[-1] if ACTIVE else REST
         PEAK_MB[category] = max(PEAK_MB[category], _rss_mb())
 
 
@@ -330,8 +331,7 @@ def main() -> None:
         f" holdout {int(args.rows_per_month * settings.holdout_fraction):,} rows"
     )
     print(f"{'monthly run wall time':32s} {wall:7.2f} s    peak RSS above baseline, MB")
-    rest = "prefect + pandas glue (rest)"
-    for category, spent in [*sorted(SPENT.items()), (rest, wall - measured)]:
+    for category, spent in [*sorted(SPENT.items()), (REST, wall - measured)]:
         above = max(PEAK_MB.get(category, baseline_mb) - baseline_mb, 0)
         print(f"  {category:30s} {spent:7.2f} s  ({spent / wall:5.1%})  {above:7.0f}")
 
