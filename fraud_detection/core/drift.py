@@ -68,24 +68,6 @@ class DriftResult:
         return len(self.drifted_features) / len(self.features) if self.features else 0.0
 
 
-def _import_evidently() -> Any:
-    """Evidently, made importable on pandas 3.
-
-    Evidently 0.7.23 (the newest release) imports ``infer_dtype_from_object`` from
-    ``pandas.core.dtypes.common``, a helper pandas 3 removed, for a legacy column-type test that
-    this module never runs. pandas 2's meaning (a dtype → its scalar type) is put back under that
-    name, only where it is missing, before the import.
-    """
-    import pandas.core.dtypes.common as pandas_common
-    from pandas.api.types import pandas_dtype
-
-    if not hasattr(pandas_common, "infer_dtype_from_object"):
-        pandas_common.infer_dtype_from_object = lambda dtype: pandas_dtype(dtype).type
-    import evidently
-
-    return evidently
-
-
 def _columns(snapshot: dict[str, Any]) -> dict[str, ColumnDrift]:
     """Column → its drift, from Evidently's snapshot (metric values and per-column tests)."""
     values = {m["id"]: m["value"] for m in snapshot["metrics"]}
@@ -108,7 +90,6 @@ def _columns(snapshot: dict[str, Any]) -> dict[str, ColumnDrift]:
 
 def measure_drift(reference: pd.DataFrame, current: pd.DataFrame) -> DriftResult:
     """Drift of the 54 inputs and of ``probability`` between two frames holding both."""
-    _import_evidently()
     from evidently import DataDefinition, Dataset, Report
     from evidently.metrics import ValueDrift
     from evidently.presets import DataDriftPreset
