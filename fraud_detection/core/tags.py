@@ -21,9 +21,12 @@ class Verdict(StrEnum):
     PROMOTED = "promoted"
     REJECTED = "rejected"
     QUARANTINED = "quarantined"  # the month's data looked wrong; the month is not finished
+    HELD = "held"  # the rule would promote, but a person must weigh what changed; champion kept
 
 
-DECIDED = frozenset({Verdict.PROMOTED, Verdict.REJECTED})  # a month with either is finished
+# A month with any of these is finished for the schedule (a held month waits for a person, not
+# for the next run).
+DECIDED = frozenset({Verdict.PROMOTED, Verdict.REJECTED, Verdict.HELD})
 
 
 class Role(StrEnum):

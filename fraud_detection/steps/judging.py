@@ -23,6 +23,7 @@ from fraud_detection.core.evaluation import (
 from fraud_detection.core.explain import ImportanceShift, importance_shift
 from fraud_detection.core.features import TARGET_COLUMN, feature_matrix
 from fraud_detection.core.gate import Decision, PairedTest, decide, prior_corrected
+from fraud_detection.core.holds import Hold
 from fraud_detection.core.tags import BASE_MONTH, EXTERNAL_MONTH, Verdict, VersionTags
 from fraud_detection.steps.challengers import Challenger
 from fraud_detection.steps.ports import ModelBook, RegistryView, VersionView
@@ -81,6 +82,7 @@ class Evaluation:
     decision: Decision
     alarm: Alarm
     pr_auc: PairedComparison | None  # paired bootstrap of PR-AUC, for the report
+    holds: tuple[Hold, ...] = ()  # what a person must weigh before the challenger is served
 
     @property
     def month(self) -> str:
