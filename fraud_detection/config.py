@@ -42,7 +42,9 @@ class Settings(BaseSettings):
         populate_by_name=True,
     )
 
-    data_dir: Path = DEFAULT_DATA_DIR
+    data_dir: Path = Field(
+        DEFAULT_DATA_DIR, description="folder of the embedded defaults: the lake, SQLite, spill"
+    )
     lake_uri: str = Field(
         "", description="Local folder or s3://bucket/prefix; default <data_dir>/lake"
     )
@@ -54,36 +56,60 @@ class Settings(BaseSettings):
     mlflow_artifact_location: str = Field(
         "", description="Artifact root for a new experiment; default <data_dir>/mlartifacts"
     )
-    experiment_name: str = "fraud-detection"
-    model_name: str = "fraud-detector"
-    champion_alias: str = "champion"
-    challenger_alias: str = "challenger"
+    experiment_name: str = Field("fraud-detection", description="MLflow experiment of every run")
+    model_name: str = Field("fraud-detector", description="registered model in MLflow's registry")
+    champion_alias: str = Field("champion", description="alias of the version the service serves")
+    challenger_alias: str = Field("challenger", description="alias of the latest judged candidate")
 
     # The promotion gate (see decision.py): a paired per-row test of a proper score.
-    gate_mode: GateMode = "non_inferiority"
-    gate_statistic: GateStatistic = "log_loss"
+    gate_mode: GateMode = Field(
+        "non_inferiority", description="promote unless worse (non_inferiority) or only if better"
+    )
+    gate_statistic: GateStatistic = Field(
+        "log_loss", description="per-application score the gate pairs: log_loss or brier"
+    )
     gate_tolerance: float = Field(
         0.025, ge=0, lt=1, description="non-inferiority margin, share of the champion's loss"
     )
     promotion_margin: float = Field(
         0.0, ge=0, lt=1, description="superiority margin, share of the champion's loss"
     )
-    gate_confidence: float = Field(0.95, gt=0.5, lt=1)
+    gate_confidence: float = Field(
+        0.95, gt=0.5, lt=1, description="one-sided confidence of the gate's bound"
+    )
     # Threshold metric shown beside the gate in reports (F1, precision and recall are all logged).
-    bootstrap_samples: int = Field(200, ge=50)
+    bootstrap_samples: int = Field(
+        200, ge=50, description="resamples of the intervals in the report (PR-AUC, groups)"
+    )
     # The data alarm: the champion's ranking collapsed, or the fraud rate jumped.
-    alarm_auc_drop: float = Field(0.10, gt=0, le=1)
-    alarm_rate_factor: float = Field(2.0, gt=1)
-    seed: int = 1237
+    alarm_auc_drop: float = Field(
+        0.10, gt=0, le=1, description="data alarm: drop of the champion's ROC-AUC on the month"
+    )
+    alarm_rate_factor: float = Field(
+        2.0, gt=1, description="data alarm: factor the fraud rate moved by against recent months"
+    )
+    seed: int = Field(1237, description="random seed of splits, training and resampling")
 
-    xgb: XGBoostParams = XGBoostParams()
+    xgb: XGBoostParams = Field(
+        XGBoostParams(), description="XGBoost's parameters, e.g. FRAUD_XGB__MAX_DEPTH"
+    )
     # Training that follows drift (see training.py); chosen by bench/decisions.py.
-    history_half_life_months: float = Field(3.0, ge=0)
-    recent_months: int = Field(2, ge=1)
-    recent_half_life_months: float = Field(1.0, ge=0)
-    correction_rounds: int = Field(40, ge=0)
-    correction_learning_rate: float = Field(0.05, gt=0, le=1)
-    correction_max_depth: int = Field(4, ge=1)
+    history_half_life_months: float = Field(
+        3.0, ge=0, description="a month's weight halves every this many months (0 = no decay)"
+    )
+    recent_months: int = Field(
+        2, ge=1, description="newest months the correction stage learns from"
+    )
+    recent_half_life_months: float = Field(
+        1.0, ge=0, description="half-life of the correction stage's months"
+    )
+    correction_rounds: int = Field(
+        40, ge=0, description="trees of the correction stage (0 = no correction stage)"
+    )
+    correction_learning_rate: float = Field(
+        0.05, gt=0, le=1, description="learning rate of the correction stage"
+    )
+    correction_max_depth: int = Field(4, ge=1, description="tree depth of the correction stage")
     history_floor: float = Field(
         0.0,
         ge=0,
@@ -97,61 +123,89 @@ class Settings(BaseSettings):
         description="from this many pool rows on, XGBoost keeps the quantised pool in a disk "
         "cache instead of memory (ExtMemQuantileDMatrix; 0 = never)",
     )
-    refit_on_promotion: bool = True  # serve the judged recipe refitted on the whole month
-    train_positive_rate: float = Field(0.25, gt=0, lt=1)
-    validation_fraction: float = Field(0.2, gt=0, lt=1)
-    holdout_fraction: float = Field(0.5, gt=0, lt=1)
+    refit_on_promotion: bool = Field(
+        True, description="serve the promoted recipe refitted on the whole month, holdout included"
+    )
+    train_positive_rate: float = Field(
+        0.25, gt=0, lt=1, description="frauds are weighted up to this share in training"
+    )
+    validation_fraction: float = Field(
+        0.2, gt=0, lt=1, description="share of the month's training part the threshold is cut on"
+    )
+    holdout_fraction: float = Field(
+        0.5, gt=0, lt=1, description="share of the month held out to judge both models on"
+    )
     min_slice_positives: int = Field(
         5,
         ge=1,
         description="frauds (and non-frauds) a month's holdout and validation slice must each "
         "hold; a smaller month is quarantined: it can neither be judged nor given a threshold",
     )
-    default_threshold: float = Field(0.25, gt=0, lt=1)
+    default_threshold: float = Field(
+        0.25, gt=0, lt=1, description="threshold of a model registered without one"
+    )
     dask_address: str = Field(
         "",
         description="scheduler of an existing Dask cluster (tcp://host:8786) the training task "
         "fits on, its workers reading the lake themselves; empty: this process fits",
     )
 
-    risk_low: float = Field(0.25, ge=0, le=1)
-    risk_high: float = Field(0.45, ge=0, le=1)
+    risk_low: float = Field(0.25, ge=0, le=1, description="probability from which risk is medium")
+    risk_high: float = Field(0.45, ge=0, le=1, description="probability from which risk is high")
 
     # S3 credentials for the lake; boto3's own variables are honoured too.
     s3_endpoint_url: str | None = Field(
-        None, validation_alias=AliasChoices("FRAUD_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL")
+        None,
+        validation_alias=AliasChoices("FRAUD_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL"),
+        description="S3 endpoint (SeaweedFS, MinIO…); default AWS",
     )
     s3_access_key_id: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("FRAUD_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")
+        None,
+        validation_alias=AliasChoices("FRAUD_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+        description="S3 key id (secret); default boto3's usual chain",
     )
     s3_secret_access_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("FRAUD_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")
+        None,
+        validation_alias=AliasChoices("FRAUD_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+        description="S3 secret key (secret); default boto3's usual chain",
     )
 
     # Promotions, one at a time (adapters/stores.py): "auto" takes PostgreSQL's advisory lock when
     # MLflow's store is PostgreSQL, else Prefect's global concurrency limit when a Prefect server
     # is configured (PREFECT_API_URL), else a lease in the lake. Every process that promotes must
     # resolve to the same lock: pin it here when their configurations differ.
-    promotion_lock: Literal["auto", "lake", "postgres", "prefect"] = "auto"
+    promotion_lock: Literal["auto", "lake", "postgres", "prefect"] = Field(
+        "auto", description="the lock every promotion takes (auto: from the configuration)"
+    )
     promotion_lock_ttl_s: float = Field(
         30.0, ge=2, description="lake lease: a dead holder's lease expires after this long"
     )
     promotion_lock_wait_s: float = Field(
         90.0, gt=0, description="how long a promotion waits for the lock before giving up"
     )
-    prefect_api_url: str = Field("", validation_alias=AliasChoices("PREFECT_API_URL"))
+    prefect_api_url: str = Field(
+        "",
+        validation_alias=AliasChoices("PREFECT_API_URL"),
+        description="Prefect server's API; empty: Prefect's temporary local API",
+    )
 
     # Serving
-    api_key: SecretStr | None = None
-    refresh_interval_s: float = Field(30.0, gt=0)
-    max_records_per_request: int = Field(10_000, ge=1)
+    api_key: SecretStr | None = Field(
+        None, description="key clients send in X-API-Key (secret); none: scoring open"
+    )
+    refresh_interval_s: float = Field(
+        30.0, gt=0, description="how often the service checks the champion alias"
+    )
+    max_records_per_request: int = Field(
+        10_000, ge=1, description="records one scoring request may carry"
+    )
     # Threads per prediction call. One: concurrent requests already keep the cores busy, and on a
     # loaded machine OpenMP's hand-off between threads costs more than a request-sized batch.
-    predict_threads: int = Field(1, ge=0)
+    predict_threads: int = Field(1, ge=0, description="threads per prediction call (0 = all cores)")
 
     # Capture of served scores (fraud_detection/serving/capture.py): every scored record goes to
     # the lake's scored/ in batches written off the request path, through a local spill folder.
-    capture_enabled: bool = True
+    capture_enabled: bool = Field(True, description="keep every served score in the lake")
     capture_sample_rate: float = Field(
         1.0, ge=0, le=1, description="share of scoring requests whose records are kept"
     )
@@ -185,7 +239,9 @@ class Settings(BaseSettings):
     monitor_max_drifted_share: float = Field(
         0.1, ge=0, le=1, description="share of the 54 inputs that may drift"
     )
-    monitor_alert_on_score_drift: bool = True
+    monitor_alert_on_score_drift: bool = Field(
+        True, description="a drift of the served probability raises the event"
+    )
     monitor_max_rejected_rate: float = Field(
         0.05, ge=0, le=1, description="share of requests refused with a 4xx"
     )

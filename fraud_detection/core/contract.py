@@ -1,9 +1,9 @@
-"""The feature contract as one table (seed-contract.md §1): every column with its kind, its domain
+"""The feature contract as one table (docs/contract.md is generated from it): every column with its kind, its domain
 bounds, its one-hot group, both of its spellings and what it means.
 
 Month validation and request validation (``features.py``), the OpenAPI schema of the service and
 the README's field table are all derived from :data:`INPUTS`, so they cannot drift apart.
-Bounds come from what the raw data means (seed-contract.md §3): day counts are days before the
+Bounds come from what the raw data means (the original's cleaning, ``sources/homecredit.py``): day counts are days before the
 application (≤ 0), counts are whole and ≥ 0, flags are 0 or 1, application amounts are positive
 currency amounts; upper bounds are far above anything the raw data holds but keep every value,
 and the derived credit-to-income ratio, finite in the model's float32 input. A bound refuses only
@@ -137,7 +137,7 @@ _PREV = "previous applications"
 
 # Where each bound comes from. "Public data" is the range of the published Home Credit files
 # (application_train.csv; previous_application.csv aggregated per applicant as in
-# seed-contract.md §3, where an applicant has at most 77 previous applications), as the dataset
+# sources/homecredit.py, where an applicant has at most 77 previous applications), as the dataset
 # is documented and widely profiled (the files are not in this repository; the fixtures under
 # tests/fixtures/homecredit hold these extremes); the bound keeps every one of those values and
 # refuses only what no application can hold.
@@ -207,7 +207,7 @@ INPUTS: tuple[Column, ...] = (
            f"{_PREV} as a refreshed client"),
     _count("PREV_NAME_CLIENT_TYPE_XNA_sum", "previous applications of unknown client type",
            f"{_PREV} with an unknown client type"),
-    # One-hot levels of the merged raw categories (seed-contract.md §3), first level dropped.
+    # One-hot levels of the merged raw categories (the original's cleaning, ``sources/homecredit.py``), first level dropped.
     *_levels("NAME_FAMILY_STATUS", "family status", "family status (none set: civil marriage)",
              "Married", "Separated", "Single / not married", "Widow"),
     *_levels("NAME_INCOME_TYPE", "income type",

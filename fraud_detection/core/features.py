@@ -1,4 +1,4 @@
-"""The feature contract (seed-contract.md §1) applied: 54 columns in a fixed order, used by training
+"""The feature contract (docs/contract.md) applied: 54 columns in a fixed order, used by training
 and serving alike so the two can never disagree.
 
 Every rule comes from the one table in :mod:`fraud_detection.core.contract`, applied through

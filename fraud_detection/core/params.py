@@ -19,7 +19,7 @@ GateStatistic = Literal["log_loss", "brier"]
 
 
 class XGBoostParams(BaseModel):
-    """The original model's hyper-parameters (seed-contract.md §4)."""
+    """The original model's hyper-parameters (the original system's, kept as they were)."""
 
     model_config = {"frozen": True}
 

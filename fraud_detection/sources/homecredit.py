@@ -1,5 +1,5 @@
 """The public raw files (``application_train.csv`` + ``previous_application.csv``) → the feature
-contract, with the original system's cleaning (seed-contract.md §3) but one step: the
+contract, with the original system's cleaning (kept in this module) but one step: the
 ``DAYS_EMPLOYED`` placeholder 365243 ("not employed") is kept, not replaced by the median, because
 the service receives and scores it as it is (the original API did too): a model trained on the
 median would meet the placeholder only in requests, where its splits never saw it."""

@@ -9,7 +9,7 @@ import pandas as pd
 from fraud_detection.core.features import INPUT_FEATURES, request_records, underscore_name
 from fraud_detection.sources.synthetic import generate
 
-# The original's own example record (seed-contract.md §2); the columns it elides are set here.
+# The original's own example record (the README of the original API); the columns it elides are set here.
 EXAMPLE = {
     "SK_ID_CURR": 212200,
     "TARGET": 0,

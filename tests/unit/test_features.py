@@ -17,7 +17,7 @@ from fraud_detection.core.features import (
 )
 from fraud_detection.core.records import matrix_from_records
 
-# seed-contract.md §1, written out again so a change to the contract cannot go unnoticed
+# docs/contract.md (the original's 54 columns), written out again so a change to the contract cannot go unnoticed
 CONTRACT = """NAME_CONTRACT_TYPE, CODE_GENDER, FLAG_OWN_CAR, FLAG_OWN_REALTY, CNT_CHILDREN,
 AMT_INCOME_TOTAL, AMT_CREDIT, AMT_ANNUITY, AMT_GOODS_PRICE, DAYS_BIRTH, DAYS_EMPLOYED,
 DAYS_REGISTRATION, CNT_FAM_MEMBERS, FLAG_EMP_PHONE, FLAG_WORK_PHONE, FLAG_CONT_MOBILE,
