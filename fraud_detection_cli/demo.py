@@ -18,6 +18,7 @@ from fraud_detection.core.features import TARGET_COLUMN, request_records
 from fraud_detection.core.redact import redact_uri
 from fraud_detection.sources.synthetic import generate_lake_partitions
 from fraud_detection.steps.months import next_month
+from fraud_detection_cli.render import bootstrap_line, retrain_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,11 +107,11 @@ def _train_all_but_the_last(settings: Settings, *, months: int, console: Console
 
     _seed(settings, months=max(months, 4), console=console)
     console.rule("bootstrap: the first champion")
-    console.print(bootstrap())
+    console.print(bootstrap_line(bootstrap()))
     console.rule(f"monthly retrain × {months - 1}")
     for _ in range(months - 1):
         result = monthly_retrain()
-        console.print(result)
+        console.print(retrain_line(result))
         if result.get("status") == "nothing to do":
             break
 
@@ -134,7 +135,7 @@ def _serve_the_next_month(settings: Settings, url: str, port: int, console: Cons
         service.stop()  # a graceful stop: the service writes what it captured
     if served_month is not None:
         console.rule(f"monthly retrain {served_month}: judged after its applications were served")
-        console.print(monthly_retrain(month=served_month))
+        console.print(retrain_line(monthly_retrain(month=served_month)))
     return service.log
 
 

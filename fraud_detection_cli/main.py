@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from fraud_detection_cli.errors import report_failure, short_prefect_tracebacks
+from fraud_detection_cli.quiet import quiet_libraries
+from fraud_detection_cli.render import bootstrap_line, retrain_line
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -39,9 +41,13 @@ _debug = False
 @app.callback()
 def _options(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on failure")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Show the libraries' own log lines and progress bars")
+    ] = False,
 ) -> None:
     global _debug
     _debug = debug
+    quiet_libraries(verbose=verbose or debug)
 
 
 def _console(*, stderr: bool = False) -> Console:
@@ -317,7 +323,7 @@ def bootstrap(
         from flows.bootstrap import bootstrap as bootstrap_flow
 
     result = bootstrap_flow(model_file=str(model_file) if model_file else None)
-    _console().print(result)
+    _console().print(bootstrap_line(result))
 
 
 @app.command()
@@ -334,7 +340,7 @@ def retrain(
 
     while True:
         result = monthly_retrain(month=month)
-        _console().print(result)
+        _console().print(retrain_line(result))
         if not all_months or month or result.get("status") == "nothing to do":
             break
 
