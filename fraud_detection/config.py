@@ -224,7 +224,7 @@ class Settings(BaseSettings):
         30.0, gt=0, description="how often batches are sent again while the lake fails"
     )
 
-    # Watching the served model (the monitor flow; README, "Watching the served model").
+    # Watching the served model (the monitor flow; docs/watching.md).
     capture_retention_days: int = Field(
         90, ge=1, description="days captured scores are kept in the lake (applied by monitor)"
     )

@@ -236,7 +236,7 @@ def _bundled_model() -> LoadedModel | None:
     workers="cpu_count",
     traffic={"timeout": 30},
     # Per-request spans (sampled or not) and access-log lines cost a one-record request more than
-    # the model does; scoring is counted and timed by /metrics instead. README, "Observability",
+    # the model does; scoring is counted and timed by /metrics instead. docs/serving.md ("Observability")
     # shows how to turn both back on.
     tracing={"excluded_urls": list(SCORING_PATHS)},
     logging={"access": {"skip_paths": list(SCORING_PATHS)}},
