@@ -23,7 +23,7 @@ from fraud_detection.core.records import _checked_matrix, _fast_matrix, matrix_f
 from fraud_detection.sources.synthetic import generate_lake_partitions
 from service.schemas import openapi_document, record_schema
 
-CONTRACT_PAGE = Path(__file__).resolve().parents[2] / "docs" / "contract.md"
+CONTRACT_PAGE = Path(__file__).resolve().parents[3] / "docs" / "contract.md"
 
 
 @pytest.fixture

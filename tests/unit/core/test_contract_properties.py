@@ -133,11 +133,20 @@ def _accepts(check: Any, *args: Any) -> bool:
     return True
 
 
+def _beyond_64_bits(value: Any) -> bool:
+    return isinstance(value, int) and not -(2**63) <= value < 2**64
+
+
 def _month_matrix(record: dict[str, Any]) -> np.ndarray | None:
     """The record as a one-row month partition; None when month validation rejects it."""
     row = {ID_COLUMN: 1, **record}
     try:
-        frame = validate_frame(pd.DataFrame([row]), require_target=False)
+        # A whole number beyond 64 bits fits no Parquet or CSV column type: pandas 2 refuses to
+        # infer one, so such a value reaches validation as an object, as it does in pandas 3.
+        columns = {
+            k: pd.Series([v], dtype=object if _beyond_64_bits(v) else None) for k, v in row.items()
+        }
+        frame = validate_frame(pd.DataFrame(columns), require_target=False)
     except ContractError:
         return None
     return feature_matrix(frame)

@@ -15,7 +15,7 @@ import pytest
 from fraud_detection.adapters.dask_training import StorageOptions
 from fraud_detection.config import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SINGLE_MACHINE_RUN = """
 import json, sys
 from flows.retrain import training_fitter

@@ -33,7 +33,7 @@ from fraud_detection.serving.model import LoadedModel, ModelHolder
 from fraud_detection.sources.synthetic import generate
 from fraud_detection.steps.report import importance_section
 from tests.support.models import train_small
-from tests.unit.test_contract_properties import PROPERTY, valid_records
+from tests.unit.core.test_contract_properties import PROPERTY, valid_records
 
 FEW = settings(PROPERTY, max_examples=40)  # each example is a TreeSHAP call on a real model
 

@@ -12,7 +12,7 @@ from fraud_detection.core.features import INPUT_FEATURES, ONE_HOT_GROUPS, valida
 from fraud_detection.sources.homecredit import clean as clean_raw
 from fraud_detection.sources.homecredit import load_raw, split_history_and_months
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "homecredit"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "homecredit"
 
 
 @pytest.fixture(scope="module")
