@@ -6,7 +6,7 @@ verdict), so the comparison is a step of its own that a user sees, times and ret
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from fraud_detection.core.evaluation import (
 from fraud_detection.core.explain import ImportanceShift, importance_shift
 from fraud_detection.core.features import TARGET_COLUMN, feature_matrix
 from fraud_detection.core.gate import Decision, PairedTest, decide, prior_corrected
-from fraud_detection.core.holds import Hold
+from fraud_detection.core.holds import Hold, held_or
 from fraud_detection.core.tags import BASE_MONTH, EXTERNAL_MONTH, Verdict, VersionTags
 from fraud_detection.steps.challengers import Challenger
 from fraud_detection.steps.ports import ModelBook, RegistryView, VersionView
@@ -202,3 +202,14 @@ def compare_with_champion(
             f"challenger scores ({decision.reason})",
         )
     return Evaluation(scores, test, decision, alarm, pr_auc)
+
+
+def with_holds(evaluation: Evaluation, holds: tuple[Hold, ...] | list[Hold]) -> Evaluation:
+    """The evaluation with more holds: a promotion by rule becomes ``held`` when any stands.
+
+    Each check (groups, capacity, label maturity, approval) adds its holds here, one call each,
+    so the verdict and the report see every hold together."""
+    if not holds:
+        return evaluation
+    every = (*evaluation.holds, *holds)
+    return replace(evaluation, holds=every, decision=held_or(evaluation.decision, every))
