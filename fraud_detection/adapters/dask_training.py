@@ -8,9 +8,9 @@ month's own training part is sent to the cluster (the flow holds it already: it 
 and keeps the validation slice and the holdout); the cluster sends back row counts and the
 booster.
 
-Both stages are those of a single machine, with the same weights (``recency_weight`` ×
-``positive_weight_for``) and parameters (``_booster_params``); only XGBoost's quantile sketch,
-merged across workers, and the row sampling differ a little from one process's.
+Both stages are the recipe's (core/recipe.py), as on a single machine: the same weights and
+parameters; only XGBoost's quantile sketch, merged across workers, and the row sampling differ a
+little from one process's.
 
 Dask is imported by the functions that need it, never by importing this module: without the
 setting, a run imports nothing of Dask.
@@ -18,7 +18,6 @@ setting, a run imports nothing of Dask.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,113 +27,34 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from fraud_detection.adapters.lake import LakeError, decode
-from fraud_detection.core.features import FEATURES, TARGET_COLUMN, feature_matrix, validate_frame
-from fraud_detection.core.lineage import PartitionRef
+from fraud_detection.adapters.dask_workers import (
+    WEIGHT_COLUMN,
+    ClusterPart,
+    ClusterPool,
+    StorageOptions,
+    count_rows,
+    load_part,
+    model_columns,
+    partition_sha256,
+    with_weights,
+)
+from fraud_detection.core.features import FEATURES, TARGET_COLUMN, feature_matrix
 from fraud_detection.core.params import DriftPlan, XGBoostParams
-from fraud_detection.core.redact import redact_uri
-from fraud_detection.core.training import (
-    JudgedRecipe,
-    TrainedModel,
-    _booster_params,
-    best_f1_threshold,
-    calibrated_prior,
+from fraud_detection.core.recipe import (
+    Cutoff,
+    Stage,
+    fit_stages,
     positive_weight_at,
-    recency_weight,
+    require_both_classes,
+    require_two_classes,
+    row_counts,
     validation_split,
 )
+from fraud_detection.core.training import JudgedRecipe, TrainedModel
 
 if TYPE_CHECKING:
     import xgboost as xgb
     from distributed import Client, Future
-
-WEIGHT_COLUMN = "__weight__"
-
-
-class StorageOptions:
-    """The lake's fsspec options as tasks carry them to the workers: never shown.
-
-    Tasks' arguments appear in the dashboard, in errors and in logs by their ``repr``, and Dask
-    names a task by a hash of its arguments unless told otherwise: this object's repr hides the
-    keys, and every task is given a key of its own (no hash of the options is ever computed).
-    """
-
-    def __init__(self, options: dict[str, Any]) -> None:
-        self._options = dict(options)
-
-    def __repr__(self) -> str:
-        return "StorageOptions(<hidden>)"
-
-    def __dask_tokenize__(self) -> str:
-        return "storage-options"
-
-    def open_fs(self, uri: str) -> tuple[Any, str]:
-        import fsspec
-
-        fs, path = fsspec.core.url_to_fs(uri, **self._options)
-        return fs, path
-
-
-@dataclass(frozen=True)
-class ClusterPart:
-    """A partition of the pool that the workers read themselves: the file of the delivery in
-    force, its bytes' sha256 (the lineage's) and its age in months."""
-
-    name: str
-    path: str  # as the lake displays it (s3://… or a local path every worker can read)
-    sha256: str
-    age: float
-
-
-@dataclass(frozen=True)
-class ClusterPool:
-    """What a fit on the cluster is given: the partitions the workers read, and the month's own
-    rows, which the flow holds and sends (its training part, or the whole month for a refit)."""
-
-    history: Sequence[ClusterPart]
-    month: str
-    month_rows: pd.DataFrame
-
-
-# -- what the workers run ------------------------------------------------------------------------
-def _partition_sha256(path: str, storage: StorageOptions) -> str:
-    fs, located = storage.open_fs(path)
-    return hashlib.sha256(fs.cat_file(located)).hexdigest()
-
-
-def _load_part(part: ClusterPart, storage: StorageOptions) -> pd.DataFrame:
-    """One partition on a worker: its bytes (checked against the lineage), validated, as the
-    54 float32 features and the label."""
-    fs, located = storage.open_fs(part.path)
-    data = fs.cat_file(located)
-    found = hashlib.sha256(data).hexdigest()
-    if found != part.sha256:
-        raise LakeError(
-            f"{redact_uri(part.path)}: its bytes changed since the pool was gathered "
-            f"(sha256 {found[:12]}…, lineage {part.sha256[:12]}…)"
-        )
-    clean = validate_frame(
-        decode(PartitionRef(part.name, part.path, found), data), source=part.path
-    )
-    return _model_columns(clean)
-
-
-def _model_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    features = pd.DataFrame(feature_matrix(frame), columns=list(FEATURES))
-    features[TARGET_COLUMN] = frame[TARGET_COLUMN].to_numpy(dtype=np.float32)
-    return features
-
-
-def _counts(frame: pd.DataFrame) -> tuple[int, int]:
-    return len(frame), int(frame[TARGET_COLUMN].sum())
-
-
-def _weighted(frame: pd.DataFrame, weight: float, positive_weight: float) -> pd.DataFrame:
-    """The rows with the weight each carries in a stage (as PartBatches gives it one process)."""
-    y = frame[TARGET_COLUMN].to_numpy()
-    out = frame.copy()
-    out[WEIGHT_COLUMN] = (weight * np.where(y == 1, positive_weight, 1.0)).astype(np.float32)
-    return out
 
 
 # -- the recipe on the cluster ---------------------------------------------------------------------
@@ -184,7 +104,7 @@ class DaskTraining:
         """The sha256 of each partition's bytes, computed where the bytes are read: the workers."""
         futures = [
             self._client.submit(
-                _partition_sha256, path, self._storage, key=self._key("sha256", str(i))
+                partition_sha256, path, self._storage, key=self._key("sha256", str(i))
             )
             for i, path in enumerate(paths)
         ]
@@ -194,13 +114,13 @@ class DaskTraining:
     def _pool(self, history: Sequence[ClusterPart], month: str, frame: pd.DataFrame) -> _Pool:
         """Every part on the workers: the history read there, the month's own part sent."""
         frames = [
-            self._client.submit(_load_part, part, self._storage, key=self._key("part", part.name))
+            self._client.submit(load_part, part, self._storage, key=self._key("part", part.name))
             for part in history
         ]
-        [sent] = self._client.scatter([_model_columns(frame)], hash=False)
+        [sent] = self._client.scatter([model_columns(frame)], hash=False)
         frames.append(sent)
         counts = self._client.gather(
-            [self._client.submit(_counts, f, key=self._key("rows", "part")) for f in frames]
+            [self._client.submit(count_rows, f, key=self._key("rows", "part")) for f in frames]
         )
         return _Pool(
             [p.name for p in history] + [month],
@@ -217,7 +137,7 @@ class DaskTraining:
 
         weighted = [
             self._client.submit(
-                _weighted, frame, weights[name], positive_weight, key=self._key("weighted", name)
+                with_weights, frame, weights[name], positive_weight, key=self._key("weighted", name)
             )
             for name, frame, (rows, _) in zip(pool.names, pool.frames, pool.counts, strict=True)
             if weights.get(name, 0.0) > 0 and rows
@@ -245,41 +165,29 @@ class DaskTraining:
         seed: int,
         history_booster: xgb.Booster | None = None,
     ) -> tuple[xgb.Booster, float, dict[str, float]]:
-        """Stage 1 (unless the judged history stage is given) and stage 2, as fit_booster."""
+        """The recipe's stages, each boosted with ``xgboost.dask`` on the workers' rows."""
         from xgboost import dask as dxgb
 
         # From the pool's counts, as one machine's pool does; the cluster counted them.
         positive_weight = positive_weight_at(pool.positives, pool.rows, plan.train_positive_rate)
+
+        def fit_stage(stage: Stage, on_top_of: xgb.Booster | None) -> xgb.Booster:
+            matrix = self._matrix(pool, stage.weights, positive_weight)
+            trained = dxgb.train(
+                self._client,
+                stage.params,
+                matrix,
+                num_boost_round=stage.rounds,
+                xgb_model=on_top_of,
+            )
+            booster: xgb.Booster = trained["booster"]
+            return booster
+
         ages = dict(zip(pool.names, pool.ages, strict=True))
-        history = {n: recency_weight(a, plan.history_half_life) for n, a in ages.items()}
-        booster = history_booster
-        if booster is None:
-            booster = dxgb.train(
-                self._client,
-                _booster_params(params, seed),
-                self._matrix(pool, history, positive_weight),
-                num_boost_round=params.n_estimators,
-            )["booster"]
-        recent = {
-            n: recency_weight(a, plan.recent_half_life)
-            for n, a in ages.items()
-            if a < plan.recent_months
-        }
-        if plan.correction_rounds > 0 and recent:
-            correction = {
-                **_booster_params(params, seed + 1),
-                "learning_rate": plan.correction_learning_rate,
-                "max_depth": plan.correction_max_depth,
-            }
-            booster = dxgb.train(
-                self._client,
-                correction,
-                self._matrix(pool, recent, positive_weight),
-                num_boost_round=plan.correction_rounds,
-                xgb_model=booster,
-            )["booster"]
-        booster.feature_names = list(FEATURES)
-        return booster, positive_weight, history
+        booster, weights = fit_stages(
+            ages, params, plan, fit_stage, seed=seed, history_booster=history_booster
+        )
+        return booster, positive_weight, weights
 
     def train(
         self,
@@ -293,28 +201,23 @@ class DaskTraining:
         fitted on the cluster, the threshold and prior chosen on the slice."""
         month = given.month
         fit_part, validation = validation_split(given.month_rows, plan.validation_fraction, seed)
-        if validation[TARGET_COLUMN].nunique() < 2:
-            raise ValueError(
-                f"the validation slice ({len(validation)} rows of {month}) holds a single "
-                "class; a threshold cannot be chosen on it"
-            )
+        require_both_classes(validation, month)
         # The workers hold the pool's frames while ``pool`` (its futures) lives: this call.
         pool = self._pool(given.history, month, fit_part)
-        if pool.positives in (0, pool.rows):
-            raise ValueError("training data holds a single class; a classifier cannot be trained")
+        require_two_classes(pool.positives, pool.rows)
         booster, positive_weight, weights = self._fit(pool, params, plan, seed=seed)
         probability = booster.inplace_predict(feature_matrix(validation))
-        y_validation = validation[TARGET_COLUMN].to_numpy()
-        threshold, f1 = best_f1_threshold(y_validation, probability)
-        rows = {
-            "pool_rows": pool.rows + len(validation),
-            "fit_rows": pool.rows,
-            "fit_positives": pool.positives,
-            "validation_rows": len(validation),
-            "validation_positives": int(validation[TARGET_COLUMN].sum()),
-        }
-        rate = calibrated_prior(y_validation, probability)
-        return TrainedModel(booster, threshold, f1, positive_weight, rate, rows, weights)
+        cutoff = Cutoff.on(validation[TARGET_COLUMN].to_numpy(), probability)
+        rows = row_counts(pool.rows + len(validation), pool.rows, pool.positives, cutoff)
+        return TrainedModel(
+            booster,
+            cutoff.threshold,
+            cutoff.f1,
+            positive_weight,
+            cutoff.trained_rate,
+            rows,
+            weights,
+        )
 
     def refit(
         self,
@@ -328,25 +231,8 @@ class DaskTraining:
         """As refit_parts: the judged history stage kept, the correction refitted on the newest
         months in full (or both stages refitted when no judged booster is given)."""
         pool = self._pool(given.history, given.month, given.month_rows)
-        kept = None
-        if judged.booster is not None and plan.correction_rounds > 0:
-            kept = judged.booster[: params.n_estimators]
         booster, positive_weight, weights = self._fit(
-            pool, params, plan, seed=seed, history_booster=kept
+            pool, params, plan, seed=seed, history_booster=judged.history_stage(params, plan)
         )
-        rows = {
-            "pool_rows": pool.rows,
-            "fit_rows": pool.rows,
-            "fit_positives": pool.positives,
-            "validation_rows": 0,
-            "validation_positives": 0,
-        }
-        return TrainedModel(
-            booster,
-            judged.threshold,
-            float("nan"),
-            positive_weight,
-            judged.trained_rate,
-            rows,
-            weights,
-        )
+        rows = row_counts(pool.rows, pool.rows, pool.positives, None)
+        return judged.refitted(booster, positive_weight, rows, weights)

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fraud_detection.adapters.dask_training import ClusterPart, ClusterPool, DaskTraining
+from fraud_detection.adapters.dask_training import DaskTraining
+from fraud_detection.adapters.dask_workers import ClusterPart, ClusterPool
 from fraud_detection.adapters.lake import LakeError
-from fraud_detection.core.dataset import MonthSplit, month_age
+from fraud_detection.core.dataset import MonthSplit
 from fraud_detection.core.lineage import PartitionRef, lineage_hash
 from fraud_detection.core.params import DriftPlan, XGBoostParams
 from fraud_detection.core.training import JudgedRecipe, TrainedModel, TrainingPart
 from fraud_detection.steps.challengers import whole_month
-from fraud_detection.steps.intake import BASE, MonthData
-from fraud_detection.steps.pool import HistoryFloor, TrainingInputs
+from fraud_detection.steps.intake import MonthData
+from fraud_detection.steps.pool import HistoryFloor, PoolPlan, TrainingInputs
 from fraud_detection.steps.ports import Deliveries, RegistryView
 
 
@@ -44,15 +45,10 @@ class ClusterFitter:
     def gather(
         self, lake: Deliveries, registry: RegistryView, data: MonthData, month_split: MonthSplit
     ) -> ClusterInputs:
-        """Base + decided earlier months (as pool.gather picks them) + the month's own part."""
-        month = data.ref.name
-        decided = registry.decided_months()
-        earlier = [m for m in lake.list_months() if m < month and m in decided]
-        oldest = min([*earlier, month])
-        every = [BASE, *earlier]
-        age_of = {BASE: month_age(month, oldest) + 1, **{m: month_age(month, m) for m in earlier}}
-        names = [name for name in every if self._floor.keeps(age_of[name])]
-        ages = [age_of[name] for name in names]
+        """The partitions of the pool's plan, named for the workers, + the month's own part."""
+        plan = PoolPlan.of(lake, registry, data.ref.name, self._floor)
+        names = plan.kept
+        ages = [plan.ages[name] for name in names]
         paths = [_in_force(lake, name) for name in names]
         hashes = self._training.partition_hashes(paths)
         history = [
@@ -60,12 +56,12 @@ class ClusterFitter:
         ]
         lineage = [*(PartitionRef(p.name, p.path, p.sha256) for p in history), data.ref]
         return ClusterInputs(
-            month,
-            [TrainingPart(month, month_split.train, 0.0)],
+            plan.month,
+            [TrainingPart(plan.month, month_split.train, 0.0)],
             month_split.holdout,
             lineage,
             lineage_hash(lineage),
-            left_out=[name for name in every if name not in names],
+            left_out=plan.left_out,
             history=history,
         )
 

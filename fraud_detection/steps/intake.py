@@ -19,8 +19,8 @@ from fraud_detection.core.features import (
     validate_frame,
 )
 from fraud_detection.core.lineage import PartitionRef
+from fraud_detection.core.recipe import validation_split
 from fraud_detection.core.tags import BASE_MONTH, QuarantineRecord, utc_now
-from fraud_detection.core.training import validation_split
 from fraud_detection.steps.ports import DecisionBook, Deliveries
 
 BASE = BASE_MONTH

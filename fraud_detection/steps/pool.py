@@ -24,7 +24,8 @@ from fraud_detection.core.features import (
 )
 from fraud_detection.core.lineage import PartitionRef, lineage_hash
 from fraud_detection.core.part_batches import Batch, batch_of_columns
-from fraud_detection.core.training import TrainingPart, recency_weight
+from fraud_detection.core.recipe import recency_weight
+from fraud_detection.core.training import TrainingPart
 from fraud_detection.steps.intake import BASE, MonthData, MonthError, fetch, validate_streamed
 from fraud_detection.steps.ports import Deliveries, RegistryView
 
@@ -45,6 +46,30 @@ class HistoryFloor:
 
     def keeps(self, age: float) -> bool:
         return recency_weight(age, self.half_life) >= self.weight
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """Which partitions a month trains on, oldest first, with their ages in months: the base and
+    every earlier decided month, less those below the history floor. Both trainers (in process
+    and on a Dask cluster) gather the partitions this plan names."""
+
+    month: str
+    ages: dict[str, float]  # every candidate, oldest first
+    kept: list[str]
+    left_out: list[str]
+
+    @classmethod
+    def of(
+        cls, lake: Deliveries, registry: RegistryView, month: str, floor: HistoryFloor | None
+    ) -> PoolPlan:
+        decided = registry.decided_months()
+        earlier = [m for m in lake.list_months() if m < month and m in decided]
+        oldest = min([*earlier, month])
+        ages = {BASE: month_age(month, oldest) + 1, **{m: month_age(month, m) for m in earlier}}
+        floor = floor or HistoryFloor()
+        kept = [name for name in ages if floor.keeps(ages[name])]
+        return cls(month, ages, kept, [name for name in ages if name not in kept])
 
 
 @dataclass(frozen=True)
@@ -111,22 +136,15 @@ def gather(
     chunk_rows: int = CHUNK_ROWS,
 ) -> TrainingInputs:
     """Base + decided earlier months + this month's training part, with ages and lineage."""
-    month = data.ref.name
-    decided = registry.decided_months()
-    earlier = [m for m in lake.list_months() if m < month and m in decided]
-    oldest = min([*earlier, month])
-    ages = {BASE: month_age(month, oldest) + 1, **{m: month_age(month, m) for m in earlier}}
-    floor = floor or HistoryFloor()
-    kept = [name for name in ages if floor.keeps(ages[name])]
+    plan = PoolPlan.of(lake, registry, data.ref.name, floor)
     parts, lineage = [], []
-    for name in kept:
+    for name in plan.kept:
         counted = validate_streamed(fetch(lake, name), chunk_rows)  # its bytes dropped here
         rows = LakeRows(lake, counted.ref, counted.rows, counted.positives, chunk_rows)
-        parts.append(TrainingPart(name, rows, ages[name]))
+        parts.append(TrainingPart(name, rows, plan.ages[name]))
         lineage.append(counted.ref)
     lineage.append(data.ref)  # the month itself: its bytes are part of the reuse key
-    parts.append(TrainingPart(month, month_split.train, 0.0))
-    left_out = [name for name in ages if name not in kept]
+    parts.append(TrainingPart(plan.month, month_split.train, 0.0))
     return TrainingInputs(
-        month, parts, month_split.holdout, lineage, lineage_hash(lineage), left_out
+        plan.month, parts, month_split.holdout, lineage, lineage_hash(lineage), plan.left_out
     )

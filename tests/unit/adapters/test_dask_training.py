@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fraud_detection.adapters.dask_training import StorageOptions
+from fraud_detection.adapters.dask_workers import StorageOptions
 from fraud_detection.config import Settings
 
 ROOT = Path(__file__).resolve().parents[3]

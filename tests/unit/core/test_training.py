@@ -8,7 +8,8 @@ from fraud_detection.config import Settings
 from fraud_detection.core.features import FEATURES, feature_matrix, validate_frame
 from fraud_detection.core.gate import prior_corrected
 from fraud_detection.core.part_batches import FrameRows, WeightedPart, pool_matrix
-from fraud_detection.core.training import TrainingPart, best_f1_threshold, train, train_parts
+from fraud_detection.core.recipe import best_f1_threshold
+from fraud_detection.core.training import TrainingPart, train, train_parts
 from fraud_detection.sources.synthetic import generate
 
 
@@ -66,7 +67,8 @@ def test_recent_months_weigh_more_and_a_new_pattern_is_learnt() -> None:
 
     from fraud_detection.config import Settings
     from fraud_detection.core.params import DriftPlan
-    from fraud_detection.core.training import TrainingPart, recency_weight, train_parts
+    from fraud_detection.core.recipe import recency_weight
+    from fraud_detection.core.training import TrainingPart, train_parts
     from fraud_detection.sources.synthetic import TRUTH_COLUMN
 
     assert recency_weight(0, 2) == 1 and recency_weight(2, 2) == 0.5 and recency_weight(9, 0) == 1
