@@ -26,7 +26,7 @@ from fraud_detection.serving.capture import Capture
 from fraud_detection.serving.follower import ChampionFollower
 from fraud_detection.serving.model import LoadedModel, ModelHolder, Scored
 from service.capture import RequestTallyMiddleware, open_capture
-from service.schemas import openapi_document
+from service.openapi import openapi_document
 
 BUNDLED_MODEL = "fraud-detector"
 SCORING_PATHS = ("/predict", "/score", "/explain")

@@ -21,7 +21,8 @@ from fraud_detection.core.features import (
 )
 from fraud_detection.core.records import _checked_matrix, _fast_matrix, matrix_from_records
 from fraud_detection.sources.synthetic import generate_lake_partitions
-from service.schemas import openapi_document, record_schema
+from service.openapi import openapi_document
+from service.record_schema import record_schema
 
 CONTRACT_PAGE = Path(__file__).resolve().parents[3] / "docs" / "contract.md"
 

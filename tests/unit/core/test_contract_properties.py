@@ -28,7 +28,7 @@ from fraud_detection.core.contract import (
 )
 from fraud_detection.core.features import ContractError, feature_matrix, validate_frame
 from fraud_detection.core.records import _checked_matrix, _fast_matrix, matrix_from_records
-from service.schemas import record_schema
+from service.record_schema import record_schema
 
 PROPERTY = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
