@@ -54,14 +54,18 @@ def bootstrap_from_file(
 
     Safe to run again: with a champion already there nothing is registered, and a model file
     made champion without its measurement (a retry after a failure, or ``register-model``) gets
-    it now. Without base history in the lake there is nothing to measure on."""
+    it now. Without base history in the lake there is nothing to measure on. Of two runs at
+    once, one makes the champion; the other raises ``StaleChampionError`` (its version stays
+    registered, without an alias)."""
     champion = registry.champion()
     created = champion is None
     if champion is None:
-        alias = settings.champion_alias
         version = register_model_file(
-            registry, path, threshold=threshold, alias=alias, champion_alias=alias
+            registry, path, threshold=threshold, alias=None, champion_alias=settings.champion_alias
         )
+        # Compare-and-set against "no champion": of two bootstraps that both saw none, the
+        # second is refused (StaleChampionError) instead of replacing the first one's champion.
+        registry.promote(version, expected_champion=None)
         champion = registry.version(version)
     measured = champion.tags.role is not Role.EXTERNAL or champion.tags.decided
     if measured or lake.latest(BASE) is None:

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.registry import Registry, StaleChampionError
+from fraud_detection.adapters.stores import open_registry
+from fraud_detection.config import Settings
+from fraud_detection.core.training import TrainedModel
+from fraud_detection.steps.external_model import bootstrap_from_file
+
+
+def _registering_then_waiting(registry: Registry, barrier: threading.Barrier) -> Registry:
+    """The registry, whose ``register_version`` waits for the other run's before it returns:
+    both runs have looked for a champion (and seen none) before either promotes."""
+    register = registry.register_version
+
+    def register_then_wait(*args: object, **kwargs: object) -> str:
+        version = register(*args, **kwargs)  # type: ignore[arg-type]
+        barrier.wait(timeout=120)
+        return version
+
+    registry.register_version = register_then_wait  # type: ignore[method-assign]
+    return registry
+
+
+def test_two_bootstraps_from_a_model_file_at_once_make_one_champion_and_refuse_the_other(
+    settings: Settings, trained: TrainedModel, tmp_path: Path
+) -> None:
+    # Given a model file and two bootstrap runs at once, each with its own registry client
+    path = tmp_path / "elsewhere.ubj"
+    trained.booster.save_model(str(path))
+    lake = Lake.from_settings(settings)
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def bootstrap(name: str) -> None:
+        registry = _registering_then_waiting(open_registry(settings), barrier)
+        try:
+            result = bootstrap_from_file(registry, lake, settings, path, 0.3)
+            outcomes[name] = f"created {result.version}" if result.created else "already set"
+        except StaleChampionError:
+            outcomes[name] = "refused"
+
+    runs = [threading.Thread(target=bootstrap, args=(name,)) for name in ("one", "two")]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(timeout=300)
+    # Then one run created the champion and the other was refused, not silently replacing it
+    assert sorted(o.split()[0] for o in outcomes.values()) == ["created", "refused"], outcomes
+    (winner,) = (o.split()[1] for o in outcomes.values() if o.startswith("created"))
+    champion = open_registry(settings).champion()
+    assert champion is not None and champion.version == winner
+    assert not champion.tags.promoted_from  # nothing replaced
+
+
+def test_a_bootstrap_after_the_champion_exists_registers_nothing(
+    settings: Settings, trained: TrainedModel, tmp_path: Path
+) -> None:
+    path = tmp_path / "elsewhere.ubj"
+    trained.booster.save_model(str(path))
+    lake = Lake.from_settings(settings)
+    first = bootstrap_from_file(open_registry(settings), lake, settings, path, 0.3)
+    again = bootstrap_from_file(open_registry(settings), lake, settings, path, 0.3)
+    assert first.created and not again.created and again.version == first.version
+    assert len(open_registry(settings).versions()) == 1
