@@ -6,7 +6,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fraud_detection.core.bands import RiskBands
@@ -226,7 +233,13 @@ class Settings(BaseSettings):
 
     # Watching the served model (the monitor flow; docs/watching.md).
     capture_retention_days: int = Field(
-        90, ge=1, description="days captured scores are kept in the lake (applied by monitor)"
+        183,
+        ge=1,
+        description=(
+            "days captured scores are kept in the lake (applied by monitor); 183 by default: "
+            "the EU AI Act (Art. 12, 19, 26(6)) asks that a high-risk system's logs be kept "
+            "at least six months"
+        ),
     )
     monitor_window_days: int = Field(7, ge=1, description="days of traffic a monitor run reads")
     monitor_reference_rows: int = Field(
@@ -369,3 +382,22 @@ class Settings(BaseSettings):
 def get_settings(**overrides: Any) -> Settings:
     """Read settings now (never at import time), with explicit overrides for tests and the CLI."""
     return Settings(**overrides)
+
+
+def settings_problem() -> str | None:
+    """Why the settings from the environment (and ``.env``) cannot be used, in one line; None when
+    they can. For a process that must refuse to start rather than fail on every request later.
+    Names the variables, never their values (one may be a secret)."""
+    try:
+        get_settings()
+    except ValidationError as exc:
+        return "; ".join(_explained(error["loc"], error["msg"]) for error in exc.errors())
+    return None
+
+
+def _explained(location: tuple[int | str, ...], message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    if not location:  # a rule across fields (risk_low ≤ risk_high)
+        return message
+    variable = "FRAUD_" + "__".join(str(part) for part in location).upper()
+    return message if variable in message else f"{variable}: {message}"

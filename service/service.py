@@ -9,6 +9,7 @@ import hmac
 import json
 import logging
 import os
+import sys
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from fastapi import FastAPI
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fraud_detection.config import Settings, get_settings
+from fraud_detection.config import Settings, get_settings, settings_problem
 from fraud_detection.core.explain import DEFAULT_REASONS, MAX_REASONS, METHODS
 from fraud_detection.core.features import ContractError
 from fraud_detection.serving.bundle import load_bundle
@@ -27,6 +28,11 @@ from fraud_detection.serving.follower import ChampionFollower
 from fraud_detection.serving.model import LoadedModel, ModelHolder, Scored
 from service.capture import RequestTallyMiddleware, open_capture
 from service.openapi import openapi_document
+
+# Settings that cannot be used (a blank FRAUD_API_KEY, say) stop `bentoml serve` here, before it
+# listens, in one line: otherwise it stays up answering every request, /livez too, with a 500.
+if (_problem := settings_problem()) is not None:
+    sys.exit(f"error: the fraud-detection service cannot start: {_problem}")
 
 BUNDLED_MODEL = "fraud-detector"
 SCORING_PATHS = ("/predict", "/score", "/explain")

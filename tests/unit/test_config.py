@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from fraud_detection.config import Settings
+from fraud_detection.config import Settings, settings_problem
 from fraud_detection.core.redact import redact_text, redact_uri
 
 SECRET = "s3cr3t-VALUE-42"
@@ -74,3 +74,28 @@ def test_redaction_of_uris_and_known_secrets() -> None:
 def test_risk_bands_must_be_ordered() -> None:
     with pytest.raises(ValueError, match="risk_low"):
         Settings(risk_low=0.6, risk_high=0.4)
+
+
+def test_captured_scores_are_kept_six_months_by_default(settings: Settings) -> None:
+    # the EU AI Act (Art. 12, 19, 26(6)): a high-risk system's logs kept at least six months
+    assert settings.capture_retention_days >= 183
+    description = Settings.model_fields["capture_retention_days"].description or ""
+    assert "AI Act" in description and "six months" in description
+
+
+def test_settings_problem_names_the_variable_in_one_line_without_its_value(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert settings_problem() is None
+    monkeypatch.setenv("FRAUD_API_KEY", "  ")
+    assert settings_problem() == (
+        "FRAUD_API_KEY is set but blank; set it to the key clients must send, "
+        "or unset it to leave /predict open"
+    )
+    monkeypatch.delenv("FRAUD_API_KEY")
+    monkeypatch.setenv("FRAUD_REFRESH_INTERVAL_S", "-1")
+    monkeypatch.setenv("FRAUD_XGB__MAX_DEPTH", SECRET)
+    problem = settings_problem() or ""
+    assert "\n" not in problem and SECRET not in problem
+    assert "FRAUD_REFRESH_INTERVAL_S: Input should be greater than 0" in problem
+    assert "FRAUD_XGB__MAX_DEPTH: Input should be a valid integer" in problem
