@@ -6,14 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import (
-    AliasChoices,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fraud_detection.core.bands import RiskBands
@@ -388,6 +381,8 @@ def settings_problem() -> str | None:
     """Why the settings from the environment (and ``.env``) cannot be used, in one line; None when
     they can. For a process that must refuse to start rather than fail on every request later.
     Names the variables, never their values (one may be a secret)."""
+    from pydantic import ValidationError
+
     try:
         get_settings()
     except ValidationError as exc:
