@@ -7,8 +7,11 @@ from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.registry import Registry, StaleChampionError
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
+from fraud_detection.core.tags import Role
 from fraud_detection.core.training import TrainedModel
-from fraud_detection.steps.external_model import bootstrap_from_file
+from fraud_detection.steps.external_model import bootstrap_from_file, register_model_file
+from tests.support.fakes import InMemoryLake
+from tests.support.month_steps import bootstrapped
 
 
 def _registering_then_waiting(registry: Registry, barrier: threading.Barrier) -> Registry:
@@ -66,3 +69,22 @@ def test_a_bootstrap_after_the_champion_exists_registers_nothing(
     again = bootstrap_from_file(open_registry(settings), lake, settings, path, 0.3)
     assert first.created and not again.created and again.version == first.version
     assert len(open_registry(settings).versions()) == 1
+
+
+def test_a_model_file_is_registered_with_its_threshold_and_alias(
+    lake: InMemoryLake, tmp_path: Path
+) -> None:
+    registry = bootstrapped(lake)
+    path = tmp_path / "model.ubj"
+    registry.load_booster("1").save_model(str(path))
+    version = register_model_file(
+        registry, path, threshold=0.3, alias="candidate", champion_alias="champion"
+    )
+    tags = registry.version(version).tags
+    assert (tags.month, tags.role, tags.threshold, tags.source_file) == (
+        "external",
+        Role.EXTERNAL,
+        0.3,
+        "model.ubj",
+    )
+    assert registry.aliases["candidate"] == version and registry.aliases["champion"] == "1"

@@ -28,8 +28,13 @@ from fraud_detection.core.part_batches import (
 )
 from fraud_detection.core.training import JudgedRecipe, TrainingPart, refit_parts, train_parts
 from fraud_detection.sources.synthetic import generate_lake_partitions
-from fraud_detection.steps import intake, pool, report
-from tests.support.fakes import InMemoryLake
+from fraud_detection.steps import (
+    intake,
+    pool,
+    report,
+)
+from tests.support.fakes import InMemoryLake, InMemoryRegistry
+from tests.support.month_steps import decided, gathered
 
 SETTINGS = Settings(xgb=Settings().xgb.model_copy(update={"n_estimators": 30}))
 MONTH = "2025-03"
@@ -219,3 +224,15 @@ def test_the_report_names_the_partitions_used_and_those_left_out(lake: InMemoryL
     assert "below the floor 0.2 (FRAUD_HISTORY_FLOOR), and not in the lineage: `base`." in text
     _, every = _gathered(lake)
     assert "Left out" not in report.pool_section(pool.PoolUse.of(every, 0.0))
+
+
+def test_the_pool_holds_base_earlier_decided_months_and_the_month_once_each(
+    lake: InMemoryLake,
+) -> None:
+    registry = InMemoryRegistry(stored=[decided("2", "2025-01", "promoted")])
+    data, inputs = gathered(lake, registry, "2025-03")  # 2025-02 is not decided: left out
+    assert [p.name for p in inputs.parts] == ["base", "2025-01", "2025-03"]
+    assert [p.age for p in inputs.parts] == [3.0, 2.0, 0.0]
+    assert inputs.lineage == [lake.fetch("base")[1], lake.fetch("2025-01")[1], data.ref]
+    assert inputs.data_sha256 == lineage_hash(inputs.lineage)
+    assert not set(inputs.parts[-1].frame["SK_ID_CURR"]) & set(inputs.holdout["SK_ID_CURR"])
