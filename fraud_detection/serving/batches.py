@@ -9,7 +9,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
 
@@ -32,8 +32,6 @@ from fraud_detection.core.scored import (
     request_tally_schema,
     scored_schema,
 )
-from fraud_detection.serving.model import Scored
-
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -42,13 +40,41 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
+class AnsweringModel(Protocol):
+    """What a captured record names of the model that answered it."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def threshold(self) -> float: ...
+
+
+class Answer(Protocol):
+    """A request as the model answered it (``Scored``, or the same read back from a journal)."""
+
+    @property
+    def matrix(self) -> np.ndarray: ...
+
+    @property
+    def ids(self) -> np.ndarray: ...
+
+    @property
+    def probabilities(self) -> np.ndarray: ...
+
+    @property
+    def model(self) -> AnsweringModel: ...
+
+
 class Entry(NamedTuple):
-    """One captured request: when it was answered, on which endpoint, and the answer itself
-    (references only: nothing is copied or converted on the request path)."""
+    """One captured request: when it was answered, on which endpoint, the answer itself
+    (references only: nothing is copied or converted on the request path) and its request id
+    (fixed when it is journaled, so a batch made again from the journal is the same batch)."""
 
     scored_at_us: int
     endpoint: str
-    scored: Scored
+    scored: Answer
+    request_id: str = ""
 
 
 def scored_table(entries: Sequence[Entry], bands: RiskBands) -> pa.Table:
@@ -69,7 +95,7 @@ def scored_table(entries: Sequence[Entry], bands: RiskBands) -> pa.Table:
 
     ids = pa.array(np.concatenate([e.scored.ids for e in entries]), from_pandas=True)
     columns = {
-        REQUEST_ID: per_request([uuid.uuid4().hex for _ in entries]),
+        REQUEST_ID: per_request([e.request_id or uuid.uuid4().hex for e in entries]),
         SCORED_AT: per_request([e.scored_at_us for e in entries], pa.int64()).cast(
             pa.timestamp("us", tz="UTC")
         ),

@@ -1,8 +1,9 @@
 """Capture of every score the service gives, written to the lake off the request path.
 
     request ──append──► buffer ──flusher thread──► spill folder ──sender thread──► lake scored/
-              (O(1))            (N records or T s:           (batch files, exact    (create if
-                                 Arrow → Parquet)             lake bytes)            absent)
+       │      (O(1))            (N records or T s:           (batch files, exact    (create if
+       │                         Arrow → Parquet)             lake bytes)            absent)
+       └──append──► journal segment (local disk; removed once its batch is in the spill folder)
 
 - The request path appends a reference to what it already has (the validated float32 matrix,
   the ids, the probabilities, the model snapshot that answered) to a bounded buffer: no Arrow,
@@ -13,6 +14,10 @@
   the lake; if that fails too, its records are dropped and counted.
 - The sender moves spill files to the lake, exactly once (see the outbox), and while the lake
   fails, tries again every ``retry_interval_s``.
+- The journal (:mod:`fraud_detection.serving.journal`) holds what the buffer holds, on disk: a
+  crash loses at most the record being written; the next start recovers the rest
+  (:mod:`fraud_detection.serving.recovery`).
+- No error stops a thread: each is counted by kind, logged once, and tried again with backoff.
 - ``close`` (a graceful stop) flushes what is buffered and sends what it can in its time; the
   rest waits in the spill folder for the next start.
 
@@ -23,125 +28,69 @@ counts only; records go nowhere but the spill folder and the lake.
 from __future__ import annotations
 
 import logging
-import os
 import random
-import re
 import secrets
-import socket
 import threading
 import time
-from collections import Counter
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+import uuid
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from fraud_detection.config import Settings
 from fraud_detection.core.bands import RiskBands
 from fraud_detection.core.redact import redact_text
-from fraud_detection.serving.batches import Entry, RequestTally, now_us, scored_table
-from fraud_detection.serving.model import Scored
+from fraud_detection.serving import journal
+from fraud_detection.serving.backoff import Backoff, LogOnce
+from fraud_detection.serving.batches import Answer, Entry, RequestTally, now_us, scored_table
+from fraud_detection.serving.capture_config import (
+    BUFFER_FULL,
+    DROP_REASONS,
+    ERROR_KINDS,
+    FLUSH,
+    FLUSH_FAILED,
+    JOURNAL_WRITE,
+    LAKE_WRITE,
+    RECOVERY,
+    SEND,
+    SPILL_FAILED,
+    SPILL_WRITE,
+    UNREADABLE,
+    BatchStore,
+    CaptureConfig,
+    CaptureObserver,
+    CaptureStats,
+    Unobserved,
+    writer_name,
+)
 from fraud_detection.serving.outbox import Outbox, Sent
+from fraud_detection.serving.recovery import Recovered, recover
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from fraud_detection.adapters.scored import BatchFile
+
+__all__ = [
+    "BUFFER_FULL",
+    "DROP_REASONS",
+    "ERROR_KINDS",
+    "FLUSH_FAILED",
+    "SPILL_FAILED",
+    "Capture",
+    "CaptureConfig",
+    "CaptureObserver",
+    "CaptureStats",
+    "writer_name",
+]
 
 logger = logging.getLogger("fraud_detection.serving")
 
-BUFFER_FULL = "buffer_full"  # why records were dropped: no room in memory
-SPILL_FAILED = "spill_failed"  # neither the spill folder nor the lake took the batch
-FLUSH_FAILED = "flush_failed"  # the batch could not be made (a bug: logged with its type)
-DROP_REASONS = (BUFFER_FULL, SPILL_FAILED, FLUSH_FAILED)
-
-
-class BatchStore(Protocol):
-    """The lake's ``scored/`` as the capture writes it (``ScoredStore``)."""
-
-    def batch_files(self, table: pa.Table, name: str) -> list[BatchFile]: ...
-
-    def tally_files(self, table: pa.Table, name: str) -> list[BatchFile]: ...
-
-    def accepts(self, relative: str) -> bool: ...
-
-    def put(self, relative: str, data: bytes) -> bool: ...
-
-
-class CaptureObserver(Protocol):
-    """Where the capture reports its counts (the service: Prometheus counters in /metrics)."""
-
-    def sent(self, records: int) -> None: ...
-
-    def dropped(self, records: int, reason: str) -> None: ...
-
-    def send_failed(self) -> None: ...
-
-
-class _Unobserved:
-    def sent(self, records: int) -> None:
-        pass
-
-    def dropped(self, records: int, reason: str) -> None:
-        pass
-
-    def send_failed(self) -> None:
-        pass
-
-
-def _setting_default(name: str) -> Any:
-    return Settings.model_fields[name].default
-
-
-@dataclass(frozen=True)
-class CaptureConfig:
-    """How the capture batches, bounds, spills and retries: ``Settings.capture_*``, whose
-    defaults are this class's (one place to change them)."""
-
-    spill_dir: Path
-    sample_rate: float = _setting_default("capture_sample_rate")
-    flush_records: int = _setting_default("capture_flush_records")
-    flush_interval_s: float = _setting_default("capture_flush_interval_s")
-    max_buffered_records: int = _setting_default("capture_max_buffered_records")
-    retry_interval_s: float = _setting_default("capture_retry_interval_s")
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> CaptureConfig:
-        return cls(
-            spill_dir=settings.capture_spill_path,
-            sample_rate=settings.capture_sample_rate,
-            flush_records=settings.capture_flush_records,
-            flush_interval_s=settings.capture_flush_interval_s,
-            max_buffered_records=settings.capture_max_buffered_records,
-            retry_interval_s=settings.capture_retry_interval_s,
-        )
-
-
-@dataclass
-class CaptureStats:
-    """Records counted since the start: buffered, written to the spill folder, in the lake,
-    dropped (by reason); failed sends."""
-
-    buffered: int = 0
-    spilled: int = 0
-    sent: int = 0
-    dropped: Counter[str] = field(default_factory=Counter)
-    send_failures: int = 0
-
-
-def writer_name() -> str:
-    """This process among all workers and replicas: host, pid and a random part."""
-    host = re.sub(r"[^A-Za-z0-9.-]+", "-", socket.gethostname()).strip(".-") or "host"
-    return f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
-
 
 def _rows_of(relative: str, data: bytes) -> int:
-    """Records in a batch file (0 for a request tally), from its Parquet footer."""
+    """Records in a batch file (0 for a request tally), from its Parquet footer; raises when
+    the file is not Parquet."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if not _holds_records(relative):
-        return 0
-    return int(pq.read_metadata(pa.BufferReader(data)).num_rows)
+    rows = int(pq.read_metadata(pa.BufferReader(data)).num_rows)
+    return rows if _holds_records(relative) else 0
 
 
 def _holds_records(relative: str) -> bool:
@@ -149,7 +98,7 @@ def _holds_records(relative: str) -> bool:
 
 
 class Capture:
-    """The buffer, its flusher and its sender; ``record`` is all a request does."""
+    """The buffer and its journal, the flusher and the sender; ``record`` is all a request does."""
 
     def __init__(
         self,
@@ -164,42 +113,69 @@ class Capture:
         self.store = store
         self.bands = bands
         self.tally = tally or RequestTally()
-        self.observer = observer or _Unobserved()
+        self.observer = observer or Unobserved()
         self.writer = writer or writer_name()
         self.outbox = Outbox(config.spill_dir)
+        self.journal_dir = config.spill_dir / journal.JOURNAL_DIR
         self.stats = CaptureStats()
-        self._lock = threading.Lock()  # the buffer; held for an append or a swap only
+        self.waiting_files = 0  # batch files in the spill folder after the last send
+        self._lock = threading.Lock()  # the buffer and its segment; held for an append or a swap
         self._entries: list[Entry] = []
+        self._segment: journal.Segment | None = None
+        self._segments_made = 0
         self._buffered = 0
         self._full_since_flush = 0
         self._stats_lock = threading.Lock()
         self._flush_due = threading.Event()
         self._send_due = threading.Event()
         self._closing = threading.Event()
-        self._retry_at = 0.0  # monotonic time before which the failing lake is left alone
+        self._lake = Backoff(config.retry_interval_s, config.max_backoff_s)
+        self._log_once = LogOnce(logger)
         self._lake_down = False
+        self._recovered = False
         self._threads: list[threading.Thread] = []
 
+    @property
+    def degraded(self) -> bool:
+        """Batches pile up in the spill folder: the lake is not taking them."""
+        return self.waiting_files >= self.config.degraded_spill_files
+
     # -- the request path ----------------------------------------------------------------------
-    def record(self, scored: Scored, endpoint: str) -> None:
-        """Keep a reference to one answered request (sampled); never blocks, never raises."""
+    def record(self, scored: Answer, endpoint: str) -> None:
+        """Keep one answered request (sampled) in the buffer and the journal; never raises."""
         if self.config.sample_rate < 1.0 and random.random() >= self.config.sample_rate:
             return  # sampled out: not a drop
         rows = len(scored.probabilities)
+        entry = Entry(now_us(), endpoint, scored, uuid.uuid4().hex)
+        journal_error: Exception | None = None
         with self._lock:
             room = self._buffered + rows <= self.config.max_buffered_records
             if room:
-                self._entries.append(Entry(now_us(), endpoint, scored))
+                journal_error = self._journal(entry, rows)
+                self._entries.append(entry)
                 self._buffered += rows
                 self.stats.buffered += rows
                 due = self._buffered >= self.config.flush_records
             else:
                 self._full_since_flush += rows
+        if journal_error is not None:  # kept in memory all the same: only a crash would lose it
+            self._error(JOURNAL_WRITE, "a request could not be journaled", journal_error)
         if not room:
             self._drop(rows, BUFFER_FULL)
             self._flush_due.set()
         elif due:
             self._flush_due.set()
+
+    def _journal(self, entry: Entry, rows: int) -> Exception | None:
+        try:
+            if self._segment is None:
+                self._segments_made += 1
+                name = f"{self.writer}-{self._segments_made:06d}"
+                self._segment = journal.Segment(self.journal_dir, name, self.config.journal_fsync)
+            self._segment.append(journal.encode(entry), rows)
+        except Exception as error:
+            return error
+        return None
 
     # -- threads -------------------------------------------------------------------------------
     def start(self) -> Capture:
@@ -221,99 +197,160 @@ class Capture:
             self._flush_due.wait(self.config.flush_interval_s)
             self._flush_due.clear()
             if not self._closing.is_set():
-                self.flush()
+                self._guarded(FLUSH, "the flusher failed", self.flush)
 
     def _send_loop(self) -> None:
         while not self._closing.is_set():
-            backoff = self._retry_at - time.monotonic()
+            if not self._recovered:
+                self._recovered = self._guarded(
+                    RECOVERY, "a dead worker's journal could not be recovered yet", self.recover
+                )
+            backoff = self._lake.wait_s()
             if backoff > 0:  # the lake failed: leave it alone until the retry time
                 self._closing.wait(backoff)
             else:
                 self._send_due.wait(self.config.retry_interval_s)
             self._send_due.clear()
-            if not self._closing.is_set():
-                self.send()
+            if not self._closing.is_set() and not self._guarded(SEND, "the sender failed", self.send):
+                self._lake.failed()
+
+    def _guarded(self, kind: str, what: str, step: Callable[[], object]) -> bool:
+        """Run a thread's step; an error is counted and logged, never the end of the thread."""
+        try:
+            step()
+        except Exception as error:
+            self._error(kind, what, error)
+            return False
+        return True
 
     # -- flushing: buffer → spill folder -------------------------------------------------------
     def flush(self) -> int:
-        """Write what is buffered (and the request tally) as batch files → records written."""
+        """Write what is buffered (and the request tally) as batch files → records written; then
+        delete the journal segment that held the same records."""
         with self._lock:
             entries, self._entries = self._entries, []
             rows, self._buffered = self._buffered, 0
             full, self._full_since_flush = self._full_since_flush, 0
+            segment, self._segment = self._segment, None
         if full:
             logger.warning(
                 "capture: %d records dropped since the last flush: the buffer was full (%d)",
                 full,
                 self.config.max_buffered_records,
             )
+        name = segment.name if segment is not None else f"{self.writer}-{_batch_id()}"
         files = []
         try:
             if entries:
-                table = scored_table(entries, self.bands)
-                files += self.store.batch_files(table, f"{self.writer}-{_batch_id()}")
+                files += self._batch_files(entries, name)
             window = self.tally.drain()
             if window.counts:
                 files += self.store.tally_files(window.table(), f"{self.writer}-{_batch_id()}")
         except Exception as error:  # never expected; the records are lost, so say how many
-            logger.error(
-                "capture: a batch of %d records could not be made (%s)", rows, type(error).__name__
-            )
+            self._error(FLUSH, f"a batch of {rows} records could not be made", error)
             self._drop(rows, FLUSH_FAILED)
-            return 0
+            files = []
         spilled = sum(self._spill(file) for file in files)
+        if segment is not None:
+            segment.remove()  # its records are in the spill folder, in the lake, or counted lost
         if files:
             self._send_due.set()
         return spilled
 
-    def _spill(self, file: BatchFile) -> int:
-        """One batch file into the spill folder, else straight to the lake → records kept."""
-        records = file.rows if _holds_records(file.relative) else 0
+    def _batch_files(self, entries: Sequence[Entry], name: str) -> list[BatchFile]:
+        return self.store.batch_files(scored_table(entries, self.bands), name)
+
+    def _keep(self, file: BatchFile) -> None:
+        """One batch file into the spill folder, else straight to the lake; raises if neither."""
         try:
             self.outbox.put(file.relative, file.data)
-        except OSError as spill_error:
-            try:
-                self.store.put(file.relative, file.data)
-            except Exception as error:
-                logger.error(
-                    "capture: %d records dropped: the spill folder refused them (%s) and so did"
-                    " the lake (%s)",
-                    records,
-                    type(spill_error).__name__,
-                    type(error).__name__,
-                )
-                self._drop(records, SPILL_FAILED)
-                return 0
-            self._count_sent(records)
-            return records
+        except OSError:
+            if self.store.put(file.relative, file.data):
+                self._count_sent(file.rows if _holds_records(file.relative) else 0)
+            return
         with self._stats_lock:
-            self.stats.spilled += records
+            self.stats.spilled += file.rows if _holds_records(file.relative) else 0
+
+    def _spill(self, file: BatchFile) -> int:
+        records = file.rows if _holds_records(file.relative) else 0
+        try:
+            self._keep(file)
+        except Exception as error:
+            self._error(SPILL_WRITE, f"{records} records dropped: no spill folder, no lake", error)
+            self._drop(records, SPILL_FAILED)
+            return 0
         return records
+
+    def recover(self) -> Recovered:
+        """Turn what dead workers left in the journal into batches waiting to be sent."""
+        result = recover(self.journal_dir, self._batch_files, self._keep)
+        with self._stats_lock:
+            self.stats.recovered += result.records
+            self.stats.torn += result.torn
+        if result.segments:
+            self.observer.recovered(result.records, result.torn)
+            logger.info(
+                "capture: %d records of a stopped worker recovered from its journal (%d torn"
+                " records at a segment's end skipped)",
+                result.records,
+                result.torn,
+            )
+            self._send_due.set()
+        return result
 
     # -- sending: spill folder → lake ----------------------------------------------------------
     def send(self) -> Sent:
-        """Send every waiting batch file; on a failure, wait ``retry_interval_s`` to retry."""
+        """Send every waiting batch file; on a failure, wait (with backoff) to retry."""
         result = self.outbox.send(self.store, _rows_of)
         if result.rows:
             self._count_sent(result.rows)
+        self._set_aside(result)
+        self.waiting_files = len(self.outbox.pending())
         if result.error is None:
             if self._lake_down and result.files:
                 logger.info("capture: the lake answers again; waiting batches sent")
             self._lake_down = False
+            self._lake.succeeded()
             return result
-        self._retry_at = time.monotonic() + self.config.retry_interval_s
+        delay = self._lake.failed()
         with self._stats_lock:
             self.stats.send_failures += 1
         self.observer.send_failed()
+        self._count_error(LAKE_WRITE)
         if not self._lake_down:  # once per outage, not once per try
             self._lake_down = True
             logger.warning(
                 "capture: the lake cannot be written (%s); batches wait in the spill folder and"
-                " are sent again every %.0f s",
+                " are sent again in %.0f s (then less and less often, at most every %.0f s)",
                 redact_text(f"{type(result.error).__name__}: {result.error}", [])[:300],
-                self.config.retry_interval_s,
+                delay,
+                self.config.max_backoff_s,
             )
         return result
+
+    def _set_aside(self, result: Sent) -> None:
+        for relative in result.quarantined:
+            with self._stats_lock:
+                self.stats.quarantined += 1
+            self.observer.quarantined()
+            self._count_error(UNREADABLE)
+            logger.warning(
+                "capture: %s in the spill folder is not a readable batch; moved to %s/, never"
+                " sent to the lake",
+                relative,
+                self.config.spill_dir / "_unreadable",
+            )
+        for kind, relative, error in result.file_errors:
+            self._error(kind, f"{relative} in the spill folder", error)
+
+    def _error(self, kind: str, what: str, error: BaseException) -> None:
+        self._count_error(kind)
+        self._log_once(kind, what, error)
+
+    def _count_error(self, kind: str) -> None:
+        with self._stats_lock:
+            self.stats.errors[kind] += 1
+        self.observer.error(kind)
 
     def _count_sent(self, rows: int) -> None:
         with self._stats_lock:
@@ -334,8 +371,8 @@ class Capture:
         self._send_due.set()
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        self.flush()
-        final = threading.Thread(target=self.send, name="capture-final-send", daemon=True)
+        self._guarded(FLUSH, "the flusher failed", self.flush)
+        final = threading.Thread(target=self._final_send, name="capture-final-send", daemon=True)
         final.start()
         final.join(max(0.0, deadline - time.monotonic()))
         left = len(self.outbox.pending())
@@ -346,6 +383,9 @@ class Capture:
                 self.config.spill_dir,
             )
         return left
+
+    def _final_send(self) -> None:
+        self._guarded(SEND, "the sender failed", self.send)
 
 
 def _batch_id() -> str:

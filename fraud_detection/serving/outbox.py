@@ -23,6 +23,8 @@ from typing import Protocol
 
 logger = logging.getLogger("fraud_detection.serving")
 
+UNREADABLE_DIR = "_unreadable"  # spill files that are not readable batches: never sent
+_NOT_OUTGOING = {UNREADABLE_DIR, "_journal"}
 TEMP_SUFFIX = ".tmp"  # a file being written; never sent, removed when a crash left it behind
 STALE_TEMP_S = 3600.0
 
@@ -43,6 +45,8 @@ class Sent:
     files: int = 0
     rows: int = 0
     error: Exception | None = None
+    quarantined: tuple[str, ...] = ()  # files set aside under _unreadable/ (not batches)
+    file_errors: tuple[tuple[str, str, Exception], ...] = ()  # (kind, file, error): left for later
 
 
 class Outbox:
@@ -77,6 +81,8 @@ class Outbox:
             return []
         found = []
         for path in self.root.rglob("*.parquet"):
+            if path.relative_to(self.root).parts[0] in _NOT_OUTGOING:
+                continue
             try:
                 found.append((path.stat().st_mtime, str(path), path))
             except FileNotFoundError:  # sent by another worker meanwhile
@@ -87,8 +93,12 @@ class Outbox:
         return path.relative_to(self.root).as_posix()
 
     def send(self, sink: BatchSink, rows_of: RowCounter) -> Sent:
-        """Send every waiting file, oldest first; stop at the first failure."""
+        """Send every waiting file, oldest first; stop at the first failure of the lake. A file
+        that is not a readable batch is set aside (never sent); one that cannot be read or
+        deleted now is left for the next pass."""
         files = rows = 0
+        quarantined: list[str] = []
+        errors: list[tuple[str, str, Exception]] = []
         for path in self.pending():
             relative = self.relative(path)
             if not sink.accepts(relative):
@@ -98,15 +108,37 @@ class Outbox:
                 data = path.read_bytes()
             except FileNotFoundError:  # another worker sent it
                 continue
+            except OSError as error:
+                errors.append(("spill_read", relative, error))
+                continue
+            try:
+                records = rows_of(relative, data)
+            except Exception:  # not Parquet, truncated: the lake's readers would fail on it
+                if self._set_aside(path, relative):
+                    quarantined.append(relative)
+                continue
             try:
                 created = sink.put(relative, data)  # False: it was there already
             except Exception as error:  # the lake is unreachable or refuses: try again later
-                return Sent(files, rows, error)
-            path.unlink(missing_ok=True)  # only now: the lake has it
+                return Sent(files, rows, error, tuple(quarantined), tuple(errors))
+            try:
+                path.unlink(missing_ok=True)  # only now: the lake has it
+            except OSError as error:  # sent again next pass: the lake's create is a no-op
+                errors.append(("spill_remove", relative, error))
             if created:  # else an earlier send (or another worker) wrote and counted it
                 files += 1
-                rows += rows_of(relative, data)
-        return Sent(files, rows)
+                rows += records
+        return Sent(files, rows, None, tuple(quarantined), tuple(errors))
+
+    def _set_aside(self, path: Path, relative: str) -> bool:
+        """Move an unreadable file to ``_unreadable/`` → False if another worker did first."""
+        target = self.root / UNREADABLE_DIR / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, target)
+        except FileNotFoundError:
+            return False
+        return True
 
     def remove_stale_temps(self, older_than_s: float = STALE_TEMP_S) -> int:
         """Delete half-written files a crash left behind (a live writer's are recent)."""

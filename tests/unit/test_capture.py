@@ -34,6 +34,7 @@ from fraud_detection.serving.capture import (
     Capture,
     CaptureConfig,
 )
+from fraud_detection.serving.capture_config import Unobserved
 from fraud_detection.serving.model import LoadedModel, ModelHolder, Scored
 
 BANDS = RiskBands(0.25, 0.45)
@@ -69,7 +70,7 @@ class FlakyLake:
         return created
 
 
-class Counts:
+class Counts(Unobserved):
     """What the capture reported, as the service's Prometheus counters would see it."""
 
     def __init__(self) -> None:

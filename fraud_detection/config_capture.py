@@ -1,0 +1,30 @@
+"""Settings of the capture's journal and of its health (``FRAUD_CAPTURE_*``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class CaptureSettings(BaseModel):
+    """How the capture survives a crash and says it is falling behind."""
+
+    capture_journal_fsync: bool = Field(
+        False,
+        description=(
+            "fsync the capture journal after every request: survives a machine's crash, not only"
+            " the process's, at the cost of a disk flush per request"
+        ),
+    )
+    capture_max_backoff_s: float = Field(
+        60.0,
+        gt=0,
+        description="longest wait between two tries of a failing capture step (lake, spill folder)",
+    )
+    capture_degraded_spill_files: int = Field(
+        500,
+        ge=1,
+        description=(
+            "batch files waiting in the spill folder from which /readyz reports the service not"
+            " ready (capture degraded: the lake is not taking them)"
+        ),
+    )

@@ -1,0 +1,189 @@
+"""The capture's journal: every answered request's records appended to a file on local disk
+before the response goes out, so that a crash (SIGKILL, out of memory) loses at most the record
+being written.
+
+    <spill>/_journal/<writer>-<seq>.seg   one segment per flush, locked (fcntl) by its writer
+
+A segment holds the entries of one flush, each a frame: ``length | crc32 | payload``. The append
+is one ``os.write`` (in the OS's page cache at once, so it survives the death of the process;
+``fsync`` per append only when asked: it also survives the machine's). The segment's lock is
+held until the segment is removed, so a live worker's segment is never taken by another; a dead
+worker's lock is released by the kernel, and the next start recovers its segment
+(:mod:`fraud_detection.serving.recovery`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import struct
+import uuid
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fraud_detection.serving.batches import Entry
+
+JOURNAL_DIR = "_journal"
+SEGMENT_SUFFIX = ".seg"
+_FRAME = struct.Struct("<II")  # payload length, CRC32 of the payload
+_META = struct.Struct("<I")  # length of the JSON header inside the payload
+
+
+@dataclass(frozen=True)
+class JournaledModel:
+    """The answering model as the journal keeps it: what a captured record names."""
+
+    version: str
+    threshold: float
+
+
+@dataclass(frozen=True)
+class JournaledAnswer:
+    """A request's answer read back from a journal (the fields a batch is made of)."""
+
+    matrix: np.ndarray
+    ids: np.ndarray
+    probabilities: np.ndarray
+    model: JournaledModel
+
+
+def encode(entry: Entry) -> bytes:
+    """One entry as a frame: a JSON header, then the matrix, ids and probabilities as raw bytes."""
+    scored = entry.scored
+    matrix = np.ascontiguousarray(scored.matrix, dtype=np.float32)
+    header = json.dumps(
+        {
+            "t": entry.scored_at_us,
+            "e": entry.endpoint,
+            "r": entry.request_id,
+            "v": scored.model.version,
+            "h": scored.model.threshold,
+            "shape": list(matrix.shape),
+        }
+    ).encode()
+    payload = b"".join(
+        (
+            _META.pack(len(header)),
+            header,
+            matrix.tobytes(),
+            np.ascontiguousarray(scored.ids, dtype=np.float64).tobytes(),
+            np.ascontiguousarray(scored.probabilities, dtype=np.float64).tobytes(),
+        )
+    )
+    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def _decode(payload: bytes) -> Entry:
+    (size,) = _META.unpack_from(payload)
+    header = json.loads(payload[_META.size : _META.size + size])
+    rows, columns = header["shape"]
+    at = _META.size + size
+    matrix = np.frombuffer(payload, np.float32, rows * columns, at).reshape(rows, columns)
+    at += matrix.nbytes
+    ids = np.frombuffer(payload, np.float64, rows, at)
+    probabilities = np.frombuffer(payload, np.float64, rows, at + ids.nbytes)
+    model = JournaledModel(str(header["v"]), float(header["h"]))
+    answer = JournaledAnswer(matrix, ids, probabilities, model)
+    return Entry(int(header["t"]), str(header["e"]), answer, str(header["r"]))
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """What a segment held: its whole entries, and how many frames at its end were torn (a
+    crash mid-append: too short, or a CRC that does not match)."""
+
+    entries: list[Entry]
+    torn: int
+
+
+def read_segment(data: bytes) -> Replayed:
+    """The entries of a segment's bytes; reading stops at the first torn frame (nothing after
+    it can be trusted to start a frame)."""
+    entries: list[Entry] = []
+    at = 0
+    while at < len(data):
+        if len(data) - at < _FRAME.size:
+            return Replayed(entries, 1)
+        length, crc = _FRAME.unpack_from(data, at)
+        payload = data[at + _FRAME.size : at + _FRAME.size + length]
+        if len(payload) < length or zlib.crc32(payload) != crc:
+            return Replayed(entries, 1)
+        try:
+            entries.append(_decode(payload))
+        except (ValueError, KeyError, TypeError, struct.error):
+            return Replayed(entries, 1)  # a whole frame of nonsense: as torn as a short one
+        at += _FRAME.size + length
+    return Replayed(entries, 0)
+
+
+class Segment:
+    """A journal segment being written: created under a temporary name, locked, then named
+    ``<name>.seg`` (so no other worker ever sees it unlocked while it is alive)."""
+
+    def __init__(self, folder: Path, name: str, fsync: bool = False) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.path = folder / f"{name}{SEGMENT_SUFFIX}"
+        self.fsync = fsync
+        self.records = 0
+        temp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
+        self._fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.replace(temp, self.path)
+
+    def append(self, frame: bytes, records: int) -> None:
+        view = memoryview(frame)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        if self.fsync:
+            os.fsync(self._fd)
+        self.records += records
+
+    def remove(self) -> None:
+        """Delete the segment (its batch is safe elsewhere), then let go of its lock."""
+        try:
+            self.path.unlink(missing_ok=True)
+        finally:
+            os.close(self._fd)
+
+
+@contextlib.contextmanager
+def claimed(path: Path) -> Iterator[bytes | None]:
+    """A dead writer's segment, locked for this process → its bytes, or None when it is not
+    to be taken (its writer is alive, or it was removed meanwhile)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        yield None
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None  # a live worker's
+            return
+        if os.fstat(fd).st_nlink == 0:
+            yield None  # its writer removed it between our open and our lock
+            return
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read()
+        yield data
+    finally:
+        os.close(fd)  # after the caller removed the file: the lock covers the removal
+
+
+def segments(folder: Path) -> list[Path]:
+    """The journal's segments, oldest first."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.glob(f"*{SEGMENT_SUFFIX}"):
+        with contextlib.suppress(FileNotFoundError):
+            found.append((path.stat().st_mtime, path.name, path))
+    return [path for *_, path in sorted(found)]

@@ -1,0 +1,53 @@
+"""What a crashed worker left in the journal, turned into batches at the next start.
+
+A dead worker's segment is unlocked (the kernel let go of its lock); any worker that starts
+takes it, makes of it the batch the dead one would have made — named after the segment, with
+the request ids written in it — and keeps that batch in the spill folder (or the lake), then
+deletes the segment. A crash between the keep and the delete repeats the keep with the same
+name and the same bytes: the spill file is replaced, the lake's create-if-absent is a no-op, so
+each record reaches the lake once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fraud_detection.serving.batches import Entry
+from fraud_detection.serving.journal import claimed, read_segment, segments
+
+if TYPE_CHECKING:
+    from fraud_detection.adapters.scored import BatchFile
+
+MakeFiles = Callable[[Sequence[Entry], str], "list[BatchFile]"]
+Keep = Callable[["BatchFile"], None]
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """Segments of dead writers turned into batches: how many, their records, torn frames."""
+
+    segments: int = 0
+    records: int = 0
+    torn: int = 0
+
+
+def recover(folder: Path, make_files: MakeFiles, keep: Keep) -> Recovered:
+    """Every unlocked segment under ``folder`` → batches kept, segment deleted. A failure to keep
+    a batch raises (the segment stays for the next try); a torn frame is skipped and counted."""
+    done = records = torn = 0
+    for path in segments(folder):
+        with claimed(path) as data:
+            if data is None:
+                continue
+            replayed = read_segment(data)
+            if replayed.entries:
+                for file in make_files(replayed.entries, path.stem):
+                    keep(file)
+            path.unlink(missing_ok=True)
+        done += 1
+        records += sum(len(entry.scored.probabilities) for entry in replayed.entries)
+        torn += replayed.torn
+    return Recovered(done, records, torn)
