@@ -21,7 +21,7 @@ class Backoff:
     def failed(self) -> float:
         """Count a failure → seconds to wait before the next try."""
         self.failures += 1
-        delay = min(self.max_s, self.first_s * 2 ** min(self.failures - 1, 30))
+        delay = min(self.max_s, self.first_s * 2.0 ** min(self.failures - 1, 30))
         self.retry_at = time.monotonic() + delay
         return delay
 

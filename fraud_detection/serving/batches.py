@@ -32,6 +32,7 @@ from fraud_detection.core.scored import (
     request_tally_schema,
     scored_schema,
 )
+
 if TYPE_CHECKING:
     import pyarrow as pa
 

@@ -5,21 +5,18 @@
        │                         Arrow → Parquet)             lake bytes)            absent)
        └──append──► journal segment (local disk; removed once its batch is in the spill folder)
 
-- The request path appends a reference to what it already has (the validated float32 matrix,
-  the ids, the probabilities, the model snapshot that answered) to a bounded buffer: no Arrow,
-  no I/O, never a wait. A request beyond the bound is dropped from the capture and counted.
-- The flusher turns the buffer into Parquet batch files and puts them in the spill folder
-  (:mod:`fraud_detection.serving.outbox`); it never waits on the network, so the buffer stays
-  small however long the lake is away. If the folder cannot take a file, it goes straight to
-  the lake; if that fails too, its records are dropped and counted.
-- The sender moves spill files to the lake, exactly once (see the outbox), and while the lake
-  fails, tries again every ``retry_interval_s``.
-- The journal (:mod:`fraud_detection.serving.journal`) holds what the buffer holds, on disk: a
-  crash loses at most the record being written; the next start recovers the rest
-  (:mod:`fraud_detection.serving.recovery`).
-- No error stops a thread: each is counted by kind, logged once, and tried again with backoff.
-- ``close`` (a graceful stop) flushes what is buffered and sends what it can in its time; the
-  rest waits in the spill folder for the next start.
+- The request path appends a reference to what it already has (the validated matrix, ids,
+  probabilities, the model snapshot that answered) to a bounded buffer, and the same as one
+  frame to a journal segment on local disk (one ``write``: no Arrow, no network, never a wait).
+  A request beyond the bound is dropped from the capture and counted.
+- The flusher turns the buffer into Parquet batch files in the spill folder (if the folder
+  refuses, straight to the lake; if that fails too, the records are dropped and counted), then
+  deletes the segment: a crash loses at most the record being written, the next start
+  recovers the rest (:mod:`fraud_detection.serving.recovery`).
+- The sender moves spill files to the lake, exactly once (see the outbox).
+- No error stops a thread: each is counted by kind, logged once, tried again with backoff.
+- ``close`` (a graceful stop) flushes and sends what it can in its time; the rest waits in the
+  spill folder for the next start.
 
 A hot swap needs nothing here: every entry carries the snapshot that answered it. Logs carry
 counts only; records go nowhere but the spill folder and the lake.
@@ -37,64 +34,32 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from fraud_detection.core.bands import RiskBands
-from fraud_detection.core.redact import redact_text
 from fraud_detection.serving import journal
-from fraud_detection.serving.backoff import Backoff, LogOnce
 from fraud_detection.serving.batches import Answer, Entry, RequestTally, now_us, scored_table
 from fraud_detection.serving.capture_config import (
     BUFFER_FULL,
-    DROP_REASONS,
-    ERROR_KINDS,
     FLUSH,
     FLUSH_FAILED,
     JOURNAL_WRITE,
-    LAKE_WRITE,
     RECOVERY,
     SEND,
     SPILL_FAILED,
     SPILL_WRITE,
-    UNREADABLE,
     BatchStore,
     CaptureConfig,
     CaptureObserver,
     CaptureStats,
-    Unobserved,
     writer_name,
 )
+from fraud_detection.serving.capture_counts import CaptureCounts
 from fraud_detection.serving.outbox import Outbox, Sent
 from fraud_detection.serving.recovery import Recovered, recover
+from fraud_detection.serving.sender import Sender, holds_records
 
 if TYPE_CHECKING:
     from fraud_detection.adapters.scored import BatchFile
 
-__all__ = [
-    "BUFFER_FULL",
-    "DROP_REASONS",
-    "ERROR_KINDS",
-    "FLUSH_FAILED",
-    "SPILL_FAILED",
-    "Capture",
-    "CaptureConfig",
-    "CaptureObserver",
-    "CaptureStats",
-    "writer_name",
-]
-
 logger = logging.getLogger("fraud_detection.serving")
-
-
-def _rows_of(relative: str, data: bytes) -> int:
-    """Records in a batch file (0 for a request tally), from its Parquet footer; raises when
-    the file is not Parquet."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    rows = int(pq.read_metadata(pa.BufferReader(data)).num_rows)
-    return rows if _holds_records(relative) else 0
-
-
-def _holds_records(relative: str) -> bool:
-    return relative.startswith("day=")  # request tallies live under _requests/
 
 
 class Capture:
@@ -113,32 +78,31 @@ class Capture:
         self.store = store
         self.bands = bands
         self.tally = tally or RequestTally()
-        self.observer = observer or Unobserved()
+        self.counts = CaptureCounts(logger, observer)
         self.writer = writer or writer_name()
         self.outbox = Outbox(config.spill_dir)
         self.journal_dir = config.spill_dir / journal.JOURNAL_DIR
-        self.stats = CaptureStats()
-        self.waiting_files = 0  # batch files in the spill folder after the last send
+        self.sender = Sender(config, self.outbox, store, self.counts)
         self._lock = threading.Lock()  # the buffer and its segment; held for an append or a swap
         self._entries: list[Entry] = []
         self._segment: journal.Segment | None = None
         self._segments_made = 0
         self._buffered = 0
         self._full_since_flush = 0
-        self._stats_lock = threading.Lock()
         self._flush_due = threading.Event()
         self._send_due = threading.Event()
         self._closing = threading.Event()
-        self._lake = Backoff(config.retry_interval_s, config.max_backoff_s)
-        self._log_once = LogOnce(logger)
-        self._lake_down = False
         self._recovered = False
         self._threads: list[threading.Thread] = []
 
     @property
+    def stats(self) -> CaptureStats:
+        return self.counts.stats
+
+    @property
     def degraded(self) -> bool:
         """Batches pile up in the spill folder: the lake is not taking them."""
-        return self.waiting_files >= self.config.degraded_spill_files
+        return self.sender.waiting_files >= self.config.degraded_spill_files
 
     # -- the request path ----------------------------------------------------------------------
     def record(self, scored: Answer, endpoint: str) -> None:
@@ -154,14 +118,14 @@ class Capture:
                 journal_error = self._journal(entry, rows)
                 self._entries.append(entry)
                 self._buffered += rows
-                self.stats.buffered += rows
+                self.counts.stats.buffered += rows
                 due = self._buffered >= self.config.flush_records
             else:
                 self._full_since_flush += rows
         if journal_error is not None:  # kept in memory all the same: only a crash would lose it
-            self._error(JOURNAL_WRITE, "a request could not be journaled", journal_error)
+            self.counts.error(JOURNAL_WRITE, "a request could not be journaled", journal_error)
         if not room:
-            self._drop(rows, BUFFER_FULL)
+            self.counts.dropped(rows, BUFFER_FULL)
             self._flush_due.set()
         elif due:
             self._flush_due.set()
@@ -205,21 +169,23 @@ class Capture:
                 self._recovered = self._guarded(
                     RECOVERY, "a dead worker's journal could not be recovered yet", self.recover
                 )
-            backoff = self._lake.wait_s()
+            backoff = self.sender.backoff.wait_s()
             if backoff > 0:  # the lake failed: leave it alone until the retry time
                 self._closing.wait(backoff)
             else:
                 self._send_due.wait(self.config.retry_interval_s)
             self._send_due.clear()
-            if not self._closing.is_set() and not self._guarded(SEND, "the sender failed", self.send):
-                self._lake.failed()
+            if not self._closing.is_set() and not self._guarded(
+                SEND, "the sender failed", self.send
+            ):
+                self.sender.backoff.failed()
 
     def _guarded(self, kind: str, what: str, step: Callable[[], object]) -> bool:
         """Run a thread's step; an error is counted and logged, never the end of the thread."""
         try:
             step()
         except Exception as error:
-            self._error(kind, what, error)
+            self.counts.error(kind, what, error)
             return False
         return True
 
@@ -247,8 +213,8 @@ class Capture:
             if window.counts:
                 files += self.store.tally_files(window.table(), f"{self.writer}-{_batch_id()}")
         except Exception as error:  # never expected; the records are lost, so say how many
-            self._error(FLUSH, f"a batch of {rows} records could not be made", error)
-            self._drop(rows, FLUSH_FAILED)
+            self.counts.error(FLUSH, f"a batch of {rows} records could not be made", error)
+            self.counts.dropped(rows, FLUSH_FAILED)
             files = []
         spilled = sum(self._spill(file) for file in files)
         if segment is not None:
@@ -266,29 +232,27 @@ class Capture:
             self.outbox.put(file.relative, file.data)
         except OSError:
             if self.store.put(file.relative, file.data):
-                self._count_sent(file.rows if _holds_records(file.relative) else 0)
+                self.counts.sent(file.rows if holds_records(file.relative) else 0)
             return
-        with self._stats_lock:
-            self.stats.spilled += file.rows if _holds_records(file.relative) else 0
+        self.counts.spilled(file.rows if holds_records(file.relative) else 0)
 
     def _spill(self, file: BatchFile) -> int:
-        records = file.rows if _holds_records(file.relative) else 0
+        records = file.rows if holds_records(file.relative) else 0
         try:
             self._keep(file)
         except Exception as error:
-            self._error(SPILL_WRITE, f"{records} records dropped: no spill folder, no lake", error)
-            self._drop(records, SPILL_FAILED)
+            self.counts.error(
+                SPILL_WRITE, f"{records} records dropped: no spill folder, no lake", error
+            )
+            self.counts.dropped(records, SPILL_FAILED)
             return 0
         return records
 
     def recover(self) -> Recovered:
         """Turn what dead workers left in the journal into batches waiting to be sent."""
         result = recover(self.journal_dir, self._batch_files, self._keep)
-        with self._stats_lock:
-            self.stats.recovered += result.records
-            self.stats.torn += result.torn
         if result.segments:
-            self.observer.recovered(result.records, result.torn)
+            self.counts.recovered(result.records, result.torn)
             logger.info(
                 "capture: %d records of a stopped worker recovered from its journal (%d torn"
                 " records at a segment's end skipped)",
@@ -301,66 +265,7 @@ class Capture:
     # -- sending: spill folder → lake ----------------------------------------------------------
     def send(self) -> Sent:
         """Send every waiting batch file; on a failure, wait (with backoff) to retry."""
-        result = self.outbox.send(self.store, _rows_of)
-        if result.rows:
-            self._count_sent(result.rows)
-        self._set_aside(result)
-        self.waiting_files = len(self.outbox.pending())
-        if result.error is None:
-            if self._lake_down and result.files:
-                logger.info("capture: the lake answers again; waiting batches sent")
-            self._lake_down = False
-            self._lake.succeeded()
-            return result
-        delay = self._lake.failed()
-        with self._stats_lock:
-            self.stats.send_failures += 1
-        self.observer.send_failed()
-        self._count_error(LAKE_WRITE)
-        if not self._lake_down:  # once per outage, not once per try
-            self._lake_down = True
-            logger.warning(
-                "capture: the lake cannot be written (%s); batches wait in the spill folder and"
-                " are sent again in %.0f s (then less and less often, at most every %.0f s)",
-                redact_text(f"{type(result.error).__name__}: {result.error}", [])[:300],
-                delay,
-                self.config.max_backoff_s,
-            )
-        return result
-
-    def _set_aside(self, result: Sent) -> None:
-        for relative in result.quarantined:
-            with self._stats_lock:
-                self.stats.quarantined += 1
-            self.observer.quarantined()
-            self._count_error(UNREADABLE)
-            logger.warning(
-                "capture: %s in the spill folder is not a readable batch; moved to %s/, never"
-                " sent to the lake",
-                relative,
-                self.config.spill_dir / "_unreadable",
-            )
-        for kind, relative, error in result.file_errors:
-            self._error(kind, f"{relative} in the spill folder", error)
-
-    def _error(self, kind: str, what: str, error: BaseException) -> None:
-        self._count_error(kind)
-        self._log_once(kind, what, error)
-
-    def _count_error(self, kind: str) -> None:
-        with self._stats_lock:
-            self.stats.errors[kind] += 1
-        self.observer.error(kind)
-
-    def _count_sent(self, rows: int) -> None:
-        with self._stats_lock:
-            self.stats.sent += rows
-        self.observer.sent(rows)
-
-    def _drop(self, rows: int, reason: str) -> None:
-        with self._stats_lock:
-            self.stats.dropped[reason] += rows
-        self.observer.dropped(rows, reason)
+        return self.sender.send()
 
     # -- stopping ------------------------------------------------------------------------------
     def close(self, timeout_s: float = 10.0) -> int:

@@ -36,7 +36,10 @@ SEND = "send"  # the sender failed other than on the lake (a bug)
 ERROR_KINDS = (
     LAKE_WRITE,
     SPILL_WRITE,
-    SPILL_READ, SPILL_REMOVE, UNREADABLE, JOURNAL_WRITE,
+    SPILL_READ,
+    SPILL_REMOVE,
+    UNREADABLE,
+    JOURNAL_WRITE,
     RECOVERY,
     FLUSH,
     SEND,
@@ -72,6 +75,8 @@ class CaptureObserver(Protocol):
 
 
 class Unobserved:
+    """An observer that keeps nothing (a capture without /metrics: tests, benchmarks)."""
+
     def sent(self, records: int) -> None:
         pass
 
