@@ -9,6 +9,7 @@ deprecated alias of the same client).
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,7 +18,10 @@ from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.scored import ScoredStore
 from fraud_detection.config import Settings
 from fraud_detection.serving.batches import RequestTally
-from fraud_detection.serving.capture import DROP_REASONS, Capture, CaptureConfig
+from fraud_detection.serving.capture import Capture
+from fraud_detection.serving.capture_config import DROP_REASONS, ERROR_KINDS, CaptureConfig
+
+logger = logging.getLogger("fraud_detection.serving")
 
 # One per worker process: the middleware counts into it, the worker's capture drains it.
 REQUEST_TALLY = RequestTally()
@@ -44,6 +48,16 @@ class PrometheusCounts:
     def send_failed(self) -> None:
         self.counters["send_failures"].inc()
 
+    def error(self, kind: str) -> None:
+        self.counters["errors"].labels(kind=kind).inc()
+
+    def recovered(self, records: int, torn: int) -> None:
+        self.counters["recovered"].inc(records)
+        self.counters["torn"].inc(torn)
+
+    def quarantined(self) -> None:
+        self.counters["quarantined"].inc()
+
 
 @functools.cache
 def _counters() -> dict[str, Any]:
@@ -55,9 +69,27 @@ def _counters() -> dict[str, Any]:
         "Scored records the capture could not keep, by reason",
         ["reason"],
     )
+    errors = Counter(
+        "capture_errors", "Errors in the capture's threads, by kind (each retried)", ["kind"]
+    )
     for reason in DROP_REASONS:  # present at zero, so a dashboard can watch them
         dropped.labels(reason=reason)
+    for kind in ERROR_KINDS:
+        errors.labels(kind=kind)
     return {
+        "errors": errors,
+        "recovered": Counter(
+            "capture_records_recovered",
+            "Scored records recovered at start from the journal of a worker that died",
+        ),
+        "torn": Counter(
+            "capture_journal_torn_records",
+            "Journal records cut short by a crash mid-write: skipped at recovery",
+        ),
+        "quarantined": Counter(
+            "capture_files_quarantined",
+            "Spill files that were not readable batches: set aside, never sent to the lake",
+        ),
         "sent": Counter("capture_records_sent", "Scored records written to the lake"),
         "dropped": dropped,
         "send_failures": Counter(
@@ -77,6 +109,26 @@ def open_capture(settings: Settings) -> Capture:
     ).start()
 
 
+_DEGRADED: list[bool] = [False]  # this worker's last answer, to log each change once
+
+
+def capture_degraded(capture: Capture | None) -> bool:
+    """Is the capture falling behind (batches piling up in the spill folder)? Logged when it
+    starts and when it ends."""
+    degraded = capture is not None and capture.degraded
+    if degraded != _DEGRADED[0]:
+        _DEGRADED[0] = degraded
+        if degraded:
+            logger.warning(
+                "capture degraded: %d batch files wait in the spill folder; /readyz answers"
+                " not ready until the lake takes them",
+                capture.sender.waiting_files if capture is not None else 0,
+            )
+        else:
+            logger.info("capture no longer degraded: the spill folder is draining")
+    return degraded
+
+
 def _lake(settings: Settings) -> Lake:
     if not settings.lake.startswith("s3://"):
         return Lake.from_settings(settings)
@@ -84,10 +136,12 @@ def _lake(settings: Settings) -> Lake:
 
 
 class RequestTallyMiddleware:
-    """Counts each answer of ``/predict`` and ``/score`` by status, a 4xx of any layer included;
+    """Counts each answer of ``/predict``, ``/score`` and ``/explain`` by status, a 4xx of any layer included;
     a rejected request is counted there and never captured as a score."""
 
-    def __init__(self, app: ASGIApp, paths: tuple[str, ...] = ("/predict", "/score")) -> None:
+    def __init__(
+        self, app: ASGIApp, paths: tuple[str, ...] = ("/predict", "/score", "/explain")
+    ) -> None:
         self.app = app
         self.paths = paths
 

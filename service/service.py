@@ -26,7 +26,7 @@ from fraud_detection.serving.bundle import load_bundle
 from fraud_detection.serving.capture import Capture
 from fraud_detection.serving.follower import ChampionFollower
 from fraud_detection.serving.model import LoadedModel, ModelHolder, Scored
-from service.capture import RequestTallyMiddleware, open_capture
+from service.capture import RequestTallyMiddleware, capture_degraded, open_capture
 from service.openapi import openapi_document
 
 # Settings that cannot be used (a blank FRAUD_API_KEY, say) stop `bentoml serve` here, before it
@@ -279,7 +279,9 @@ class FraudDetector:
             self.capture = open_capture(self.settings)
 
     def __is_ready__(self) -> bool:
-        return self.holder.current is not None
+        """A model is loaded, and the capture keeps up (batches do not pile up in the spill
+        folder: see capture_degraded_spill_files)."""
+        return self.holder.current is not None and not capture_degraded(self.capture)
 
     @bentoml.on_shutdown
     def _stop_following(self) -> None:
@@ -354,9 +356,11 @@ class FraudDetector:
         if problem is not None:
             return problem
         try:
-            probabilities, found, model = self.holder.explain(data, top, method)
+            scored, found = self.holder.explain_scored(data, top, method)
         except ContractError as error:
             return self._contract_error(error)
+        self._capture(scored, "/explain")  # an explained score is a score given: kept as one
+        probabilities, model = scored.probabilities, scored.model
         level = self.holder.bands.level
         explanations = [
             {"probability": p, "risk_level": level(p), "is_fraud": p >= model.threshold, **why}

@@ -12,7 +12,7 @@ import xgboost as xgb
 
 from fraud_detection.core.bands import RiskBands
 from fraud_detection.core.explain import contributions, reasons
-from fraud_detection.core.records import matrix_and_ids, matrix_from_records
+from fraud_detection.core.records import matrix_and_ids
 from fraud_detection.core.tags import VersionTags
 
 
@@ -103,10 +103,13 @@ class ModelHolder:
     ) -> tuple[np.ndarray, list[dict[str, Any]], LoadedModel]:
         """Probabilities as ``probabilities`` gives them and each record's top reasons, all from
         the one snapshot taken at the start (a swap meanwhile changes neither)."""
-        model = self._current
-        if model is None:
-            raise RuntimeError("no model loaded yet")
-        matrix = matrix_from_records(records)
-        probabilities = np.asarray(model.booster.inplace_predict(matrix), dtype=np.float64)
-        parts = contributions(model.booster, matrix, method)
-        return probabilities, reasons(parts, matrix, top), model
+        scored, found = self.explain_scored(records, top, method)
+        return scored.probabilities, found, scored.model
+
+    def explain_scored(
+        self, records: Sequence[Mapping[str, Any]], top: int, method: str = "exact"
+    ) -> tuple[Scored, list[dict[str, Any]]]:
+        """The request as ``score`` answers it (for the capture) and each record's top reasons."""
+        scored = self.score(records)
+        parts = contributions(scored.model.booster, scored.matrix, method)
+        return scored, reasons(parts, scored.matrix, top)
