@@ -1,0 +1,140 @@
+"""The capture's journal (serving/journal.py, recovery.py): what a killed worker answered is
+recovered at the next start, a record torn by the kill is skipped and counted, a segment whose
+batch was already sent is not sent twice, and a live worker's segment is never taken."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.scored import ScoredStore
+from fraud_detection.core.bands import RiskBands
+from fraud_detection.core.features import FEATURES
+from fraud_detection.serving.batches import Entry
+from fraud_detection.serving.capture import Capture, CaptureConfig
+from fraud_detection.serving.journal import (
+    JournaledAnswer,
+    JournaledModel,
+    encode,
+    read_segment,
+    segments,
+)
+
+BANDS = RiskBands(0.25, 0.45)
+SIZES = [1, 3, 2, 5]  # records per request
+
+
+def _answer(first_id: int, rows: int) -> JournaledAnswer:
+    generator = np.random.default_rng(first_id)
+    return JournaledAnswer(
+        generator.random((rows, len(FEATURES)), dtype=np.float32),
+        np.arange(first_id, first_id + rows, dtype=np.float64),
+        generator.random(rows),
+        JournaledModel("7", 0.4),
+    )
+
+
+def _capture(tmp_path: Path) -> Capture:
+    store = ScoredStore(Lake(str(tmp_path / "lake")))
+    return Capture(CaptureConfig(spill_dir=tmp_path / "spill"), store, BANDS)
+
+
+def _answer_then_die(tmp_path: Path, torn: bool) -> None:
+    """A worker answers SIZES, then dies by SIGKILL (mid-write of one more record if ``torn``)."""
+    capture = _capture(tmp_path)
+    first = 1
+    for rows in SIZES:
+        capture.record(_answer(first, rows), "/score")
+        first += rows
+    if torn:
+        (segment,) = segments(capture.journal_dir)
+        frame = encode(Entry(1, "/score", _answer(first, 4), "r"))
+        with open(segment, "ab") as handle:
+            handle.write(frame[: len(frame) // 2])
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _kill_a_worker(tmp_path: Path, torn: bool = False) -> None:
+    process = multiprocessing.get_context("fork").Process(
+        target=_answer_then_die, args=(tmp_path, torn)
+    )
+    process.start()
+    process.join(30)
+    assert process.exitcode == -signal.SIGKILL
+
+
+def _lake_ids(tmp_path: Path) -> list[int]:
+    files = sorted((tmp_path / "lake" / "scored").rglob("day=*/*.parquet"))
+    return sorted(i for f in files for i in pq.read_table(f)["SK_ID_CURR"].to_pylist())
+
+
+def test_the_records_of_a_killed_worker_reach_the_lake_at_the_next_start(tmp_path: Path) -> None:
+    _kill_a_worker(tmp_path)
+    restarted = _capture(tmp_path)
+    recovered = restarted.recover()
+    restarted.send()
+    assert (recovered.segments, recovered.records, recovered.torn) == (1, sum(SIZES), 0)
+    assert _lake_ids(tmp_path) == list(range(1, sum(SIZES) + 1))
+    assert segments(restarted.journal_dir) == []
+
+
+def test_a_record_torn_by_the_kill_is_skipped_and_counted_the_rest_recovered(
+    tmp_path: Path,
+) -> None:
+    _kill_a_worker(tmp_path, torn=True)
+    restarted = _capture(tmp_path)
+    restarted.recover()
+    restarted.send()
+    assert restarted.stats.recovered == sum(SIZES) and restarted.stats.torn == 1
+    assert _lake_ids(tmp_path) == list(range(1, sum(SIZES) + 1))
+
+
+def test_a_segment_already_sent_when_the_crash_came_is_not_sent_twice(tmp_path: Path) -> None:
+    # Given a killed worker's segment, recovered and sent, then found again (a crash came
+    # between the send and the removal of the segment)
+    _kill_a_worker(tmp_path)
+    (segment,) = segments(tmp_path / "spill" / "_journal")
+    kept = segment.read_bytes()
+    first = _capture(tmp_path)
+    first.recover()
+    first.send()
+    segment.write_bytes(kept)
+    # When the next start recovers it again
+    second = _capture(tmp_path)
+    again = second.recover()
+    second.send()
+    # Then the same batch (same name, same request ids) meets itself in the lake: no duplicate
+    assert again.records == sum(SIZES)
+    assert second.stats.sent == 0
+    assert _lake_ids(tmp_path) == list(range(1, sum(SIZES) + 1))
+
+
+def test_a_live_worker_s_segment_is_never_taken_by_another(tmp_path: Path) -> None:
+    live = _capture(tmp_path)
+    live.record(_answer(1, 3), "/score")
+    other = _capture(tmp_path)
+    assert other.recover().segments == 0
+    assert live.flush() == 3
+    live.send()
+    assert _lake_ids(tmp_path) == [1, 2, 3]
+    assert segments(live.journal_dir) == []  # removed once its batch was in the spill folder
+
+
+@pytest.mark.parametrize("cut", [1, 7, 20, -1])
+def test_a_frame_cut_anywhere_or_with_a_flipped_byte_ends_the_reading_there(cut: int) -> None:
+    frames = [encode(Entry(1, "/score", _answer(i * 10, 2), f"r{i}")) for i in range(3)]
+    whole = b"".join(frames)
+    cut_short = whole[: len(whole) - len(frames[-1]) + cut] if cut > 0 else whole[:-1]
+    flipped = bytearray(whole)
+    flipped[-3] ^= 0xFF
+    for data in (cut_short, bytes(flipped)):
+        replayed = read_segment(data)
+        assert [e.request_id for e in replayed.entries] == ["r0", "r1"] and replayed.torn == 1
+    assert read_segment(whole).torn == 0 and len(read_segment(whole).entries) == 3
