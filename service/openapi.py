@@ -231,7 +231,9 @@ def openapi_document(*, max_records: int, api_key: bool, version: str = "") -> d
             "/model": paths.model(model_info),
             "/livez": paths.health("Liveness"),
             "/healthz": paths.health("Liveness (alias)"),
-            "/readyz": paths.health("Readiness: a model is loaded", ready=True),
+            "/readyz": paths.health(
+                "Readiness: a model is loaded and the capture keeps up", ready=True
+            ),
             "/metrics": paths.health("Prometheus metrics"),
         },
         "components": {"schemas": schemas},
