@@ -99,12 +99,14 @@ def main() -> None:
     from fraud_detection.adapters.lake import Lake
     from fraud_detection.adapters.stores import open_registry
     from fraud_detection.config import Settings
+    from fraud_detection.core.contract import NOT_EMPLOYED
     from fraud_detection.core.dataset import stable_seed
-    from fraud_detection.core.features import feature_matrix
+    from fraud_detection.core.features import FEATURES, feature_matrix
     from fraud_detection.core.gate import prior_corrected
     from fraud_detection.core.training import JudgedRecipe, TrainingPart, refit_parts
     from fraud_detection.sources.synthetic import (
         DRIFT_SCHEDULES,
+        LABEL_BIAS,
         generate,
         generate_lake_partitions,
     )
@@ -149,6 +151,15 @@ def main() -> None:
             target_rate=rate,
         )  # fmt: skip
         return float(np.mean(corrected)), rate
+
+    def pensioner_fpr(version: str | None, x: np.ndarray, p: np.ndarray) -> float:
+        """The version's false-positive rate among pensioners, expected from the true p(fraud)."""
+        if version is None:
+            return float("nan")
+        threshold = registry.version(version).tags.threshold_or(settings.default_threshold)
+        flagged = registry.load_booster(version).inplace_predict(x) >= threshold
+        innocent = (1 - p) * (x[:, FEATURES.index("DAYS_EMPLOYED")] == NOT_EMPLOYED.value)
+        return float(np.sum(innocent * flagged) / np.sum(innocent))
 
     def quality(version: str | None, x: np.ndarray, p: np.ndarray) -> float:
         if version is None:
@@ -196,7 +207,12 @@ def main() -> None:
             else:
                 every_score = quality(challenger, x, p)
             served = quality(after.version if after else None, x, p)
-            corrupted = str(index) == corrupt_month
+            bias = LABEL_BIAS.get(args.schedule)
+            corrupted = str(index) == corrupt_month or (
+                bias is not None and bias.month_index == index
+            )
+            fpr_before = pensioner_fpr(before.version if before else None, x, p)
+            fpr_after = pensioner_fpr(after.version if after else None, x, p)
             # What promoting puts in front of users (the refit, when enabled) against the champion.
             served_gain = every_score - quality(before.version if before else None, x, p)
             if corrupted:
@@ -216,7 +232,8 @@ def main() -> None:
                 f"{served_gain:+.4f}  served/oracle "
                 f"{served / oracle:.3f}  every/oracle {every_score / oracle:.3f}  "
                 f"{'right' if right else 'WRONG'}{'  (labels corrupted)' if corrupted else ''}"
-                f"  corrected mean {mean_corrected:.4f} vs holdout rate {holdout_rate:.4f}",
+                f"  corrected mean {mean_corrected:.4f} vs holdout rate {holdout_rate:.4f}"
+                f"  pensioners' FPR served {fpr_before:.3f} -> {fpr_after:.3f}",
                 flush=True,
             )
 
@@ -231,6 +248,8 @@ def main() -> None:
         f"corrupted: {args.corrupt or 'none'}; fresh rows per month {args.fresh:,}"
     )
     print(f"decisions right: {sum(r.right for r in rows)} of {len(rows)}")
+    held = [r.name for r in rows if r.status == "held"]
+    print(f"held for review: {len(held)} of {len(rows)} {held or ''}")
     print(
         f"served / oracle PR-AUC: mean {served.mean():.3f}, min {served.min():.3f}; "
         f"from the 3rd month of each pattern on: min "

@@ -22,6 +22,7 @@ from fraud_detection.config import Settings, get_settings
 from fraud_detection.core.outcomes import LivePerformance
 from fraud_detection.steps import (
     challengers,
+    groups,
     intake,
     judging,
     months,
@@ -140,6 +141,21 @@ def compare_with_champion(
 
 
 @task(**io_task)
+def check_groups(
+    registry: Registry, settings: Settings, scores: HoldoutScores, holdout: pd.DataFrame
+) -> groups.GroupJudgement:
+    """Who each model flags, group by group, on the holdout: the holds, metrics and table."""
+    judgement = groups.judge_groups(settings, scores, holdout)
+    groups.record_groups(registry, scores.challenger.run_id, judgement)
+    create_table_artifact(
+        key="retrain-groups",
+        table=groups.group_rows(judgement),
+        description=f"Who gets flagged, per group, on the holdout of {scores.month}",
+    )
+    return judgement
+
+
+@task(**io_task)
 def refit_served_model(
     registry: Registry,
     settings: Settings,
@@ -165,17 +181,18 @@ def transition_stage(
 
 
 @task(**io_task)
-def report(
+def report(  # noqa: PLR0913 (each check adds its report section through ``sections``)
     registry: Registry,
     settings: Settings,
     evaluation: Evaluation,
     outcome: Outcome,
     live: LivePerformance | None = None,
     used: pool.PoolUse | None = None,
+    sections: tuple[str, ...] = (),
 ) -> str:
     markdown = month_report.report_markdown(
         evaluation, outcome, tracking_uri=settings.tracking_uri, live=live, pool=used
-    )
+    ) + "".join(f"\n{section}" for section in sections)
     create_markdown_artifact(
         key="retrain-report",
         markdown=markdown,
@@ -255,6 +272,8 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
         scores = evaluate(registry, settings, challenger, inputs.holdout)
         live = measure_served_model(lake, registry, challenger, clean)
         evaluation = compare_with_champion(registry, settings, scores)
+        fairness = check_groups(registry, settings, scores, inputs.holdout)
+        evaluation = judging.with_holds(evaluation, fairness.holds)
         served = None
         if evaluation.decision.promote and settings.refit_on_promotion:
             served = refit_served_model(registry, settings, inputs, challenger, fitter)
@@ -267,6 +286,7 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
         outcome,
         live,
         pool.PoolUse.of(inputs, settings.history_floor),
+        sections=(groups.groups_section(fairness),),
     )
     logger.info("%s: %s", chosen, evaluation.decision.reason)
     return {

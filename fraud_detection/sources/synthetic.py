@@ -48,11 +48,24 @@ DRIFT_SCHEDULES: dict[str, dict[int, Regime]] = {
     "frequent": {0: CALM, 3: RING, 6: NO_HISTORY, 9: CALM, 11: RING},
     "calm": {0: CALM},
     "rate_drift": {0: CALM, 6: RING},
+    "biased": {0: CALM, 4: RING, 9: NO_HISTORY},  # the default year, one month's labels biased
 }
 
 # Schedules whose fraud rate moves (month index → rate from then on); the others keep
 # NATURAL_RATE every month. "rate_drift" stays within the data alarm's rate factor (2×), so
 # its months are judged, not quarantined, and each model's calibration prior matters.
+@dataclass(frozen=True)
+class LabelBias:
+    """An investigation campaign aimed at one group: some of its innocent applicants in one
+    month are labelled fraud (the truth P_FRAUD is unchanged; only the labels lie)."""
+
+    month_index: int
+    share_of_innocent: float  # of the group's innocent applicants, labelled fraud
+
+
+# Schedules whose labels are biased against pensioners (DAYS_EMPLOYED = 365243) in one month.
+LABEL_BIAS: dict[str, LabelBias] = {"biased": LabelBias(month_index=6, share_of_innocent=0.08)}
+
 RATE_SCHEDULES: dict[str, dict[int, float]] = {
     "rate_drift": {0: NATURAL_RATE, 4: 0.05, 8: 0.09},
 }
@@ -250,6 +263,16 @@ def _fraud_score(
     return np.asarray(score + pattern)
 
 
+def _biased_against_pensioners(
+    target: np.ndarray, col: dict[str, np.ndarray], bias: LabelBias, seed: int
+) -> np.ndarray:
+    """Labels after a campaign aimed at pensioners (its own draws: other columns unchanged)."""
+    draws = np.random.default_rng([seed, bias.month_index, 28]).random(len(target))
+    pensioner = col["DAYS_EMPLOYED"] == NOT_EMPLOYED.value
+    accused = pensioner & (target == 0) & (draws < bias.share_of_innocent)
+    return np.where(accused, 1, target).astype(np.int64)
+
+
 def generate(
     n: int, *, month_index: int, seed: int, id_start: int = 100_000, schedule: str = "default"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -272,6 +295,9 @@ def generate(
     score = _fraud_score(people, col, years, n_prev, regime(month_index, schedule))
     p_fraud = _sigmoid(score + _calibrated_intercept(score, fraud_rate(month_index, schedule)))
     target = (rng.random(n) < p_fraud).astype(np.int64)
+    bias = LABEL_BIAS.get(schedule)
+    if bias is not None and bias.month_index == month_index:
+        target = _biased_against_pensioners(target, col, bias, seed)
     ids = np.arange(id_start, id_start + n, dtype=np.int64)
     frame = pd.DataFrame(
         {ID_COLUMN: ids, **{c: col[c] for c in INPUT_FEATURES}, TARGET_COLUMN: target}

@@ -1,0 +1,103 @@
+"""The gate's group check: a challenger that flags one group more than the champion did, on the
+same holdout rows, or that pushes an attribute's between-group ratio past the limit, is held.
+
+The share flagged needs no label, so the check still sees a month whose labels are biased the
+same way as the challenger trained on them (its holdout carries the bias too)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fraud_detection.core.groups import JUDGED, AttributeFigures, Shift
+from fraud_detection.core.holds import Hold
+
+CHECK = "groups"
+FIGURE_WORDS = {"selection_rate": "share flagged", "false_positive_rate": "false-positive rate"}
+
+
+@dataclass(frozen=True)
+class GroupLimits:
+    """How far a challenger may move a group before the month is held."""
+
+    tolerance: float  # largest rise of a group's figure (absolute) the gate lets through
+    ratio_limit: float  # lowest-to-highest ratio an attribute must not be pushed below
+    min_rows: int  # smaller groups are reported, not judged
+
+
+@dataclass(frozen=True)
+class AttributeComparison:
+    """One attribute on the holdout: each model's figures and the paired shifts."""
+
+    attribute: str
+    challenger: AttributeFigures
+    champion: AttributeFigures | None
+    shifts: tuple[Shift, ...]
+
+
+def _judged_levels(comparison: AttributeComparison, limits: GroupLimits) -> set[str]:
+    return {lv.level for lv in comparison.challenger.levels if lv.rows >= limits.min_rows}
+
+
+def _shift_holds(comparison: AttributeComparison, limits: GroupLimits) -> list[Hold]:
+    """A group whose figure rose by more than the tolerance, with confidence (interval's low)."""
+    judged = _judged_levels(comparison, limits)
+    holds = []
+    for shift in comparison.shifts:
+        if shift.level not in judged or not shift.low > limits.tolerance:
+            continue
+        words = FIGURE_WORDS[shift.figure]
+        old = comparison.champion.level(shift.level) if comparison.champion else None
+        new = comparison.challenger.level(shift.level)
+        was = (
+            f" ({old.figures[shift.figure]:.1%} → {new.figures[shift.figure]:.1%})"
+            if old and new
+            else ""
+        )
+        holds.append(
+            Hold(
+                CHECK,
+                f"The challenger raises the {words} of {comparison.attribute} = {shift.level} "
+                f"by {shift.difference:+.1%}{was}, 95 % interval {shift.low:+.1%} … "
+                f"{shift.high:+.1%}, beyond the tolerance of {limits.tolerance:.1%} "
+                "(FRAUD_GROUP_TOLERANCE).",
+            )
+        )
+    return holds
+
+
+def judged_ratio(figures: AttributeFigures, figure: str, judged: set[str]) -> float:
+    """Lowest ÷ highest of ``figure`` over the judged levels (1 when none is above zero)."""
+    values = [lv.figures[figure] for lv in figures.levels if lv.level in judged]
+    return min(values) / max(values) if values and max(values) > 0 else 1.0
+
+
+def _ratio_holds(comparison: AttributeComparison, limits: GroupLimits) -> list[Hold]:
+    """An attribute whose lowest-to-highest ratio the challenger pushes below the limit."""
+    judged = _judged_levels(comparison, limits)
+    if comparison.champion is None or len(judged) < 2:
+        return []
+    holds = []
+    for figure in JUDGED:
+        new = judged_ratio(comparison.challenger, figure, judged)
+        old = judged_ratio(comparison.champion, figure, judged)
+        if new < limits.ratio_limit <= old:
+            holds.append(
+                Hold(
+                    CHECK,
+                    f"The challenger pushes the {FIGURE_WORDS[figure]} ratio between "
+                    f"{comparison.attribute} groups (lowest ÷ highest) to {new:.2f} from the "
+                    f"champion's {old:.2f}, below the limit {limits.ratio_limit:.2f} "
+                    "(FRAUD_GROUP_RATIO_LIMIT).",
+                )
+            )
+    return holds
+
+
+def group_holds(comparisons: list[AttributeComparison], limits: GroupLimits) -> list[Hold]:
+    """Every hold of the group check (none without a champion: nothing to compare with)."""
+    holds: list[Hold] = []
+    for comparison in comparisons:
+        if comparison.champion is None:
+            continue
+        holds += _shift_holds(comparison, limits) + _ratio_holds(comparison, limits)
+    return holds
