@@ -86,13 +86,13 @@ def _weighted_rates(weights: np.ndarray, values: np.ndarray, mask: np.ndarray) -
 def _masks(
     y: np.ndarray, flagged: np.ndarray, in_group: np.ndarray
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """For each figure: the rows it averages over and the value averaged."""
+    """For each figure: the value averaged and the rows it averages over."""
     f = flagged.astype(np.float32)
     return {
-        "selection_rate": (in_group, f),
-        "false_positive_rate": (in_group & (y == 0), f),
-        "recall": (in_group & (y == 1), f),
-        "precision": (in_group & flagged, y.astype(np.float32)),
+        "selection_rate": (f, in_group),
+        "false_positive_rate": (f, in_group & (y == 0)),
+        "recall": (f, in_group & (y == 1)),
+        "precision": (y.astype(np.float32), in_group & flagged),
     }
 
 
