@@ -1,0 +1,79 @@
+"""The gate's group check on constructed comparisons: a rise beyond the tolerance with
+confidence holds, one within it or uncertain does not, and a ratio pushed past the limit holds."""
+
+from __future__ import annotations
+
+from fraud_detection.core.group_gate import (
+    AttributeComparison,
+    GroupLimits,
+    group_holds,
+)
+from fraud_detection.core.groups import AttributeFigures, LevelFigures, Shift
+
+LIMITS = GroupLimits(tolerance=0.05, ratio_limit=0.8, min_rows=100)
+
+
+def _figures(rates: dict[str, float], rows: int = 500) -> AttributeFigures:
+    levels = tuple(
+        LevelFigures(
+            level,
+            rows,
+            {"selection_rate": r, "false_positive_rate": r, "recall": 0.5, "precision": 0.5},
+        )
+        for level, r in rates.items()
+    )
+    low, high = min(rates.values()), max(rates.values())
+    ratio = low / high
+    return AttributeFigures(
+        "pensioner", levels, {"selection_rate": ratio, "false_positive_rate": ratio}
+    )
+
+
+def _comparison(
+    new: dict[str, float], old: dict[str, float], shift: Shift, rows: int = 500
+) -> AttributeComparison:
+    return AttributeComparison("pensioner", _figures(new, rows), _figures(old, rows), (shift,))
+
+
+def test_a_group_flagged_more_with_confidence_is_held_and_named() -> None:
+    rise = Shift("pensioner", "selection_rate", 0.12, 0.08, 0.16)
+    holds = group_holds(
+        [_comparison({"pensioner": 0.2, "other": 0.2}, {"pensioner": 0.08, "other": 0.2}, rise)],
+        LIMITS,
+    )
+    assert len(holds) == 1
+    assert holds[0].check == "groups"
+    assert "share flagged of pensioner = pensioner" in holds[0].reason
+    assert "8.0% → 20.0%" in holds[0].reason and "5.0%" in holds[0].reason
+
+
+def test_a_rise_within_the_tolerance_or_without_confidence_passes() -> None:
+    same = {"pensioner": 0.1, "other": 0.11}
+    within = Shift("pensioner", "selection_rate", 0.03, 0.01, 0.05)
+    uncertain = Shift("pensioner", "false_positive_rate", 0.07, 0.02, 0.12)
+    assert group_holds([_comparison(same, same, within)], LIMITS) == []
+    assert group_holds([_comparison(same, same, uncertain)], LIMITS) == []
+
+
+def test_a_small_group_is_reported_not_judged() -> None:
+    rise = Shift("pensioner", "selection_rate", 0.12, 0.08, 0.16)
+    comparison = _comparison(
+        {"pensioner": 0.2, "other": 0.2}, {"pensioner": 0.08, "other": 0.2}, rise, rows=50
+    )
+    assert group_holds([comparison], LIMITS) == []
+
+
+def test_a_ratio_pushed_below_the_limit_is_held_but_one_already_below_is_not() -> None:
+    calm = Shift("pensioner", "selection_rate", 0.0, -0.01, 0.01)
+    pushed = _comparison({"pensioner": 0.07, "other": 0.1}, {"pensioner": 0.09, "other": 0.1}, calm)
+    holds = group_holds([pushed], LIMITS)
+    assert len(holds) == 2 and "below the limit 0.80" in holds[0].reason
+    already = _comparison(
+        {"pensioner": 0.06, "other": 0.1}, {"pensioner": 0.07, "other": 0.1}, calm
+    )
+    assert group_holds([already], LIMITS) == []
+
+
+def test_no_champion_no_hold() -> None:
+    alone = AttributeComparison("pensioner", _figures({"pensioner": 0.5, "other": 0.01}), None, ())
+    assert group_holds([alone], LIMITS) == []
