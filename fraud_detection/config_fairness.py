@@ -19,8 +19,9 @@ class FairnessSettings(BaseModel):
     group_tolerance: float = Field(
         0.05,
         description=(
-            "Hold when a group's share flagged or false-positive rate rises above the champion's "
-            "by more than this (absolute), with 95 % paired-bootstrap confidence"
+            "Hold when a group's share flagged or false-positive rate rises by more than this "
+            "(absolute) beyond the champion's scaled by the rest's change, with 95 % "
+            "paired-bootstrap confidence; also the least fall of a ratio the limit counts"
         ),
     )
     group_ratio_limit: float = Field(

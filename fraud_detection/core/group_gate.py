@@ -39,27 +39,21 @@ def _judged_levels(comparison: AttributeComparison, limits: GroupLimits) -> set[
 
 
 def _shift_holds(comparison: AttributeComparison, limits: GroupLimits) -> list[Hold]:
-    """A group whose figure rose by more than the tolerance, with confidence (interval's low)."""
+    """A group flagged more than the rest's move explains, beyond the tolerance with confidence
+    (the interval's low end)."""
     judged = _judged_levels(comparison, limits)
     holds = []
-    for shift in comparison.shifts:
-        if shift.level not in judged or not shift.low > limits.tolerance:
+    for s in comparison.shifts:
+        if s.level not in judged or not s.low > limits.tolerance:
             continue
-        words = FIGURE_WORDS[shift.figure]
-        old = comparison.champion.level(shift.level) if comparison.champion else None
-        new = comparison.challenger.level(shift.level)
-        was = (
-            f" ({old.figures[shift.figure]:.1%} → {new.figures[shift.figure]:.1%})"
-            if old and new
-            else ""
-        )
         holds.append(
             Hold(
                 CHECK,
-                f"The challenger raises the {words} of {comparison.attribute} = {shift.level} "
-                f"by {shift.difference:+.1%}{was}, 95 % interval {shift.low:+.1%} … "
-                f"{shift.high:+.1%}, beyond the tolerance of {limits.tolerance:.1%} "
-                "(FRAUD_GROUP_TOLERANCE).",
+                f"The challenger raises the {FIGURE_WORDS[s.figure]} of {comparison.attribute} = "
+                f"{s.level} from {s.group[0]:.1%} to {s.group[1]:.1%} while the rest's moves from "
+                f"{s.rest[0]:.1%} to {s.rest[1]:.1%}: {s.excess:+.1%} beyond the rest's move "
+                f"(95 % interval {s.low:+.1%} … {s.high:+.1%}), over the tolerance of "
+                f"{limits.tolerance:.1%} (FRAUD_GROUP_TOLERANCE).",
             )
         )
     return holds
@@ -80,7 +74,7 @@ def _ratio_holds(comparison: AttributeComparison, limits: GroupLimits) -> list[H
     for figure in JUDGED:
         new = judged_ratio(comparison.challenger, figure, judged)
         old = judged_ratio(comparison.champion, figure, judged)
-        if new < limits.ratio_limit <= old:
+        if new < limits.ratio_limit <= old and old - new > limits.tolerance:
             holds.append(
                 Hold(
                     CHECK,

@@ -59,11 +59,15 @@ class AttributeFigures:
 
 @dataclass(frozen=True)
 class Shift:
-    """The challenger's figure minus the champion's for one group, same rows, with its interval."""
+    """How much more the challenger flags one group than the champion did, beyond what the move
+    of its operating point does to everyone else: the group's figure minus the champion's
+    scaled by the rest's change (``excess``), on the same resampled rows, with its interval."""
 
     level: str
     figure: str
-    difference: float
+    group: tuple[float, float]  # champion, challenger
+    rest: tuple[float, float]  # champion, challenger, for every applicant not in the group
+    excess: float
     low: float
     high: float
 
@@ -128,6 +132,24 @@ def group_figures(
     return AttributeFigures(attribute, tuple(found), {f: float(ratios[f]) for f in JUDGED})
 
 
+def _excess(
+    weights: np.ndarray, new: np.ndarray, old: np.ndarray, group: np.ndarray, rest: np.ndarray
+) -> np.ndarray:
+    """Per resample: the group's challenger figure minus its champion figure times the rest's
+    challenger ÷ champion figure (0 when the group moved in proportion with everyone else)."""
+    rest_old = _weighted_rates(weights, old, rest)
+    scale = np.divide(
+        _weighted_rates(weights, new, rest),
+        rest_old,
+        out=np.full(len(rest_old), np.nan),
+        where=rest_old > 0,
+    )
+    excess: np.ndarray = (
+        _weighted_rates(weights, new, group) - _weighted_rates(weights, old, group) * scale
+    )
+    return excess
+
+
 def paired_shifts(
     levels: np.ndarray,
     y: np.ndarray,
@@ -135,17 +157,30 @@ def paired_shifts(
     champion: np.ndarray,
     weights: np.ndarray,
 ) -> list[Shift]:
-    """Per level and judged figure: challenger − champion on the same resampled rows."""
-    change = challenger.astype(np.float32) - champion.astype(np.float32)
+    """Per level and judged figure: the challenger's excess over the champion on the same rows.
+
+    The operating point moves every month (a new threshold flags more or fewer of everyone), so
+    a group is compared with the rest of the applicants, not with itself alone."""
+    new, old = challenger.astype(np.float32), champion.astype(np.float32)
+    whole = np.ones((1, len(y)), dtype=np.float32)
     shifts = []
     for level in sorted(set(levels.tolist())):
         in_group = levels == level
-        for figure, mask in (
-            ("selection_rate", in_group),
-            ("false_positive_rate", in_group & (y == 0)),
-        ):
-            if not mask.any():
+        for figure, rows in (("selection_rate", y == y), ("false_positive_rate", y == 0)):
+            group, rest = in_group & rows, ~in_group & rows
+            if not group.any() or not rest.any():
                 continue
-            low, high = _interval(_weighted_rates(weights, change, mask))
-            shifts.append(Shift(str(level), figure, float(change[mask].mean()), low, high))
+            point = float(_excess(whole, new, old, group, rest)[0])
+            low, high = _interval(_excess(weights, new, old, group, rest))
+            shifts.append(
+                Shift(
+                    str(level),
+                    figure,
+                    (float(old[group].mean()), float(new[group].mean())),
+                    (float(old[rest].mean()), float(new[rest].mean())),
+                    point,
+                    low,
+                    high,
+                )
+            )
     return shifts

@@ -51,6 +51,7 @@ DRIFT_SCHEDULES: dict[str, dict[int, Regime]] = {
     "biased": {0: CALM, 4: RING, 9: NO_HISTORY},  # the default year, one month's labels biased
 }
 
+
 # Schedules whose fraud rate moves (month index → rate from then on); the others keep
 # NATURAL_RATE every month. "rate_drift" stays within the data alarm's rate factor (2×), so
 # its months are judged, not quarantined, and each model's calibration prior matters.

@@ -145,7 +145,8 @@ def _words(judgement: GroupJudgement) -> str:
     if not moved:
         return "The challenger flags every group about as often as the champion did."
     said = ", ".join(
-        f"{a} = {s.level} {'more' if s.difference > 0 else 'less'} often ({s.difference:+.1%})"
+        f"{a} = {s.level} {'more' if s.excess > 0 else 'less'} often than the rest's move "
+        f"explains ({s.group[0]:.1%} → {s.group[1]:.1%}, {s.excess:+.1%})"
         for a, s in moved
     )
     return f"Against the champion, the challenger flags {said}; within the tolerance."

@@ -36,7 +36,7 @@ def _comparison(
 
 
 def test_a_group_flagged_more_with_confidence_is_held_and_named() -> None:
-    rise = Shift("pensioner", "selection_rate", 0.12, 0.08, 0.16)
+    rise = Shift("pensioner", "selection_rate", (0.08, 0.2), (0.2, 0.2), 0.12, 0.08, 0.16)
     holds = group_holds(
         [_comparison({"pensioner": 0.2, "other": 0.2}, {"pensioner": 0.08, "other": 0.2}, rise)],
         LIMITS,
@@ -44,19 +44,20 @@ def test_a_group_flagged_more_with_confidence_is_held_and_named() -> None:
     assert len(holds) == 1
     assert holds[0].check == "groups"
     assert "share flagged of pensioner = pensioner" in holds[0].reason
-    assert "8.0% → 20.0%" in holds[0].reason and "5.0%" in holds[0].reason
+    assert "from 8.0% to 20.0% while the rest's moves from 20.0% to 20.0%" in holds[0].reason
+    assert "+12.0% beyond" in holds[0].reason and "5.0%" in holds[0].reason
 
 
 def test_a_rise_within_the_tolerance_or_without_confidence_passes() -> None:
     same = {"pensioner": 0.1, "other": 0.11}
-    within = Shift("pensioner", "selection_rate", 0.03, 0.01, 0.05)
-    uncertain = Shift("pensioner", "false_positive_rate", 0.07, 0.02, 0.12)
+    within = Shift("pensioner", "selection_rate", (0.1, 0.13), (0.1, 0.1), 0.03, 0.01, 0.05)
+    uncertain = Shift("pensioner", "false_positive_rate", (0.1, 0.17), (0.1, 0.1), 0.07, 0.02, 0.12)
     assert group_holds([_comparison(same, same, within)], LIMITS) == []
     assert group_holds([_comparison(same, same, uncertain)], LIMITS) == []
 
 
 def test_a_small_group_is_reported_not_judged() -> None:
-    rise = Shift("pensioner", "selection_rate", 0.12, 0.08, 0.16)
+    rise = Shift("pensioner", "selection_rate", (0.08, 0.2), (0.2, 0.2), 0.12, 0.08, 0.16)
     comparison = _comparison(
         {"pensioner": 0.2, "other": 0.2}, {"pensioner": 0.08, "other": 0.2}, rise, rows=50
     )
@@ -64,8 +65,8 @@ def test_a_small_group_is_reported_not_judged() -> None:
 
 
 def test_a_ratio_pushed_below_the_limit_is_held_but_one_already_below_is_not() -> None:
-    calm = Shift("pensioner", "selection_rate", 0.0, -0.01, 0.01)
-    pushed = _comparison({"pensioner": 0.07, "other": 0.1}, {"pensioner": 0.09, "other": 0.1}, calm)
+    calm = Shift("pensioner", "selection_rate", (0.1, 0.1), (0.1, 0.1), 0.0, -0.01, 0.01)
+    pushed = _comparison({"pensioner": 0.06, "other": 0.1}, {"pensioner": 0.09, "other": 0.1}, calm)
     holds = group_holds([pushed], LIMITS)
     assert len(holds) == 2 and "below the limit 0.80" in holds[0].reason
     already = _comparison(

@@ -34,20 +34,28 @@ def test_figures_per_group_equal_a_hand_count() -> None:
     assert 0 <= low <= 2 / 6 <= high <= 1
 
 
-def test_a_paired_shift_is_certain_when_every_row_of_a_group_moves_the_same_way() -> None:
+def test_a_group_flagged_more_than_the_rest_shows_an_excess_and_a_uniform_rise_does_not() -> None:
     rows = 600
-    levels = np.array(["a", "b"] * (rows // 2))
+    index = np.arange(rows)
+    levels = np.where(index % 2 == 0, "a", "b")
     y = np.zeros(rows, dtype=int)
-    champion = np.zeros(rows, dtype=bool)
-    challenger = (levels == "a") & (np.arange(rows) % 4 == 0)  # a quarter of group a now flagged
+    champion = index % 5 == 0  # a fifth of everyone
+    weights = poisson_weights(rows, 300, 2)
+    # The challenger also flags every fourth row of group a: a rises, the rest does not
+    challenger = champion | ((levels == "a") & (index % 4 == 0))
     shifts = {
-        (s.level, s.figure): s
-        for s in paired_shifts(levels, y, challenger, champion, poisson_weights(rows, 300, 2))
+        (s.level, s.figure): s for s in paired_shifts(levels, y, challenger, champion, weights)
     }
     rise = shifts[("a", "selection_rate")]
-    assert rise.difference == pytest.approx(0.5) or rise.difference == pytest.approx(0.25)
+    a = levels == "a"
+    assert rise.group == pytest.approx((champion[a].mean(), challenger[a].mean()))
+    assert rise.excess == pytest.approx(challenger[a].mean() - champion[a].mean())
     assert rise.low > 0.15
-    assert shifts[("b", "false_positive_rate")].high == 0
+    # Flagging twice as many of everyone moves every group in proportion: no excess
+    everyone = champion | (index % 5 == 1)
+    uniform = paired_shifts(levels, y, everyone, champion, weights)
+    assert all(abs(s.excess) < 1e-6 for s in uniform)
+    assert all(s.low < 0.05 for s in uniform)
 
 
 def test_attributes_read_bands_and_levels_from_the_contract_columns() -> None:
