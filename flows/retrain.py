@@ -25,6 +25,7 @@ from fraud_detection.steps import (
     groups,
     intake,
     judging,
+    live_groups,
     months,
     outcomes,
     pool,
@@ -131,6 +132,17 @@ def measure_served_model(
     live = outcomes.served_outcomes(ScoredStore(lake), labels, cutoff=cutoff)
     outcomes.record_outcomes(registry, challenger.run_id, live)
     return live
+
+
+@task(**io_task)
+def measure_served_groups(
+    lake: Lake, registry: Registry, settings: Settings, challenger: Challenger, labels: pd.DataFrame
+) -> str:
+    """Each group's live figures on the month's outcomes, on the run; the report's section."""
+    cutoff = flow_run.scheduled_start_time
+    figures = live_groups.served_groups(settings, ScoredStore(lake), labels, cutoff=cutoff)
+    live_groups.record_live_groups(registry, challenger.run_id, figures)
+    return live_groups.live_groups_section(figures)
 
 
 @task(**io_task)
@@ -271,6 +283,7 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
         challenger = train_challenger(registry, settings, inputs, fitter)
         scores = evaluate(registry, settings, challenger, inputs.holdout)
         live = measure_served_model(lake, registry, challenger, clean)
+        live_by_group = measure_served_groups(lake, registry, settings, challenger, clean)
         evaluation = compare_with_champion(registry, settings, scores)
         fairness = check_groups(registry, settings, scores, inputs.holdout)
         evaluation = judging.with_holds(evaluation, fairness.holds)
@@ -286,7 +299,7 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
         outcome,
         live,
         pool.PoolUse.of(inputs, settings.history_floor),
-        sections=(groups.groups_section(fairness),),
+        sections=(groups.groups_section(fairness), live_by_group),
     )
     logger.info("%s: %s", chosen, evaluation.decision.reason)
     return {

@@ -77,7 +77,7 @@ def judge_groups(
     )
 
 
-def _metric_key(attribute: str, level: str, figure: str) -> str:
+def metric_key(attribute: str, level: str, figure: str) -> str:
     """An MLflow metric name: letters, digits and ``_-./`` only."""
     safe = "".join(c if c.isalnum() or c in "_-." else "_" for c in level.replace("–", "-"))
     return f"group.{attribute}.{safe}.{figure}"
@@ -89,11 +89,11 @@ def group_metrics(judgement: GroupJudgement) -> dict[str, float]:
     for comparison in judgement.comparisons:
         for role, figures in (("", comparison.challenger), ("champion_", comparison.champion)):
             for level in figures.levels if figures else ():
-                metrics[_metric_key(comparison.attribute, level.level, f"{role}rows")] = level.rows
+                metrics[metric_key(comparison.attribute, level.level, f"{role}rows")] = level.rows
                 for figure in FIGURES:
                     value = level.figures[figure]
                     if not math.isnan(value):
-                        key = _metric_key(comparison.attribute, level.level, f"{role}{figure}")
+                        key = metric_key(comparison.attribute, level.level, f"{role}{figure}")
                         metrics[key] = value
     return metrics
 
