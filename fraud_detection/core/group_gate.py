@@ -49,7 +49,8 @@ def _shift_holds(comparison: AttributeComparison, limits: GroupLimits) -> list[H
         holds.append(
             Hold(
                 CHECK,
-                f"The challenger raises the {FIGURE_WORDS[s.figure]} of {comparison.attribute} = "
+                "Flagging as many applicants as the champion, the challenger raises the "
+                f"{FIGURE_WORDS[s.figure]} of {comparison.attribute} = "
                 f"{s.level} from {s.group[0]:.1%} to {s.group[1]:.1%} while the rest's moves from "
                 f"{s.rest[0]:.1%} to {s.rest[1]:.1%}: {s.excess:+.1%} beyond the rest's move "
                 f"(95 % interval {s.low:+.1%} … {s.high:+.1%}), over the tolerance of "

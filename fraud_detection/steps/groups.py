@@ -42,6 +42,15 @@ class GroupJudgement:
     min_rows: int
 
 
+def at_share(probability: np.ndarray, share: float) -> np.ndarray:
+    """The challenger's flags at the champion's overall share flagged: the same number of
+    applicants flagged, so what differs is only who (how many flagged is another check's)."""
+    if share <= 0:
+        return np.zeros(len(probability), dtype=bool)
+    cut = np.quantile(probability, 1 - share, method="higher")
+    return np.asarray(probability >= cut)
+
+
 def judge_groups(
     settings: Settings, scores: HoldoutScores, holdout: pd.DataFrame
 ) -> GroupJudgement:
@@ -56,6 +65,7 @@ def judge_groups(
         settings.group_bootstrap_samples,
         stable_seed(settings.seed, f"groups {scores.month}"),
     )
+    matched = None if old is None else at_share(scores.challenger_probability, float(old.mean()))
     comparisons = []
     for attribute in parse_attributes(settings.group_attributes):
         levels = attribute.levels(holdout)
@@ -66,7 +76,9 @@ def judge_groups(
                 champion=None
                 if old is None
                 else group_figures(attribute.name, levels, y, old, weights),
-                shifts=() if old is None else tuple(paired_shifts(levels, y, new, old, weights)),
+                shifts=()
+                if old is None or matched is None
+                else tuple(paired_shifts(levels, y, matched, old, weights)),
             )
         )
     limits = GroupLimits(
