@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fraud_detection.core.groups import JUDGED, AttributeFigures, Shift
+from fraud_detection.core.groups import AttributeFigures, RatioChange, Shift
 from fraud_detection.core.holds import Hold
 
 CHECK = "groups"
@@ -32,6 +32,7 @@ class AttributeComparison:
     challenger: AttributeFigures
     champion: AttributeFigures | None
     shifts: tuple[Shift, ...]
+    ratios: tuple[RatioChange, ...] = ()  # over the groups large enough to judge
 
 
 def _judged_levels(comparison: AttributeComparison, limits: GroupLimits) -> set[str]:
@@ -60,29 +61,20 @@ def _shift_holds(comparison: AttributeComparison, limits: GroupLimits) -> list[H
     return holds
 
 
-def judged_ratio(figures: AttributeFigures, figure: str, judged: set[str]) -> float:
-    """Lowest ÷ highest of ``figure`` over the judged levels (1 when none is above zero)."""
-    values = [lv.figures[figure] for lv in figures.levels if lv.level in judged]
-    return min(values) / max(values) if values and max(values) > 0 else 1.0
-
-
 def _ratio_holds(comparison: AttributeComparison, limits: GroupLimits) -> list[Hold]:
-    """An attribute whose lowest-to-highest ratio the challenger pushes below the limit."""
-    judged = _judged_levels(comparison, limits)
-    if comparison.champion is None or len(judged) < 2:
-        return []
+    """An attribute whose lowest-to-highest ratio the challenger pushes below the limit, by more
+    than the tolerance with confidence (the interval's high end)."""
     holds = []
-    for figure in JUDGED:
-        new = judged_ratio(comparison.challenger, figure, judged)
-        old = judged_ratio(comparison.champion, figure, judged)
-        if new < limits.ratio_limit <= old and old - new > limits.tolerance:
+    for r in comparison.ratios:
+        if r.challenger < limits.ratio_limit <= r.champion and r.high < -limits.tolerance:
             holds.append(
                 Hold(
                     CHECK,
-                    f"The challenger pushes the {FIGURE_WORDS[figure]} ratio between "
-                    f"{comparison.attribute} groups (lowest ÷ highest) to {new:.2f} from the "
-                    f"champion's {old:.2f}, below the limit {limits.ratio_limit:.2f} "
-                    "(FRAUD_GROUP_RATIO_LIMIT).",
+                    f"Flagging as many applicants as the champion, the challenger pushes the "
+                    f"{FIGURE_WORDS[r.figure]} ratio between {comparison.attribute} groups "
+                    f"(lowest ÷ highest) to {r.challenger:.2f} from the champion's "
+                    f"{r.champion:.2f} (95 % interval of the change {r.low:+.2f} … {r.high:+.2f}),"
+                    f" below the limit {limits.ratio_limit:.2f} (FRAUD_GROUP_RATIO_LIMIT).",
                 )
             )
     return holds

@@ -184,3 +184,55 @@ def paired_shifts(
                 )
             )
     return shifts
+
+
+@dataclass(frozen=True)
+class RatioChange:
+    """An attribute's lowest-to-highest ratio of one figure, champion and challenger on the same
+    rows, and the interval of the challenger's minus the champion's."""
+
+    figure: str
+    champion: float
+    challenger: float
+    low: float
+    high: float
+
+
+def _ratios(weights: np.ndarray, flagged: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """Per resample: lowest ÷ highest of the groups' rates (1 when none is above zero)."""
+    rates = np.vstack([_weighted_rates(weights, flagged, g) for g in groups])
+    top = np.nanmax(rates, axis=0)
+    ratio: np.ndarray = np.divide(
+        np.nanmin(rates, axis=0), top, out=np.ones(len(top)), where=top > 0
+    )
+    return ratio
+
+
+def paired_ratio_changes(
+    levels: np.ndarray,
+    y: np.ndarray,
+    challenger: np.ndarray,
+    champion: np.ndarray,
+    weights: np.ndarray,
+    judged: set[str],
+) -> list[RatioChange]:
+    """Per judged figure: the ratio over the judged levels for both models, paired."""
+    new, old = challenger.astype(np.float32), champion.astype(np.float32)
+    whole = np.ones((1, len(y)), dtype=np.float32)
+    found = []
+    for figure, rows in (("selection_rate", y == y), ("false_positive_rate", y == 0)):
+        groups = [(levels == level) & rows for level in sorted(judged)]
+        groups = [g for g in groups if g.any()]
+        if len(groups) < 2:
+            continue
+        low, high = _interval(_ratios(weights, new, groups) - _ratios(weights, old, groups))
+        found.append(
+            RatioChange(
+                figure,
+                float(_ratios(whole, old, groups)[0]),
+                float(_ratios(whole, new, groups)[0]),
+                low,
+                high,
+            )
+        )
+    return found

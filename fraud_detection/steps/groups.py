@@ -18,6 +18,7 @@ from fraud_detection.core.groups import (
     FIGURES,
     AttributeFigures,
     group_figures,
+    paired_ratio_changes,
     paired_shifts,
     poisson_weights,
 )
@@ -40,6 +41,11 @@ class GroupJudgement:
     comparisons: tuple[AttributeComparison, ...]
     holds: tuple[Hold, ...]
     min_rows: int
+
+
+def _large(levels: np.ndarray, min_rows: int) -> set[str]:
+    names, counts = np.unique(levels, return_counts=True)
+    return {str(n) for n, c in zip(names, counts, strict=True) if c >= min_rows}
 
 
 def at_share(probability: np.ndarray, share: float) -> np.ndarray:
@@ -79,6 +85,13 @@ def judge_groups(
                 shifts=()
                 if old is None or matched is None
                 else tuple(paired_shifts(levels, y, matched, old, weights)),
+                ratios=()
+                if old is None or matched is None
+                else tuple(
+                    paired_ratio_changes(
+                        levels, y, matched, old, weights, _large(levels, settings.group_min_rows)
+                    )
+                ),
             )
         )
     limits = GroupLimits(

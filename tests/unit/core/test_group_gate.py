@@ -8,7 +8,7 @@ from fraud_detection.core.group_gate import (
     GroupLimits,
     group_holds,
 )
-from fraud_detection.core.groups import AttributeFigures, LevelFigures, Shift
+from fraud_detection.core.groups import AttributeFigures, LevelFigures, RatioChange, Shift
 
 LIMITS = GroupLimits(tolerance=0.05, ratio_limit=0.8, min_rows=100)
 
@@ -64,15 +64,21 @@ def test_a_small_group_is_reported_not_judged() -> None:
     assert group_holds([comparison], LIMITS) == []
 
 
-def test_a_ratio_pushed_below_the_limit_is_held_but_one_already_below_is_not() -> None:
+def test_a_ratio_pushed_below_the_limit_with_confidence_is_held_and_others_are_not() -> None:
     calm = Shift("pensioner", "selection_rate", (0.1, 0.1), (0.1, 0.1), 0.0, -0.01, 0.01)
-    pushed = _comparison({"pensioner": 0.06, "other": 0.1}, {"pensioner": 0.09, "other": 0.1}, calm)
-    holds = group_holds([pushed], LIMITS)
-    assert len(holds) == 2 and "below the limit 0.80" in holds[0].reason
-    already = _comparison(
-        {"pensioner": 0.06, "other": 0.1}, {"pensioner": 0.07, "other": 0.1}, calm
-    )
-    assert group_holds([already], LIMITS) == []
+    same = {"pensioner": 0.1, "other": 0.1}
+
+    def comparison(change: RatioChange) -> AttributeComparison:
+        return AttributeComparison("pensioner", _figures(same), _figures(same), (calm,), (change,))
+
+    pushed = RatioChange("selection_rate", 0.9, 0.6, -0.4, -0.2)
+    holds = group_holds([comparison(pushed)], LIMITS)
+    assert len(holds) == 1 and "below the limit 0.80" in holds[0].reason
+    assert "to 0.60 from the champion's 0.90" in holds[0].reason
+    already_below = RatioChange("selection_rate", 0.75, 0.6, -0.25, -0.1)
+    uncertain = RatioChange("selection_rate", 0.84, 0.71, -0.2, 0.02)
+    assert group_holds([comparison(already_below)], LIMITS) == []
+    assert group_holds([comparison(uncertain)], LIMITS) == []
 
 
 def test_no_champion_no_hold() -> None:
