@@ -49,6 +49,7 @@ DRIFT_SCHEDULES: dict[str, dict[int, Regime]] = {
     "calm": {0: CALM},
     "rate_drift": {0: CALM, 6: RING},
     "biased": {0: CALM, 4: RING, 9: NO_HISTORY},  # the default year, one month's labels biased
+    "biased_strong": {0: CALM, 4: RING, 9: NO_HISTORY},
 }
 
 
@@ -65,7 +66,10 @@ class LabelBias:
 
 
 # Schedules whose labels are biased against pensioners (DAYS_EMPLOYED = 365243) in one month.
-LABEL_BIAS: dict[str, LabelBias] = {"biased": LabelBias(month_index=6, share_of_innocent=0.08)}
+LABEL_BIAS: dict[str, LabelBias] = {
+    "biased": LabelBias(month_index=6, share_of_innocent=0.08),
+    "biased_strong": LabelBias(month_index=6, share_of_innocent=0.15),
+}
 
 RATE_SCHEDULES: dict[str, dict[int, float]] = {
     "rate_drift": {0: NATURAL_RATE, 4: 0.05, 8: 0.09},
