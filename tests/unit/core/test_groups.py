@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from fraud_detection.core.group_spec import parse_attribute
-from fraud_detection.core.groups import group_figures, paired_shifts, poisson_weights
+from fraud_detection.core.groups import (
+    group_figures,
+    paired_ratio_changes,
+    paired_shifts,
+    poisson_weights,
+)
 
 # Ten applicants: group a (rows 0–5) and b (rows 6–9).
 LEVELS = np.array(["a"] * 6 + ["b"] * 4)
@@ -82,3 +87,18 @@ def test_attributes_read_bands_and_levels_from_the_contract_columns() -> None:
     assert list(income.levels(frame)) == ["under 100000", "100000–300000", "300000 and over"]
     with pytest.raises(ValueError, match="nationality"):
         parse_attribute("nationality")
+
+
+def test_a_ratio_between_groups_falls_with_confidence_when_one_group_is_flagged_less() -> None:
+    rows = 8_000
+    index = np.arange(rows)
+    levels = np.where(index % 2 == 0, "a", "b")
+    y = np.zeros(rows, dtype=int)
+    champion = index % 5 == 0  # a fifth of both groups
+    challenger = champion & ((levels == "b") | (index % 20 == 0))  # group a: half as many
+    (selection, _fpr) = paired_ratio_changes(
+        levels, y, challenger, champion, poisson_weights(rows, 300, 3), {"a", "b"}
+    )
+    assert selection.figure == "selection_rate"
+    assert selection.champion == pytest.approx(1.0) and selection.challenger == pytest.approx(0.5)
+    assert selection.high < -0.3
