@@ -18,6 +18,7 @@ import typer
 from fraud_detection_cli.errors import report_failure, short_prefect_tracebacks
 from fraud_detection_cli.quiet import quiet_libraries
 from fraud_detection_cli.render import bootstrap_line, retrain_line
+from fraud_detection_cli.review import add_commands
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -158,32 +159,6 @@ def register_model(
 
 
 @app.command()
-def promote(version: Annotated[str, typer.Argument(help="Version to make champion")]) -> None:
-    """Move ``champion`` to a version by hand."""
-    from fraud_detection.adapters.registry import RegistryError
-    from fraud_detection.config import get_settings
-
-    try:
-        _registry(get_settings(), "promote").set_champion(version)
-    except RegistryError as exc:
-        _fail(str(exc))
-    _console().print(f"champion → version {version}")
-
-
-@app.command()
-def rollback() -> None:
-    """Point ``champion`` back at the version it replaced."""
-    from fraud_detection.adapters.registry import RegistryError
-    from fraud_detection.config import get_settings
-
-    try:
-        version = _registry(get_settings(), "rollback").rollback()
-    except RegistryError as exc:
-        _fail(str(exc))
-    _console().print(f"champion rolled back to version {version}")
-
-
-@app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
     """Months in the lake, model versions, decisions and aliases."""
     from rich.table import Table
@@ -192,10 +167,12 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
     from fraud_detection.config import get_settings
     from fraud_detection.core.redact import redact_uri
     from fraud_detection.steps.status import snapshot
+    from fraud_detection_cli.review import awaiting_review, review_table
 
     settings = get_settings()
     registry = snapshot(settings)
     months = Lake.from_settings(settings).list_months()
+    waiting = awaiting_review(settings)
     console = _console()
     if as_json:
         data = {
@@ -206,6 +183,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
             "champion": registry.champion,
             "challenger": registry.challenger,
             "versions": [{"version": version, **tags} for version, tags in registry.versions],
+            "awaiting_review": [{"month": p.month, "version": p.version} for p in waiting],
         }
         console.print_json(json.dumps(data))
         return
@@ -236,6 +214,8 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
         for month, record in sorted(registry.quarantined.items()):
             held.add_row(month, record.path.rsplit("/", 1)[-1], record.reason)
         console.print(held)
+    if waiting:
+        console.print(review_table(waiting))
 
 
 @app.command()
@@ -440,6 +420,9 @@ def demo(
     from fraud_detection.config import get_settings
 
     run_demo(get_settings(), months=months, port=port, console=_console(), keep_serving=serve)
+
+
+add_commands(app, _registry)  # review, promote, rollback, suspend, resume, history, card
 
 
 def main() -> None:

@@ -1,0 +1,109 @@
+"""A held month waits for a person in the Prefect UI: the run pauses with a form (approve or
+reject, a name, a note) under the month's report, and goes on with the answer.
+
+The monthly run calls ``wait_for_review`` when a deployment runs it (a run in the caller's own
+process ends with the month held, to be answered with ``fraud-detection review``); the
+``review-month`` flow asks again for a month still held. Nobody answering before
+FRAUD_REVIEW_TIMEOUT_SECONDS ends the run Failed with the champion kept and the month held."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from pydantic import Field
+
+from flows.locks import prefect_lock
+from fraud_detection.adapters.decision_log import DecisionLog
+from fraud_detection.adapters.registry import Registry
+from fraud_detection.adapters.stores import open_registry
+from fraud_detection.config import Settings, get_settings
+from fraud_detection.steps import model_card, review, signing
+from fraud_detection.steps.judging import Evaluation
+from fraud_detection.steps.review import ReviewAnswer, ReviewOutcome
+from fraud_detection.steps.transition import Outcome
+
+REPORT_ARTIFACT = "report.md"
+
+
+class ReviewForm(RunInput):
+    """The reviewer's answer, as the Prefect UI renders it."""
+
+    approve: bool = Field(False, description="Serve the held version (unticked: keep the champion)")
+    reviewer: str = Field(description="Your name: the answer is signed with it")
+    note: str = Field("", description="Why: kept with the decision and shown on the model card")
+
+
+@task(cache_policy=NO_CACHE)
+def sign_and_card(
+    registry: Registry, settings: Settings, evaluation: Evaluation, outcome: Outcome
+) -> None:
+    """Sign a promotion by the rule and publish the card of the version now served."""
+    log = DecisionLog(settings)
+    before = evaluation.scores.champion_version
+    if evaluation.decision.promote:
+        signing.sign_rule_promotion(
+            log, settings, before, outcome.champion_version, evaluation.decision.reason
+        )
+    if outcome.champion_version:
+        model_card.publish_card(registry, log, settings, outcome.champion_version)
+
+
+def wait_for_review(settings: Settings, registry: Registry, month: str) -> ReviewOutcome:
+    """Pause the running flow with the review form of ``month`` and apply the answer."""
+    logger = get_run_logger()
+    log = DecisionLog(settings)
+    held = review.held_version(registry, month)
+    run_id = registry.version(held.version).run_id
+    report = log.run_text(run_id, REPORT_ARTIFACT) if run_id else None
+    form = ReviewForm.with_initial_data(description=review.form_description(held, report))
+    logger.info("%s is held for review: answer the form of this run in the Prefect UI.", month)
+    try:
+        given = pause_flow_run(
+            wait_for_input=form, timeout=settings.review_timeout_seconds, key=f"review-{month}"
+        )
+    except FlowPauseTimeout:
+        logger.warning(
+            "Nobody answered the review of %s within %s s: the champion is kept and the month "
+            "stays held (`fraud-detection review %s --approve|--reject --by NAME`).",
+            month,
+            settings.review_timeout_seconds,
+            month,
+        )
+        raise
+    outcome = review.answer(
+        registry, log, settings, month, ReviewAnswer(given.approve, given.reviewer, given.note)
+    )
+    if outcome.change is not None:
+        model_card.publish_card(registry, log, settings, outcome.version)
+    logger.info(
+        "%s %s by %s: champion is version %s.",
+        month,
+        outcome.answer,
+        given.reviewer,
+        outcome.champion,
+    )
+    return outcome
+
+
+@flow(name="review-month", log_prints=True)
+def review_month(month: str | None = None) -> dict[str, Any]:
+    """Ask a person about a held month (default: the oldest one nobody has answered)."""
+    settings = get_settings()
+    registry = open_registry(settings, lock=prefect_lock(settings))
+    waiting = review.pending(registry)
+    chosen = month or (waiting[0].month if waiting else None)
+    if chosen is None:
+        get_run_logger().info("No month is waiting for review.")
+        return {"status": "nothing to review"}
+    outcome = wait_for_review(settings, registry, chosen)
+    return {
+        "status": outcome.answer.value,
+        "month": chosen,
+        "version": outcome.version,
+        "champion_version": outcome.champion,
+    }
