@@ -27,6 +27,7 @@ from fraud_detection.serving.capture import Capture
 from fraud_detection.serving.follower import ChampionFollower
 from fraud_detection.serving.model import LoadedModel, ModelHolder, Scored
 from service.capture import RequestTallyMiddleware, capture_degraded, open_capture
+from service.card import served_card
 from service.openapi import openapi_document
 
 # Settings that cannot be used (a blank FRAUD_API_KEY, say) stop `bentoml serve` here, before it
@@ -297,6 +298,8 @@ class FraudDetector:
     def _check(self, data: list[dict[str, Any]]) -> JSONResponse | None:
         if self.holder.current is None:
             return _error(HTTPStatus.SERVICE_UNAVAILABLE, "no model loaded yet")
+        if self.follower is not None and self.follower.suspension is not None:
+            return _error(HTTPStatus.SERVICE_UNAVAILABLE, self.follower.suspension.message)
         if not data:
             return _error(
                 HTTPStatus.BAD_REQUEST,
@@ -375,6 +378,19 @@ class FraudDetector:
         if current is None:
             return _error(HTTPStatus.SERVICE_UNAVAILABLE, "no model loaded yet")
         return current.describe()
+
+    @info_app.get("/model/card")
+    def card(self) -> Any:
+        """The served version's model card (docs/review.md): markdown and its parts as JSON."""
+        current = self.holder.current
+        if current is None:
+            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "no model loaded yet")
+        try:
+            found = served_card(self.settings, current.version)
+        except Exception as exc:  # a bundled model with no registry to read the card from
+            logger.warning("model card of version %s unavailable: %s", current.version, exc)
+            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "the model card cannot be read now")
+        return _json({**found.as_dict(), "markdown": found.markdown()})
 
 
 # @bentoml.service returns a Service object the type checker sees as the decorated class.

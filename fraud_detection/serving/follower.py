@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 import threading
 
+from fraud_detection.adapters.decision_log import DecisionLog
 from fraud_detection.adapters.model_files import check_booster
 from fraud_detection.adapters.registry import Registry
 from fraud_detection.config import Settings
 from fraud_detection.core.redact import redact_text
+from fraud_detection.core.signatures import Suspension
 from fraud_detection.serving.model import LoadedModel, ModelHolder
 
 logger = logging.getLogger("fraud_detection.serving")
@@ -24,11 +26,16 @@ class ChampionFollower:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._registry: Registry | None = None
+        self._log: DecisionLog | None = None
+        # A person's stop (``fraud-detection suspend``): scoring answers 503 while it stands.
+        self.suspension: Suspension | None = None
 
     def refresh(self) -> bool:
         """Load the champion if it changed; True when a new model was swapped in."""
         try:
             self._registry = self._registry or Registry(self.settings)
+            self._log = self._log or DecisionLog(self.settings)
+            self.suspension = self._log.suspension()  # MLflow down: the last one read stands
             champion = self._registry.champion()
             current = self.holder.current
             if champion is None or (
