@@ -135,15 +135,21 @@ def register_model(
         float | None,
         typer.Option(help="Decision threshold of this model [default: FRAUD_DEFAULT_THRESHOLD]"),
     ] = None,
+    by: Annotated[str, typer.Option("--by", help="Your name: the alias change is signed")] = "",
+    note: Annotated[str, typer.Option("--note", help="Why: kept with the change")] = "",
 ) -> None:
     """Register an existing XGBoost model file (54-column contract; no pickle accepted)."""
+    from fraud_detection.adapters.decision_log import DecisionLog
     from fraud_detection.adapters.model_files import ModelFileError
     from fraud_detection.adapters.registry import RegistryError
     from fraud_detection.config import get_settings
+    from fraud_detection.steps import signing
     from fraud_detection.steps.external_model import register_model_file
 
     settings = get_settings()
     try:
+        if alias:
+            signing.require_signature(settings, by, "register-model --alias")
         version = register_model_file(
             _registry(settings, "register-model"),
             file,
@@ -151,7 +157,9 @@ def register_model(
             alias=alias,
             champion_alias=settings.champion_alias,
         )
-    except (RegistryError, ModelFileError) as exc:
+        if alias:
+            signing.sign_registration(DecisionLog(settings), alias, version, by=by, note=note)
+    except (RegistryError, ModelFileError, signing.SignatureRequired) as exc:
         _fail(str(exc))
     _console().print(
         f"registered {settings.model_name} version {version}" + (f" as @{alias}" if alias else "")
