@@ -80,30 +80,14 @@ def held(
 
 def _paused_run(api: str, process: subprocess.Popen[bytes], timeout: float = 180) -> UUID:
     """The review-month run once it is paused and waiting for its form."""
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState
-
-    paused = FlowRunFilter(state=FlowRunFilterState(type={"any_": ["PAUSED"]}))  # type: ignore[arg-type]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = _read_paused(api, paused)
-        if found:
-            return found
+        paused = [r for r in read_api(api, "read_flow_runs") if r.state and r.state.is_paused()]
+        if paused:
+            return UUID(str(paused[-1].id))
         assert process.poll() is None, "the review flow ended without pausing"
         time.sleep(1)
     raise TimeoutError("the review flow never paused")
-
-
-def _read_paused(api: str, paused: Any) -> UUID | None:
-    import asyncio
-
-    from prefect.client.orchestration import PrefectClient
-
-    async def go() -> list[Any]:
-        async with PrefectClient(api=api) as client:
-            return await client.read_flow_runs(flow_run_filter=paused)
-
-    runs = [r for r in asyncio.run(go()) if r.state and r.state.is_paused()]
-    return runs[-1].id if runs else None
 
 
 def _answer(api: str, run_id: UUID, given: dict[str, Any]) -> None:
