@@ -160,6 +160,24 @@ class _Paths:
             }
         }
 
+    def card(self) -> dict[str, Any]:
+        return {
+            "get": {
+                "summary": "The served version's model card (docs/review.md)",
+                "operationId": "model_card",
+                "tags": ["scoring"],
+                **self.guarded,
+                "responses": {
+                    "200": {
+                        "description": "version, summary, sections (title → markdown), groups "
+                        "(attribute, level, figures), markdown",
+                        "content": {JSON: {"schema": {"type": "object"}}},
+                    },
+                    **self.refusals,
+                },
+            }
+        }
+
     @staticmethod
     def health(summary: str, ready: bool = False) -> dict[str, Any]:
         responses = {"200": _text("yes")}
@@ -229,6 +247,7 @@ def openapi_document(*, max_records: int, api_key: bool, version: str = "") -> d
                 request="ExplainRequest",
             ),
             "/model": paths.model(model_info),
+            "/model/card": paths.card(),
             "/livez": paths.health("Liveness"),
             "/healthz": paths.health("Liveness (alias)"),
             "/readyz": paths.health(
