@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 from prefect import flow, get_client, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import deployment, flow_run
+from prefect.runtime import flow_run
 
 from flows.locks import prefect_lock
-from flows.review import sign_and_card, wait_for_review
+from flows.review import settle
 from fraud_detection.adapters.dask_training import DaskTraining
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.registry import Registry, StaleChampionError
@@ -22,7 +21,6 @@ from fraud_detection.adapters.scored import ScoredStore
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings, get_settings
 from fraud_detection.core.outcomes import LivePerformance
-from fraud_detection.core.tags import Verdict
 from fraud_detection.steps import (
     challengers,
     groups,
@@ -306,12 +304,8 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
         pool.PoolUse.of(inputs, settings.history_floor),
         sections=(groups.groups_section(fairness), live_by_group),
     )
-    sign_and_card(registry, settings, evaluation, outcome)
     logger.info("%s: %s", chosen, evaluation.decision.reason)
-    if evaluation.decision.verdict is Verdict.HELD and deployment.id:
-        # a deployed run waits for a person; one in the caller's process ends held
-        answered = wait_for_review(settings, registry, chosen)
-        outcome = replace(outcome, champion_version=answered.champion)
+    outcome = settle(registry, settings, evaluation, outcome)  # signed; a held month reviewed
     return {
         "status": evaluation.decision.verdict,
         "month": chosen,

@@ -8,6 +8,7 @@ FRAUD_REVIEW_TIMEOUT_SECONDS ends the run Failed with the champion kept and the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -15,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
+from prefect.runtime import deployment
 from pydantic import Field
 
 from flows.locks import prefect_lock
@@ -22,6 +24,7 @@ from fraud_detection.adapters.decision_log import DecisionLog
 from fraud_detection.adapters.registry import Registry
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings, get_settings
+from fraud_detection.core.tags import Verdict
 from fraud_detection.steps import model_card, review, signing
 from fraud_detection.steps.judging import Evaluation
 from fraud_detection.steps.review import ReviewAnswer, ReviewOutcome
@@ -51,6 +54,19 @@ def sign_and_card(
         )
     if outcome.champion_version:
         model_card.publish_card(registry, log, settings, outcome.champion_version)
+
+
+def settle(
+    registry: Registry, settings: Settings, evaluation: Evaluation, outcome: Outcome
+) -> Outcome:
+    """After the transition: sign a rule promotion, publish the served card, and — when a
+    deployment runs the month — wait for a person on a held month (a run in the caller's own
+    process ends held, to be answered with `fraud-detection review`)."""
+    sign_and_card(registry, settings, evaluation, outcome)
+    if evaluation.decision.verdict is not Verdict.HELD or not deployment.id:
+        return outcome
+    answered = wait_for_review(settings, registry, evaluation.month)
+    return replace(outcome, champion_version=answered.champion)
 
 
 def wait_for_review(settings: Settings, registry: Registry, month: str) -> ReviewOutcome:
