@@ -87,7 +87,7 @@ def promote(
     by: By = "",
     note: Note = "",
 ) -> None:
-    """Move ``champion`` to a version by hand (signed with --by and --note)."""
+    """Move the champion alias to a version by hand (signed with --by and --note)."""
     from fraud_detection.adapters.decision_log import DecisionLog
     from fraud_detection.config import get_settings
     from fraud_detection.steps import model_card, signing
@@ -105,7 +105,7 @@ def promote(
 
 
 def rollback(by: By = "", note: Note = "") -> None:
-    """Point ``champion`` back at the version it replaced (signed with --by and --note)."""
+    """Point the champion alias back at the version it replaced (signed with --by and --note)."""
     from fraud_detection.adapters.decision_log import DecisionLog
     from fraud_detection.config import get_settings
     from fraud_detection.steps import signing
