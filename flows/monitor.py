@@ -19,6 +19,7 @@ from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings, get_settings
 from fraud_detection.core.monitoring import Rejections, Window
 from fraud_detection.steps import monitor as steps
+from fraud_detection.steps import monitor_page
 from fraud_detection.steps import monitor_report as report
 from fraud_detection.steps.monitor import MonitorResult, NoReference, Reference, WindowData
 
@@ -56,7 +57,7 @@ def write_reports(
 ) -> dict[str, str]:
     """The report to the lake and MLflow, and as Prefect artifacts (aggregates only)."""
     path = MonitoringStore(lake).write(
-        str(result.window.until), result.html, report.summary(result)
+        str(result.window.until), monitor_page.page(result), report.summary(result)
     )
     markdown = report.report_markdown(result, tracking_uri=settings.tracking_uri, lake_path=path)
     params = {
