@@ -101,3 +101,14 @@ class SetAside:
 
     path: str  # under scored/, as it was found
     reason: str
+
+
+@dataclass(frozen=True)
+class Compacted:
+    """One closed day compacted: how many files became how many, over how many records."""
+
+    day: str
+    files_before: int
+    files_after: int
+    rows: int
+    set_aside: int = 0  # unreadable files moved to quarantine instead

@@ -42,6 +42,7 @@ from fraud_detection.core.scored import (
     PROBABILITY,
     REQUEST_ID,
     RISK_LEVEL,
+    Compacted,
     SetAside,
 )
 from fraud_detection.steps.intake import fetch, validate
@@ -235,3 +236,18 @@ class Expiring(Protocol):
 def expire_captured(scored: Expiring, *, retention_days: int, today: date) -> list[str]:
     """Delete the day partitions older than the retention → the days removed."""
     return scored.delete_before(today - timedelta(days=retention_days))
+
+
+class Compacting(Protocol):
+    """Closed days of captured scores that can be compacted (``Compactor`` with the store)."""
+
+    def compact_day(self, day: str) -> Compacted | None: ...
+
+
+def compact_closed_days(
+    compactor: Compacting, days: list[str], *, after_days: int, today: date
+) -> list[Compacted]:
+    """Compact each of ``days`` that is at least ``after_days`` old → what was rewritten."""
+    last = (today - timedelta(days=after_days)).isoformat()
+    done = (compactor.compact_day(day) for day in days if day <= last)
+    return [c for c in done if c is not None]
