@@ -65,7 +65,8 @@ class Compactor:
             return None
         schema = scored_schema()
         table, aside = read_or_set_aside(self.lake, files.live, schema, schema.names)
-        inputs = [p for p in files.live if self.lake.fs.exists(p)]  # minus those set aside
+        moved = {name_of(a.path) for a in aside}
+        inputs = [p for p in files.live if name_of(p) not in moved]
         token = hashlib.sha256("\n".join(name_of(p) for p in inputs).encode()).hexdigest()[:16]
         ordered = table.sort_by([(k, "ascending") for k in KEYS])
         outputs = self._write(day, token, ordered)
