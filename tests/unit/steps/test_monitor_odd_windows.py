@@ -96,11 +96,8 @@ def test_one_record_posted_over_and_over_is_measured_or_said_too_alike_never_a_c
     one = captured(_applications(1, seed=4), booster, version="1", threshold=0.3, scored_at=NOON)
     low = SETTINGS.model_copy(update={"monitor_min_records": 1})
     single = _run(champion, tmp_path / "one", [one], settings=low)
-    assert (
-        single.traffic.rows == 1
-        and single.headline.endswith("1 records scored on 2025-03-14.")
-        or single.drift is not None
-    )
+    assert single.traffic.rows == 1
+    assert single.drift is not None or "too few distinct values to compare" in single.headline
 
 
 def test_the_score_is_compared_only_over_the_champion_s_own_records(
