@@ -141,11 +141,14 @@ class ScoredStore:
         ]
 
     def _files(self, since: date | None, until: date | None) -> list[str]:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.lake.fs.invalidate_cache()
-        files = []
-        for day in self._days_between(since, until):
-            files.extend(list_day(self.lake, self._day_dir(day)).live)
-        return files
+        days = self._days_between(since, until)
+        # Each day costs a listing and a manifest read: on S3 a round trip each, so at once.
+        with ThreadPoolExecutor(max_workers=min(16, max(len(days), 1))) as pool:
+            listed = pool.map(lambda day: list_day(self.lake, self._day_dir(day)).live, days)
+            return [path for live in listed for path in live]
 
     def read(
         self,
