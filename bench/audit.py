@@ -1,12 +1,13 @@
-"""How fast `fraud-detection scored SK_ID_CURR` answers on a month of captured traffic, against
-reading the same month into pandas and filtering there.
+"""How the audit (`fraud-detection scored SK_ID_CURR`) and the monitor's window read scale with
+the days of captured traffic kept, once closed days are compacted.
 
-    .venv/bin/python bench/audit.py [--records 300000] [--batch 1000]
+    .venv/bin/python bench/audit.py [--days 180] [--per-day 10000] [--flushes 24] [--lake URI]
 
-Writes ``--records`` captured records over 30 days (in files of ``--batch`` records, as a
-service's flushes would) to a temporary local lake, then times the audit step for applications
-scored once, several times and never, over the whole month and over its last week; and the
-command end to end in a fresh process. Prints numbers; asserts nothing.
+Writes ``--days`` days of ``--per-day`` captured records each (in ``--flushes`` files a day, as
+workers' flushes would) to a temporary local lake (or ``--lake s3://…`` with the FRAUD_S3_*
+settings), compacts every day, then times: one application's audit over everything kept, and
+the monitor's 7-day window read with all days kept and after the retention leaves 30. Prints
+numbers; asserts nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,20 +29,25 @@ import pyarrow as pa
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from fraud_detection.adapters.compaction import Compactor  # noqa: E402
 from fraud_detection.adapters.lake import Lake  # noqa: E402
 from fraud_detection.adapters.scored import ScoredStore  # noqa: E402
+from fraud_detection.config import get_settings  # noqa: E402
 from fraud_detection.core.features import FEATURES  # noqa: E402
+from fraud_detection.core.monitoring import Window  # noqa: E402
 from fraud_detection.core.scored import SCORED_COLUMNS, scored_schema  # noqa: E402
 from fraud_detection.steps.audit import scorings  # noqa: E402
+from fraud_detection.steps.monitor import expire_captured, read_window  # noqa: E402
 
-DAYS = 30
 FIRST_ID = 100_000
+START = datetime(2025, 1, 1, 12, tzinfo=UTC)
 
 
-def _batch(rows: int, ids: np.ndarray, at: datetime, rng: np.random.Generator) -> pa.Table:
+def _batch(ids: np.ndarray, at: datetime, rng: np.random.Generator) -> pa.Table:
+    rows = len(ids)
     probability = rng.random(rows)
     data = {
-        "request_id": np.repeat([uuid.uuid4().hex for _ in range(rows // 10 + 1)], 10)[:rows],
+        "request_id": [uuid.uuid4().hex for _ in range(rows)],
         "scored_at": pa.array([at] * rows, pa.timestamp("us", tz="UTC")),
         "SK_ID_CURR": ids,
         **{name: rng.random(rows, dtype=np.float32) for name in FEATURES},
@@ -56,88 +61,80 @@ def _batch(rows: int, ids: np.ndarray, at: datetime, rng: np.random.Generator) -
     return pa.table({name: data[name] for name in SCORED_COLUMNS}).cast(scored_schema())
 
 
-def _write_month(store: ScoredStore, records: int, batch: int) -> datetime:
-    """``records`` over 30 days; every id is scored once except every 100th, scored 3 times."""
+def _fill(store: ScoredStore, days: int, per_day: int, flushes: int) -> None:
+    """Each day's applications are new ids; application FIRST_ID is rescored every 30 days."""
     rng = np.random.default_rng(7)
-    ids = FIRST_ID + np.arange(records, dtype=np.int64)
-    ids[1::100] = ids[::100][: len(ids[1::100])]  # rescored applications
-    ids[2::100] = ids[::100][: len(ids[2::100])]
-    start = datetime(2025, 3, 1, tzinfo=UTC)
-    per_day = records // DAYS
-    for offset in range(0, records, batch):
-        at = start + timedelta(days=offset // per_day, seconds=offset % per_day)
-        store.write(
-            _batch(min(batch, records - offset), ids[offset : offset + batch], at, rng), "w"
-        )
-    return start
+    size = per_day // flushes
+    for day in range(days):
+        ids = FIRST_ID + day * per_day + np.arange(per_day, dtype=np.int64)
+        if day % 30 == 0:
+            ids[0] = FIRST_ID
+        for n in range(flushes):
+            at = START + timedelta(days=day, seconds=n)
+            store.write(_batch(ids[n * size : (n + 1) * size], at, rng), "w")
 
 
-def _timed(call: object, repeat: int) -> float:
-    """Median ms of ``call()``."""
+def _timed(call: object, repeat: int = 5) -> float:
+    """Median seconds of ``call()``."""
     times = []
     for _ in range(repeat):
         began = time.perf_counter()
         call()  # type: ignore[operator]
         times.append(time.perf_counter() - began)
-    return 1000 * statistics.median(times)
+    return statistics.median(times)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=300_000)
-    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--days", type=int, default=180)
+    parser.add_argument("--per-day", type=int, default=10_000)
+    parser.add_argument("--flushes", type=int, default=24)
+    parser.add_argument("--lake", default="")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-audit-"))
-    store = ScoredStore(Lake(str(workdir / "data" / "lake")))
+    settings = get_settings()
+    uri = args.lake or str(Path(tempfile.mkdtemp(prefix="bench-audit-")) / "lake")
+    lake = Lake(uri, settings.storage_options() if uri.startswith("s3://") else None)
+    store = ScoredStore(lake)
+    print(
+        f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, load {os.getloadavg()[0]:.1f}"
+    )
+
     began = time.perf_counter()
-    start = _write_month(store, args.records, args.batch)
-    written = time.perf_counter() - began
-    files = sum(1 for _ in Path(store.root).rglob("*.parquet"))
-    size = sum(p.stat().st_size for p in Path(store.root).rglob("*.parquet")) / 1e6
+    _fill(store, args.days, args.per_day, args.flushes)
     print(
-        f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}"
+        f"lake: {args.days} days x {args.per_day:,} records, {args.flushes} files a day, "
+        f"written in {time.perf_counter() - began:.0f} s"
     )
+    application = FIRST_ID
+    uncompacted = _timed(lambda: scorings(store, application), repeat=1)
+
+    compactor = Compactor(
+        lake,
+        rows_per_file=settings.compaction_rows_per_file,
+        row_group_rows=settings.compaction_row_group_rows,
+    )
+    began = time.perf_counter()
+    for day in store.days():
+        compactor.compact_day(day)
+    print(f"compaction: {args.days} days in {time.perf_counter() - began:.0f} s")
+
+    found = scorings(store, application)
     print(
-        f"lake: {args.records:,} records, {DAYS} days, {files} files, {size:.0f} MB "
-        f"(written in {written:.1f} s)"
+        f"audit of one application ({len(found)} scorings over {args.days} days kept): "
+        f"{_timed(lambda: scorings(store, application)):.3f} s median "
+        f"(before compaction: {uncompacted:.3f} s)"
     )
 
-    once, thrice, never = FIRST_ID + 50, FIRST_ID, 1
-    assert len(scorings(store, thrice)) == 3 and len(scorings(store, once)) == 1
-    last_week = (start + timedelta(days=DAYS - 7)).date()
-    cases = {
-        "scored once, whole month": lambda: scorings(store, once),
-        "scored 3 times, whole month": lambda: scorings(store, thrice),
-        "never scored, whole month": lambda: scorings(store, never),
-        "scored once, --since last week": lambda: scorings(store, once, since=last_week),
-        "pandas: whole month read, then filtered": lambda: (
-            store.read().to_pandas().query(f"SK_ID_CURR == {once}")
-        ),
-    }
-    print(f"{'case':42s} {'median ms':>10s}")
-    for label, call in cases.items():
-        print(f"{label:42s} {_timed(call, repeat=3 if 'pandas' in label else 7):10.0f}")
-
-    env = {**os.environ, "FRAUD_DATA_DIR": str(workdir / "data")}
-    command = [
-        str(Path(sys.executable).parent / "fraud-detection"),
-        "scored",
-        str(thrice),
-        "--json",
-    ]
-    runs, cpu = [], []
-    for _ in range(3):
-        began, before = time.perf_counter(), os.times()
-        subprocess.run(command, env=env, capture_output=True, check=True, timeout=300)
-        runs.append(time.perf_counter() - began)
-        after = os.times()
-        cpu.append(
-            after.children_user + after.children_system
-            - before.children_user - before.children_system
-        )  # fmt: skip
+    last = (START + timedelta(days=args.days - 1)).date()
+    window = Window.ending(last, 7)
+    read = lambda: read_window(store, window, sample_rows=3_000, seed=1)  # noqa: E731
+    with_all = _timed(read)
+    expire_captured(store, retention_days=30, today=last + timedelta(days=1))
+    kept = len(store.days())
+    with_30 = _timed(read)
     print(
-        f"`fraud-detection scored ID --json`, fresh process (median): {statistics.median(runs):.2f}"
-        f" s wall, {statistics.median(cpu):.2f} s CPU (imports included)"
+        f"monitor's 7-day window read: {with_all:.3f} s with {args.days} days kept, "
+        f"{with_30:.3f} s with {kept} kept (ratio {with_all / with_30:.2f})"
     )
 
 

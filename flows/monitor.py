@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from prefect.runtime import flow_run
 
+from fraud_detection.adapters.compaction import Compactor
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.monitoring import MonitoringStore, RequestTallies
 from fraud_detection.adapters.registry import Registry
@@ -18,7 +20,9 @@ from fraud_detection.adapters.scored import ScoredStore
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings, get_settings
 from fraud_detection.core.monitoring import Rejections, Window
+from fraud_detection.core.scored import Compacted
 from fraud_detection.steps import monitor as steps
+from fraud_detection.steps import monitor_page
 from fraud_detection.steps import monitor_report as report
 from fraud_detection.steps.monitor import MonitorResult, NoReference, Reference, WindowData
 
@@ -29,10 +33,13 @@ io_task: dict[str, Any] = {"retries": 2, "retry_delay_seconds": [2, 10], "cache_
 def read_window(
     lake: Lake, settings: Settings, window: Window
 ) -> tuple[WindowData, Rejections | None]:
+    store, tallies = ScoredStore(lake), RequestTallies(lake)
     data = steps.read_window(
-        ScoredStore(lake), window, sample_rows=settings.monitor_sample_rows, seed=settings.seed
+        store, window, sample_rows=settings.monitor_sample_rows, seed=settings.seed
     )
-    return data, RequestTallies(lake).rejections(window)
+    rejections = tallies.rejections(window)
+    # Unreadable files were moved to quarantine: the report counts them.
+    return replace(data, set_aside=(*store.set_aside, *tallies.set_aside)), rejections
 
 
 @task(**io_task)
@@ -56,7 +63,7 @@ def write_reports(
 ) -> dict[str, str]:
     """The report to the lake and MLflow, and as Prefect artifacts (aggregates only)."""
     path = MonitoringStore(lake).write(
-        str(result.window.until), result.html, report.summary(result)
+        str(result.window.until), monitor_page.page(result), report.summary(result)
     )
     markdown = report.report_markdown(result, tracking_uri=settings.tracking_uri, lake_path=path)
     params = {
@@ -92,6 +99,21 @@ def apply_retention(lake: Lake, settings: Settings, today: date) -> list[str]:
     )
 
 
+@task(**io_task)
+def compact_closed_days(lake: Lake, settings: Settings, today: date) -> list[Compacted]:
+    compactor = Compactor(
+        lake,
+        rows_per_file=settings.compaction_rows_per_file,
+        row_group_rows=settings.compaction_row_group_rows,
+    )
+    return steps.compact_closed_days(
+        compactor,
+        ScoredStore(lake).days(),
+        after_days=settings.compaction_after_days,
+        today=today,
+    )
+
+
 def _run_name() -> str:
     until = flow_run.parameters.get("until") or "today"
     return f"monitor-{until}"
@@ -101,7 +123,8 @@ def _run_name() -> str:
 def monitor(since: str | None = None, until: str | None = None) -> dict[str, Any]:
     """Compare the captured traffic of a window (default: the last ``monitor_window_days`` days,
     today included) with the champion's reference; report it; raise an event past the limits;
-    delete captured scores older than the retention."""
+    delete captured scores older than the retention (before the window is read); compact the
+    closed days; set unreadable captured files aside (counted in the report)."""
     logger = get_run_logger()
     settings = get_settings()
     lake, registry = Lake.from_settings(settings), open_registry(settings)
@@ -112,6 +135,9 @@ def monitor(since: str | None = None, until: str | None = None) -> dict[str, Any
         if since
         else Window.ending(last, settings.monitor_window_days)
     )
+    # Retention first: a window that cannot be read must not keep old days past their time.
+    expired = apply_retention(lake, settings, today)
+    compacted = compact_closed_days(lake, settings, today)
     data, rejections = read_window(lake, settings, window)
     reference = build_reference(lake, registry, settings)
     result = compute_drift(data, reference, rejections, settings)
@@ -119,7 +145,6 @@ def monitor(since: str | None = None, until: str | None = None) -> dict[str, Any
     event_id = (
         emit_alert(result, settings.model_name, written["mlflow_run_id"]) if result.alert else None
     )
-    expired = apply_retention(lake, settings, today)
     logger.info(result.headline)
     if expired:
         logger.info(
@@ -127,8 +152,16 @@ def monitor(since: str | None = None, until: str | None = None) -> dict[str, Any
             len(expired),
             expired[-1],
         )
+    if compacted:
+        logger.info(
+            "Compaction: %d closed day(s) rewritten, %d files into %d.",
+            len(compacted),
+            sum(c.files_before for c in compacted),
+            sum(c.files_after for c in compacted),
+        )
+    status = "alert" if result.alert else ("no traffic" if not result.traffic.rows else "ok")
     return {
-        "status": "no traffic" if not result.traffic.rows else ("alert" if result.alert else "ok"),
+        "status": status,
         "headline": result.headline,
         "window": {"since": str(window.since), "until": str(window.until)},
         "records": result.traffic.rows,
@@ -136,6 +169,8 @@ def monitor(since: str | None = None, until: str | None = None) -> dict[str, Any
         "champion_version": result.champion_version,
         "event_id": event_id,
         "expired_days": expired,
+        "compacted_days": [c.day for c in compacted],
+        "set_aside_files": [f.path for f in result.set_aside],
         **written,
     }
 

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from fraud_detection.config_capture import CaptureSettings
 from fraud_detection.config_fairness import FairnessSettings
 from fraud_detection.config_review import ReviewSettings
+from fraud_detection.config_watching import WatchingSettings
 from fraud_detection.core.bands import RiskBands
 from fraud_detection.core.params import (
     DriftPlan,
@@ -27,7 +28,7 @@ DEFAULT_DATA_DIR = Path("data")
 PromotionLockKind = Literal["lake", "postgres", "prefect"]
 
 
-class Settings(ReviewSettings, FairnessSettings, CaptureSettings, BaseSettings):
+class Settings(WatchingSettings, ReviewSettings, FairnessSettings, CaptureSettings, BaseSettings):
     """Where data, runs and models live, and how models are trained and judged.
 
     The defaults run everything on one laptop (a local folder as the lake, SQLite for MLflow);

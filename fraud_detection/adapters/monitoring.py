@@ -12,12 +12,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.unreadable import read_or_set_aside
 from fraud_detection.core.monitoring import Rejections, Window
 from fraud_detection.core.scored import (
     DAY_KEY,
     REQUESTS,
     REQUESTS_DIR,
     STATUS,
+    SetAside,
     request_tally_schema,
 )
 
@@ -58,23 +60,22 @@ class RequestTallies:
     def __init__(self, lake: Lake) -> None:
         self.lake = lake
         self.root = f"{lake.root}/{REQUESTS_DIR}"
+        self.set_aside: list[SetAside] = []  # unreadable tally files moved to quarantine
 
     def rejections(self, window: Window) -> Rejections | None:
         """4xx requests among all requests of the window's days; None if nothing was recorded."""
         import pyarrow.compute as pc
-        import pyarrow.dataset as ds
-        import pyarrow.fs as pafs
 
+        self.lake.fs.invalidate_cache()
         files = []
         for day in window.days():
             files += self.lake.fs.glob(f"{self.root}/{DAY_KEY}={day.isoformat()}/*.parquet")
         if not files:
             return None
-        filesystem = pafs.PyFileSystem(pafs.FSSpecHandler(self.lake.fs))
-        dataset = ds.dataset(
-            sorted(files), schema=request_tally_schema(), format="parquet", filesystem=filesystem
+        table, aside = read_or_set_aside(
+            self.lake, sorted(files), request_tally_schema(), [STATUS, REQUESTS]
         )
-        table = dataset.to_table(columns=[STATUS, REQUESTS])
+        self.set_aside.extend(aside)
         status = table[STATUS]
         refused = pc.and_(pc.greater_equal(status, 400), pc.less(status, 500))
         rejected = pc.sum(pc.filter(table[REQUESTS], refused)).as_py() or 0

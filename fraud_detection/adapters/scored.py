@@ -17,12 +17,15 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.scored_days import list_day
+from fraud_detection.adapters.unreadable import Vanished, read_or_set_aside
 from fraud_detection.core.scored import (
     DAY_KEY,
     REQUESTS_DIR,
     SCORED_AT,
     SCORED_DIR,
     TALLY_START,
+    SetAside,
     request_tally_schema,
     scored_schema,
 )
@@ -77,6 +80,7 @@ class ScoredStore:
     def __init__(self, lake: Lake) -> None:
         self.lake = lake
         self.root = f"{lake.root}/{SCORED_DIR}"
+        self.set_aside: list[SetAside] = []  # unreadable files this store moved to quarantine
 
     def _day_dir(self, day: str) -> str:
         return f"{self.root}/{DAY_KEY}={day}"
@@ -111,26 +115,40 @@ class ScoredStore:
 
     def _days_under(self, root: str) -> list[str]:
         # Other processes (every worker of every replica) add files all the time: S3 listings
-        # cached by an earlier call in this process (s3fs keeps them) would hide them.
+        # cached by an earlier call in this process (s3fs keeps them) would hide them. One
+        # listing of the day directories, not of every file in them.
         self.lake.fs.invalidate_cache()
         prefix = f"{DAY_KEY}="
-        found = {
-            path.rsplit("/", 2)[-2].removeprefix(prefix)
-            for path in self.lake.fs.glob(f"{root}/{prefix}*/*.parquet")
-        }
-        return sorted(found)
+        try:
+            names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self.lake.fs.ls(root, detail=False)]
+        except FileNotFoundError:
+            return []
+        return sorted(n.removeprefix(prefix) for n in names if n.startswith(prefix))
 
     def days(self) -> list[str]:
         """The day partitions present, oldest first."""
         return self._days_under(self.root)
 
+    def _days_between(self, since: date | None, until: date | None) -> list[str]:
+        if since and until:  # a window: its own days only, however many are kept
+            return [
+                (since + timedelta(days=i)).isoformat() for i in range((until - since).days + 1)
+            ]
+        return [
+            day
+            for day in self.days()
+            if not ((since and day < since.isoformat()) or (until and day > until.isoformat()))
+        ]
+
     def _files(self, since: date | None, until: date | None) -> list[str]:
-        files = []
-        for day in self.days():
-            if (since and day < since.isoformat()) or (until and day > until.isoformat()):
-                continue
-            files.extend(sorted(self.lake.fs.glob(f"{self._day_dir(day)}/*.parquet")))
-        return files
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.lake.fs.invalidate_cache()
+        days = self._days_between(since, until)
+        # Each day costs a listing and a manifest read: on S3 a round trip each, so at once.
+        with ThreadPoolExecutor(max_workers=min(16, max(len(days), 1))) as pool:
+            listed = pool.map(lambda day: list_day(self.lake, self._day_dir(day)).live, days)
+            return [path for live in listed for path in live]
 
     def read(
         self,
@@ -140,18 +158,22 @@ class ScoredStore:
         columns: Sequence[str] | None = None,
         where: pc.Expression | None = None,
     ) -> pa.Table:
-        """Records of the days from ``since`` to ``until`` (inclusive), only ``columns``."""
-        import pyarrow.dataset as ds
-        import pyarrow.fs as pafs
-
+        """Records of the days from ``since`` to ``until`` (inclusive), only ``columns``; the
+        row groups ``where`` excludes by their statistics are skipped, unreadable files set
+        aside (``set_aside``)."""
         schema = scored_schema()
         wanted = list(columns) if columns is not None else schema.names
-        files = self._files(since, until)
-        if not files:
-            return schema.empty_table().select(wanted)
-        filesystem = pafs.PyFileSystem(pafs.FSSpecHandler(self.lake.fs))
-        dataset = ds.dataset(files, schema=schema, format="parquet", filesystem=filesystem)
-        return dataset.to_table(columns=wanted, filter=where)
+        for attempt in range(3):
+            try:
+                table, aside = read_or_set_aside(
+                    self.lake, self._files(since, until), schema, wanted, where
+                )
+                self.set_aside.extend(aside)
+                return table
+            except Vanished:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def delete_before(self, day: date) -> list[str]:
         """Remove every day partition older than ``day``, captured records and request tallies

@@ -1,18 +1,16 @@
 """Drift of the served inputs and scores against a reference, measured with Evidently.
 
-Pure: two frames in, one result per column and Evidently's HTML report out. Evidently picks each
-column's test from its kind and the sample size (above 1,000 rows: the normed Wasserstein
+Pure: two frames in, one result per column out (the report's page is the monitor's own, of
+aggregates). Evidently picks each column's test from its kind and the sample size (above 1,000 rows: the normed Wasserstein
 distance for numbers, the Jensen-Shannon distance for categories, both with threshold 0.1;
 below: Kolmogorov-Smirnov and chi² p-values at 0.05), so a large window flags a column by how far
 its distribution moved, not by a p-value that any tiny shift makes small. Flags and the region
-rating are categories; counts, amounts, days and the derived ratio are numbers. Histograms in
-the report are aggregated: it holds no record.
+rating are categories; counts, amounts, days and the derived ratio are numbers.
 """
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fraud_detection.core.contract import INPUTS
@@ -49,15 +47,24 @@ class ColumnDrift:
         }
 
 
+class NotComparable(ValueError):
+    """The window's values are too few or too alike for Evidently's tests (one record, or one
+    record posted over and over by a health probe)."""
+
+
 @dataclass(frozen=True)
 class DriftResult:
-    """Drift of each of the 54 inputs and of the served probability; the report as HTML."""
+    """Drift of each of the 54 inputs and of the probability the champion served.
+
+    The score is compared only over the records the champion itself scored (``score_rows`` of
+    them): another version's scores in the window are not drift. ``score`` is None when the
+    champion scored none of the window's records."""
 
     features: tuple[ColumnDrift, ...]
-    score: ColumnDrift
+    score: ColumnDrift | None
     current_rows: int
     reference_rows: int
-    html: str = field(repr=False)
+    score_rows: int = 0
 
     @property
     def drifted_features(self) -> list[str]:
@@ -66,6 +73,10 @@ class DriftResult:
     @property
     def drifted_share(self) -> float:
         return len(self.drifted_features) / len(self.features) if self.features else 0.0
+
+    @property
+    def score_drifted(self) -> bool:
+        return self.score is not None and self.score.drifted
 
 
 def _columns(snapshot: dict[str, Any]) -> dict[str, ColumnDrift]:
@@ -88,39 +99,54 @@ def _columns(snapshot: dict[str, Any]) -> dict[str, ColumnDrift]:
     return found
 
 
-def measure_drift(reference: pd.DataFrame, current: pd.DataFrame) -> DriftResult:
-    """Drift of the 54 inputs and of ``probability`` between two frames holding both."""
+def _run(
+    reference: pd.DataFrame, current: pd.DataFrame, columns: list[str]
+) -> dict[str, ColumnDrift]:
+    """Evidently's drift of ``columns`` (inputs or the probability) between two frames.
+
+    Float64 in: Evidently bins float32 values of one large number (an income of 2,000,000 posted
+    50 times) into bins narrower than float32 can tell apart, and raises."""
     from evidently import DataDefinition, Dataset, Report
     from evidently.metrics import ValueDrift
     from evidently.presets import DataDriftPreset
 
-    columns = [*FEATURES, PROBABILITY]
+    features = [c for c in columns if c != PROBABILITY]
     definition = DataDefinition(
-        numerical_columns=[*NUMERICAL, PROBABILITY], categorical_columns=list(CATEGORICAL)
+        numerical_columns=[c for c in columns if c not in CATEGORICAL],
+        categorical_columns=[c for c in columns if c in CATEGORICAL],
     )
-    report = Report(
-        [DataDriftPreset(columns=list(FEATURES)), ValueDrift(column=PROBABILITY)],
-        include_tests=True,
-    )
-    snapshot = report.run(
-        Dataset.from_pandas(current.loc[:, columns], data_definition=definition),
-        Dataset.from_pandas(reference.loc[:, columns], data_definition=definition),
-    )
-    found = _columns(snapshot.dict())
+    metrics: list[Any] = [DataDriftPreset(columns=features)] if features else []
+    if PROBABILITY in columns:
+        metrics.append(ValueDrift(column=PROBABILITY))
+    try:
+        snapshot = Report(metrics, include_tests=True).run(
+            Dataset.from_pandas(
+                current.loc[:, columns].astype("float64"), data_definition=definition
+            ),
+            Dataset.from_pandas(
+                reference.loc[:, columns].astype("float64"), data_definition=definition
+            ),
+        )
+    except ValueError as error:
+        raise NotComparable(f"too few distinct values to compare ({error})") from error
+    return _columns(snapshot.dict())
+
+
+def measure_drift(
+    reference: pd.DataFrame, current: pd.DataFrame, champion_scores: pd.Series | None = None
+) -> DriftResult:
+    """Drift of the 54 inputs (``current``: every version's records) and of the probability
+    (``champion_scores``: the champion's own; default ``current``'s) against ``reference``."""
+    scores = current[PROBABILITY] if champion_scores is None else champion_scores
+    found = _run(reference, current, list(FEATURES))
+    score = None
+    if len(scores):
+        served = scores.rename(PROBABILITY).to_frame()
+        score = _run(reference, served, [PROBABILITY])[PROBABILITY]
     return DriftResult(
         features=tuple(found[name] for name in FEATURES),
-        score=found[PROBABILITY],
+        score=score,
         current_rows=len(current),
         reference_rows=len(reference),
-        html=snapshot.get_html_str(as_iframe=False),
+        score_rows=len(scores),
     )
-
-
-def marked_html(report: str, headline: str) -> str:
-    """Evidently's page with the monitor's headline above it (a report past the limits says so)."""
-    banner = (
-        '<div style="font:16px sans-serif;padding:12px 16px;border-bottom:1px solid #ccc">'
-        f"{html.escape(headline)}</div>"
-    )
-    head, body, rest = report.partition("<body>")
-    return f"{head}{body}{banner}{rest}" if body else banner + report

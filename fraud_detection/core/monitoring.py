@@ -116,7 +116,7 @@ def limits_passed(
                 f"{len(drift.drifted_features)} of {len(drift.features)} inputs drifted "
                 f"({share:.0%} > {limits.max_drifted_share:.0%})"
             )
-        if limits.alert_on_score_drift and drift.score.drifted:
+        if limits.alert_on_score_drift and drift.score_drifted:
             passed.append("the score distribution drifted")
     if rejections is not None and rejections.rate > limits.max_rejected_rate:
         passed.append(
@@ -139,18 +139,25 @@ def headline(
     no_drift_reason: str = "",
 ) -> str:
     """The first line of every report: did anything move, and what, in plain words."""
+    alert = f"Past the limits ({'; '.join(passed)}). " if passed else ""
     if traffic is None or traffic.rows == 0:
+        if passed:  # every request refused: nothing scored, and that is the news
+            return f"{alert}No record was scored {window}."
         return f"No traffic {window}: nothing was scored in the window, so nothing to compare."
     volume = f"{traffic.rows:,} records scored {window}"
     if drift is None:
-        return f"Drift not measured ({no_drift_reason}); {volume}."
+        return f"{alert}Drift not measured ({no_drift_reason}); {volume}."
     moved = drift.drifted_features
-    score = "the score distribution moved" if drift.score.drifted else "the scores did not"
+    if drift.score is None:
+        score = "the champion's score was not compared (it scored none of them)"
+    else:
+        score = "the score distribution moved" if drift.score.drifted else "the scores did not"
     if moved:
         what = f"{len(moved)} of {len(drift.features)} inputs moved ({_listed(moved)}) and {score}"
-    elif drift.score.drifted:
+    elif drift.score is None:
+        what = f"No input moved; {score}"
+    elif drift.score_drifted:
         what = "No input moved but the score distribution did"
     else:
         what = "Nothing moved: no input and not the score distribution"
-    alert = f"Past the limits ({'; '.join(passed)}). " if passed else ""
     return f"{alert}{what}, on {volume}."

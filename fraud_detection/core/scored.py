@@ -10,6 +10,7 @@ validation, the derived ratio included).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fraud_detection.core.contract import ID_COLUMN
@@ -89,3 +90,25 @@ def request_tally_schema() -> pa.Schema:
             pa.field(REQUESTS, pa.int64(), nullable=False),
         ]
     )
+
+
+QUARANTINE_DIR = "quarantine"  # <lake>/quarantine/scored/…: captured files that could not be read
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A captured file that could not be read, moved out of the way: where it was, why."""
+
+    path: str  # under scored/, as it was found
+    reason: str
+
+
+@dataclass(frozen=True)
+class Compacted:
+    """One closed day compacted: how many files became how many, over how many records."""
+
+    day: str
+    files_before: int
+    files_after: int
+    rows: int
+    set_aside: int = 0  # unreadable files moved to quarantine instead

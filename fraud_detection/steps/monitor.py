@@ -23,7 +23,7 @@ import pandas as pd
 from fraud_detection.config import Settings
 from fraud_detection.core.contract import ID_COLUMN
 from fraud_detection.core.dataset import stable_seed
-from fraud_detection.core.drift import DriftResult, marked_html, measure_drift
+from fraud_detection.core.drift import DriftResult, NotComparable, measure_drift
 from fraud_detection.core.evaluation import predict_proba
 from fraud_detection.core.features import FEATURES, feature_matrix
 from fraud_detection.core.monitoring import (
@@ -37,12 +37,19 @@ from fraud_detection.core.monitoring import (
     keep_sample,
     limits_passed,
 )
-from fraud_detection.core.scored import MODEL_VERSION, PROBABILITY, REQUEST_ID, RISK_LEVEL
+from fraud_detection.core.scored import (
+    MODEL_VERSION,
+    PROBABILITY,
+    REQUEST_ID,
+    RISK_LEVEL,
+    Compacted,
+    SetAside,
+)
 from fraud_detection.steps.intake import fetch, validate
 from fraud_detection.steps.ports import Deliveries, MonitorBook, ScoredView
 
 WINDOW_COLUMNS = (REQUEST_ID, ID_COLUMN, *FEATURES, PROBABILITY, RISK_LEVEL, MODEL_VERSION)
-SAMPLED = [*FEATURES, PROBABILITY]
+SAMPLED = [*FEATURES, PROBABILITY, MODEL_VERSION]
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,8 @@ class WindowData:
 
     window: Window
     traffic: Traffic
-    sample: pd.DataFrame = field(repr=False)  # the 54 inputs and the probability
+    sample: pd.DataFrame = field(repr=False)  # the 54 inputs, the probability, the version
+    set_aside: tuple[SetAside, ...] = ()  # captured files that could not be read
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,7 @@ class MonitorResult:
     rejections: Rejections | None  # None: the service recorded no request tallies
     passed: list[str]  # limits passed, in words (empty: within every limit)
     headline: str
-    html: str = field(repr=False)
+    set_aside: tuple[SetAside, ...] = ()  # captured files set aside as unreadable
 
     @property
     def alert(self) -> bool:
@@ -167,9 +175,26 @@ def build_reference(
     return Reference(champion.version, tuple(r.name for r in lineage), total, frame)
 
 
-def plain_html(text: str) -> str:
-    """The report's page when there is nothing for Evidently to draw."""
-    return marked_html("<html><head><meta charset='utf-8'></head><body></body></html>", text)
+def _drift(
+    data: WindowData, reference: Reference | NoReference, floor: int
+) -> tuple[DriftResult | None, str]:
+    """The window's drift, or why it was not measured (no reference, the privacy floor, values
+    too few or too alike to compare)."""
+    rows = data.traffic.rows
+    if rows < floor:
+        floor_reason = (
+            f"{rows:,} records, below the privacy floor of {floor:,}: counts and rates only"
+        )
+        return None, floor_reason
+    if isinstance(reference, NoReference):
+        return None, reference.reason
+    sample = data.sample
+    # The champion's own scores only: another version's are not drift of this one.
+    champion_scores = sample.loc[sample[MODEL_VERSION] == reference.version, PROBABILITY]
+    try:
+        return measure_drift(reference.frame, sample, champion_scores), ""
+    except NotComparable as error:
+        return None, str(error)
 
 
 def compare(
@@ -181,11 +206,11 @@ def compare(
     """Drift per input and of the score, band shares, rejected rate, limits, headline."""
     traffic = data.traffic
     ref = reference if isinstance(reference, Reference) else None
-    drift = None
-    if ref is not None and traffic.rows:
-        drift = measure_drift(ref.frame, data.sample)
-    passed = limits_passed(drift, rejections, settings.monitor_limits()) if traffic.rows else []
-    reason = reference.reason if isinstance(reference, NoReference) else ""
+    drift, reason = (
+        _drift(data, reference, settings.monitor_min_records) if traffic.rows else (None, "")
+    )
+    # Limits hold with or without scored records: a service refusing every request must alert.
+    passed = limits_passed(drift, rejections, settings.monitor_limits())
     line = headline(data.window, traffic, drift, passed, no_drift_reason=reason)
     reference_scores = None if ref is None else ref.frame[PROBABILITY].to_numpy()
     return MonitorResult(
@@ -198,7 +223,7 @@ def compare(
         rejections=rejections,
         passed=passed,
         headline=line,
-        html=marked_html(drift.html, line) if drift else plain_html(line),
+        set_aside=data.set_aside,
     )
 
 
@@ -211,3 +236,18 @@ class Expiring(Protocol):
 def expire_captured(scored: Expiring, *, retention_days: int, today: date) -> list[str]:
     """Delete the day partitions older than the retention → the days removed."""
     return scored.delete_before(today - timedelta(days=retention_days))
+
+
+class Compacting(Protocol):
+    """Closed days of captured scores that can be compacted (``Compactor`` with the store)."""
+
+    def compact_day(self, day: str) -> Compacted | None: ...
+
+
+def compact_closed_days(
+    compactor: Compacting, days: list[str], *, after_days: int, today: date
+) -> list[Compacted]:
+    """Compact each of ``days`` that is at least ``after_days`` old → what was rewritten."""
+    last = (today - timedelta(days=after_days)).isoformat()
+    done = (compactor.compact_day(day) for day in days if day <= last)
+    return [c for c in done if c is not None]

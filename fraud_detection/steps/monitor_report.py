@@ -11,6 +11,7 @@ from fraud_detection.core.lineage import RunRecord
 from fraud_detection.core.redact import redact_uri
 from fraud_detection.core.tags import VersionTags, utc_now
 from fraud_detection.steps.monitor import MonitorResult
+from fraud_detection.steps.monitor_page import page
 from fraud_detection.steps.ports import MonitorBook
 
 EVENT_NAME = "fraud-detection.monitor.limits-passed"
@@ -23,6 +24,8 @@ def drift_rows(result: MonitorResult) -> list[dict[str, Any]]:
     if result.drift is None:
         return []
     rows = [c.as_row() for c in result.drift.features]
+    if result.drift.score is None:
+        return rows
     return [*rows, {**result.drift.score.as_row(), "column": "probability (the score)"}]
 
 
@@ -57,6 +60,15 @@ def _rejected(result: MonitorResult) -> str:
     return f"- Rejected requests: {r.rejected:,} of {r.requests:,} ({r.rate:.1%})"
 
 
+def _set_aside(result: MonitorResult) -> str:
+    found = result.set_aside
+    if not found:
+        return "- Unreadable captured files: none"
+    reasons = "; ".join(f"`{f.path}`: {f.reason}" for f in found[:5])
+    more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+    return f"- Unreadable captured files set aside in quarantine: {len(found)} ({reasons}{more})"
+
+
 def report_markdown(result: MonitorResult, *, tracking_uri: str, lake_path: str = "") -> str:
     """The headline on the first line, then the window, the reference, volume, bands, drift."""
     lines = [
@@ -69,6 +81,7 @@ def report_markdown(result: MonitorResult, *, tracking_uri: str, lake_path: str 
         _volume(result),
         _reference(result),
         _rejected(result),
+        _set_aside(result),
     ]
     if lake_path:
         lines.append(
@@ -109,7 +122,8 @@ def summary(result: MonitorResult) -> dict[str, Any]:
         "bands": [b.__dict__ for b in result.bands],
         "rejected": None if result.rejections is None else result.rejections.__dict__,
         "drifted_features": drift.drifted_features if drift else [],
-        "score_drifted": drift.score.drifted if drift else None,
+        "score_drifted": drift.score_drifted if drift and drift.score else None,
+        "set_aside": [f.__dict__ for f in result.set_aside],
         "drift": drift_rows(result),
     }
 
@@ -121,10 +135,12 @@ def metrics(result: MonitorResult) -> dict[str, float]:
         "requests": float(result.traffic.requests),
         "applications": float(result.traffic.applications),
         "alert": float(result.alert),
+        "set_aside_files": float(len(result.set_aside)),
     }
     if result.drift is not None:
         found["drifted_features"] = float(len(result.drift.drifted_features))
         found["drifted_share"] = result.drift.drifted_share
+    if result.drift is not None and result.drift.score is not None:
         found["score_drift"] = result.drift.score.score
         found["score_drifted"] = float(result.drift.score.drifted)
     for band in result.bands:
@@ -155,7 +171,7 @@ def record_monitor(
             params=params,
             metrics=metrics(result),
             tags=tags,
-            texts={REPORT_HTML: result.html, REPORT_MD: markdown},
+            texts={REPORT_HTML: page(result), REPORT_MD: markdown},
         )
     )
     if version:

@@ -121,6 +121,8 @@ def test_shifted_traffic_is_reported_drifted_on_the_shifted_columns_where_a_user
     # of one distribution reaches Evidently's 0.1 threshold now and then on heavy-tailed amounts.
     settings, registry, champion, store, now = _a_day_of_shifted_traffic(tmp_path, monkeypatch)
     started = now - timedelta(seconds=5)
+    junk = Path(store.root) / f"day={now.date()}" / "junk-1.parquet"  # not Parquet at all
+    junk.write_bytes(b"PAR1 this is not a batch file")
 
     # When the monitor flow runs on its defaults (the last 7 days)
     state = monitor(return_state=True)
@@ -163,6 +165,9 @@ def test_shifted_traffic_is_reported_drifted_on_the_shifted_columns_where_a_user
     # and captured scores older than the retention are gone, the window's are kept
     assert result["expired_days"] == [str((now - timedelta(days=40)).date())]
     assert store.days() == [str(now.date())]
+    # and the junk file was set aside, counted in the run, the rest of the day read
+    assert result["set_aside_files"] == [f"day={now.date()}/junk-1.parquet"] and not junk.exists()
+    assert run.data.metrics["set_aside_files"] == 1
 
 
 def test_a_window_without_traffic_is_reported_in_words(

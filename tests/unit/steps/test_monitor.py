@@ -23,7 +23,7 @@ from fraud_detection.core.params import MonitorLimits
 from fraud_detection.core.scored import REQUESTS_DIR, request_tally_schema
 from fraud_detection.core.tags import Role, VersionTags
 from fraud_detection.sources.synthetic import generate, generate_lake_partitions
-from fraud_detection.steps import first_champion, intake, monitor, monitor_report
+from fraud_detection.steps import first_champion, intake, monitor, monitor_page, monitor_report
 from tests.support.fakes import InMemoryLake, InMemoryRegistry, StoredVersion
 from tests.support.traffic import SHIFTED, captured, shifted
 
@@ -89,7 +89,7 @@ def test_traffic_with_shifted_inputs_is_reported_as_drifted_on_those_columns_onl
     assert "3,200 records scored from 2025-03-08 to 2025-03-14" in result.headline
     # and 4 of 54 is within the default 10 % limit; the score may move with its inputs
     assert ("inputs drifted" in " ".join(result.passed)) is False
-    assert result.alert == result.drift.score.drifted
+    assert result.alert == result.drift.score_drifted
     # and the volume and bands count every record, the drift tests a bounded sample
     assert result.traffic.rows == 3_200 and result.traffic.applications == 3_200
     assert result.traffic.by_day == {"2025-03-13": 1_400, "2025-03-14": 1_800}
@@ -101,15 +101,16 @@ def test_traffic_with_shifted_inputs_is_reported_as_drifted_on_those_columns_onl
     markdown = monitor_report.report_markdown(result, tracking_uri="sqlite:///x.db")
     assert markdown.splitlines()[0] == result.headline
     assert "Rejected requests: not recorded" in markdown
-    assert result.headline in result.html
-    for text in (markdown, result.html, str(monitor_report.summary(result))):
+    html = monitor_page.page(result)
+    assert result.headline in html
+    for text in (markdown, html, str(monitor_report.summary(result))):
         assert not any(str(i) in text for i in traffic["SK_ID_CURR"].head(50))
 
     # and the report is a run of its own that the champion's version points at
     run_id = monitor_report.record_monitor(registry, result, markdown, {"window_days": "7"})
     run = registry.runs[run_id]
     assert run.tags["model_version"] == version and run.tags["monitor"] == "true"
-    assert run.artifacts[monitor_report.REPORT_HTML] == result.html
+    assert run.artifacts[monitor_report.REPORT_HTML] == html
     assert run.metrics["drifted_features"] == 4.0
     assert registry.champion().tags.monitor_run_id == run_id
 
@@ -127,7 +128,7 @@ def test_no_traffic_in_the_window_is_a_clear_message_not_a_crash(
         "so nothing to compare."
     )
     assert (result.drift, result.passed, result.bands, result.traffic.rows) == (None, [], [], 0)
-    assert result.headline in result.html
+    assert result.headline in monitor_page.page(result)
     assert monitor_report.drift_rows(result) == []
     assert monitor_report.report_markdown(result, tracking_uri="x").startswith("No traffic")
 
@@ -140,8 +141,10 @@ def test_a_champion_without_lineage_is_reported_without_drift(tmp_path: Path) ->
     data = monitor.WindowData(
         Window(TODAY, TODAY), Traffic(3, 3, 3, by_band={"low_risk": 3}), pd.DataFrame()
     )
-    result = monitor.compare(data, reference, Rejections(1, 4), SETTINGS)
+    settings = SETTINGS.model_copy(update={"monitor_min_records": 1})
+    result = monitor.compare(data, reference, Rejections(1, 4), settings)
     assert result.headline.startswith(
+        "Past the limits (25.0% of requests were rejected (> 5.0%)). "
         "Drift not measured (champion v1 has no lineage: a model registered from a file)"
     )
     assert result.passed == ["25.0% of requests were rejected (> 5.0%)"] and result.alert
