@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fraud_detection.config_capacity import CapacitySettings
 from fraud_detection.config_capture import CaptureSettings
 from fraud_detection.config_fairness import FairnessSettings
 from fraud_detection.config_review import ReviewSettings
@@ -28,7 +29,14 @@ DEFAULT_DATA_DIR = Path("data")
 PromotionLockKind = Literal["lake", "postgres", "prefect"]
 
 
-class Settings(WatchingSettings, ReviewSettings, FairnessSettings, CaptureSettings, BaseSettings):
+class Settings(
+    CapacitySettings,
+    WatchingSettings,
+    ReviewSettings,
+    FairnessSettings,
+    CaptureSettings,
+    BaseSettings,
+):
     """Where data, runs and models live, and how models are trained and judged.
 
     The defaults run everything on one laptop (a local folder as the lake, SQLite for MLflow);

@@ -7,6 +7,7 @@ seconds to import), so ``--help`` answers at once and ``status`` loads only the 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import sys
@@ -232,9 +233,17 @@ def ingest(
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help="applications .parquet or .csv")
     ],
+    labels_as_of: Annotated[
+        datetime.datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="when the delivery's labels were taken (YYYY-MM-DD): a month whose labels are "
+            "younger than FRAUD_LABEL_MATURITY_DAYS is held as immature",
+        ),
+    ] = None,
 ) -> None:
     """Deliver a month (or a corrected delivery of it) to the lake; older bytes are kept."""
-    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.adapters.lake import Lake, LakeError
     from fraud_detection.config import get_settings
     from fraud_detection.core.lineage import PartitionRef
     from fraud_detection.core.redact import redact_uri
@@ -243,10 +252,16 @@ def ingest(
     data = file.read_bytes()
     try:
         intake.validate(intake.MonthData(PartitionRef(month, str(file), ""), data))
-        ref = Lake.from_settings(get_settings()).deliver(month, data, csv=file.suffix == ".csv")
-    except (intake.MonthError, ValueError) as exc:
+        lake = Lake.from_settings(get_settings())
+        ref = lake.deliver(month, data, csv=file.suffix == ".csv")
+        if labels_as_of is not None:
+            lake.record_labels_as_of(month, labels_as_of.date())
+    except (intake.MonthError, ValueError, LakeError) as exc:
         _fail(str(exc))
-    _console().print(f"{month}: delivered as {redact_uri(ref.path)} (sha256 {ref.sha256[:12]})")
+    taken = f", labels as of {labels_as_of.date().isoformat()}" if labels_as_of else ""
+    _console().print(
+        f"{month}: delivered as {redact_uri(ref.path)} (sha256 {ref.sha256[:12]}{taken})"
+    )
 
 
 def _prefect_for_the_shell() -> None:

@@ -13,6 +13,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator, Sequence
+from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 DELIVERY_PATTERN = re.compile(
     r"^applications(?:-(?P<number>[2-9]|[1-9]\d+))?\.(?P<ext>parquet|csv)$"
 )
+LABELS_AS_OF_SUFFIX = ".labels_as_of"  # beside a delivery: when its labels were taken
 TRUTH_NAME = "truth.parquet"  # true p(fraud) of synthetic rows, kept out of the features
 
 
@@ -276,6 +278,20 @@ class Lake:
         path = f"{self._dir(month)}/{name}"
         self._write_once(path, data)
         return PartitionRef(month, self.display(path), hashlib.sha256(data).hexdigest())
+
+    def record_labels_as_of(self, month: str, day: date) -> None:
+        """Record when the labels of the month's delivery in force were taken (a small file
+        beside it, ``<delivery>.labels_as_of``; written once, like the delivery)."""
+        path = self._data_path(month)
+        assert path is not None
+        self._write_once(f"{path}{LABELS_AS_OF_SUFFIX}", day.isoformat().encode())
+
+    def labels_as_of(self, month: str) -> date | None:
+        """When the labels of the month's delivery in force were taken, if it says."""
+        path = self._data_path(month, must_exist=False)
+        if path is None or not self.fs.exists(f"{path}{LABELS_AS_OF_SUFFIX}"):
+            return None
+        return date.fromisoformat(self._read_bytes(f"{path}{LABELS_AS_OF_SUFFIX}").decode())
 
     def create_file(self, path: str, data: bytes) -> bool:
         """Create ``path`` with ``data`` only if it does not exist (atomic); False if it did."""
