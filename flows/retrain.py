@@ -12,6 +12,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows import retrain_checks as checks
 from flows.locks import prefect_lock
 from flows.review import settle
 from fraud_detection.adapters.dask_training import DaskTraining
@@ -73,8 +74,8 @@ def pick_month(lake: Lake, registry: Registry, month: str | None) -> str | None:
 
 
 @task(**io_task)
-def check_decided(registry: Registry, month: str) -> dict[str, str] | None:
-    return months.already_decided(registry, month)
+def check_decided(registry: Registry, month: str, lake: Lake) -> dict[str, str] | None:
+    return months.already_decided(registry, month, lake)
 
 
 @task(**io_task)
@@ -258,7 +259,7 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
         return {"status": "nothing to do"}
     if month is None:
         _rename_run(f"retrain-{chosen}")
-    decided = check_decided(registry, chosen)
+    decided = check_decided(registry, chosen, lake)
     if decided is not None:
         logger.info(
             "Month %s was already decided (%s, version %s): nothing to do.",
@@ -283,6 +284,8 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
     with training_fitter(settings) as fitter:
         inputs = gather_pool(lake, registry, settings, data, clean, fitter)
         challenger = train_challenger(registry, settings, inputs, fitter)
+        traffic = checks.recent_traffic(lake, settings, inputs.holdout, clean)
+        challenger = checks.cut_for_capacity(registry, settings, challenger, traffic)
         scores = evaluate(registry, settings, challenger, inputs.holdout)
         live = measure_served_model(lake, registry, challenger, clean)
         live_by_group = measure_served_groups(lake, registry, settings, challenger, clean)
@@ -290,9 +293,16 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
         fairness = check_groups(registry, settings, scores, inputs.holdout)
         evaluation = judging.with_holds(evaluation, fairness.holds)
         evaluation = judging.with_holds(evaluation, review.approval_holds(settings))
+        evaluation = judging.with_holds(
+            evaluation, checks.replay_traffic(registry, settings, evaluation, traffic)
+        )
+        immature = checks.check_label_maturity(lake, registry, settings, data, clean)
+        evaluation = judging.with_holds(evaluation, immature)
         served = None
         if evaluation.decision.promote and settings.refit_on_promotion:
             served = refit_served_model(registry, settings, inputs, challenger, fitter)
+            checks.cut_served_for_capacity(registry, settings, served, traffic)
+    checks.mark_immature(registry, evaluation, immature, data)
     record_evaluation(registry, evaluation)
     outcome = transition_stage(registry, evaluation, data, served)
     report(

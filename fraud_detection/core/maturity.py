@@ -36,6 +36,8 @@ class MonthLabels:
 
 @dataclass(frozen=True)
 class MaturityRule:
+    """When a month's labels count as complete (the settings' maturity and confidence)."""
+
     maturity_days: int
     confidence: float
     spread: float  # smallest month-to-month spread of the log fraud rate

@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 
 from fraud_detection.config import Settings
+from fraud_detection.core.capacity import capacity_threshold
 from fraud_detection.core.dataset import split_month
 from fraud_detection.core.evaluation import metrics_at, predict_proba
 from fraud_detection.core.features import TARGET_COLUMN, feature_matrix
 from fraud_detection.core.lineage import lineage_hash
 from fraud_detection.core.tags import Role, Verdict, VersionTags
-from fraud_detection.core.training import TrainingPart, train_parts
+from fraud_detection.core.training import TrainedModel, TrainingPart, train_parts
+from fraud_detection.steps.capacity import capacity_of, traffic_or_holdout
 from fraud_detection.steps.challengers import Registration, log_and_register
 from fraud_detection.steps.intake import BASE, MonthData
 from fraud_detection.steps.ports import ModelBook
@@ -52,6 +54,7 @@ def bootstrap_champion(
     )
     y = holdout_split.holdout[TARGET_COLUMN].to_numpy()
     probability = predict_proba(trained.booster, feature_matrix(holdout_split.holdout))
+    trained = _cut_for_capacity(settings, trained, holdout_split.holdout, probability)
     holdout_metrics = metrics_at(y, probability, trained.threshold)
     registration = Registration(
         month=BASE,
@@ -77,3 +80,14 @@ def bootstrap_champion(
         ),
     )
     return Bootstrap(version, created=True, metrics=holdout_metrics)
+
+
+def _cut_for_capacity(
+    settings: Settings, trained: TrainedModel, holdout: pd.DataFrame, probability: np.ndarray
+) -> TrainedModel:
+    """With a review capacity, the first champion's threshold flags it on the base's holdout
+    (no traffic yet: the holdout stands in, as a month's worth of applications)."""
+    share = capacity_of(settings, traffic_or_holdout(None, settings, holdout, len(holdout)))
+    if share is None:
+        return trained
+    return dataclasses.replace(trained, threshold=capacity_threshold(probability, share))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from fraud_detection.core.tags import QuarantineRecord
+from fraud_detection.steps.maturity import awaiting_judgement
 from fraud_detection.steps.ports import Deliveries, RegistryView
 
 
 def next_month(lake: Deliveries, registry: RegistryView) -> str | None:
     """The earliest month with no decision whose delivery in force is not quarantined."""
-    decided = registry.decided_months()
+    decided = registry.decided_months() - awaiting_judgement(lake, registry)
     quarantined = registry.quarantined()
     for month in lake.list_months():
         if month in decided:
@@ -26,8 +27,13 @@ def _still_quarantined(lake: Deliveries, month: str, record: QuarantineRecord) -
     return lake.fetch(month)[1].sha256 == record.sha256  # or the file was replaced in place
 
 
-def already_decided(registry: RegistryView, month: str) -> dict[str, str] | None:
-    """The decided version of a month, if any (the registry only: no data is read)."""
+def already_decided(
+    registry: RegistryView, month: str, lake: Deliveries | None = None
+) -> dict[str, str] | None:
+    """The decided version of a month, if any (no data is read); with the lake, a month held
+    as immature whose later delivery came is not decided (it is judged again)."""
+    if lake is not None and month in awaiting_judgement(lake, registry):
+        return None
     for version in registry.versions():
         tags = version.tags
         if tags.month == month and tags.judged:

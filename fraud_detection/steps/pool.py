@@ -27,6 +27,7 @@ from fraud_detection.core.part_batches import Batch, batch_of_columns
 from fraud_detection.core.recipe import recency_weight
 from fraud_detection.core.training import TrainingPart
 from fraud_detection.steps.intake import BASE, MonthData, MonthError, fetch, validate_streamed
+from fraud_detection.steps.maturity import immature_months
 from fraud_detection.steps.ports import Deliveries, RegistryView
 
 CHUNK_ROWS = 65_536  # rows decoded at a time: bounds a read's memory whatever the partition
@@ -63,7 +64,7 @@ class PoolPlan:
     def of(
         cls, lake: Deliveries, registry: RegistryView, month: str, floor: HistoryFloor | None
     ) -> PoolPlan:
-        decided = registry.decided_months()
+        decided = registry.decided_months() - set(immature_months(registry))  # immature: out
         earlier = [m for m in lake.list_months() if m < month and m in decided]
         oldest = min([*earlier, month])
         ages = {BASE: month_age(month, oldest) + 1, **{m: month_age(month, m) for m in earlier}}

@@ -1,0 +1,104 @@
+"""The monthly run's capacity and label-maturity tasks: thin wrappers around domain steps.
+
+Kept beside ``flows/retrain.py`` so the flow gains a few lines, not these tasks' bodies."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.registry import Registry
+from fraud_detection.adapters.scored import ScoredStore
+from fraud_detection.config import Settings
+from fraud_detection.core.holds import Hold
+from fraud_detection.steps import capacity, maturity, replay
+from fraud_detection.steps.capacity import Traffic
+from fraud_detection.steps.challengers import Challenger
+from fraud_detection.steps.intake import MonthData
+from fraud_detection.steps.judging import Evaluation
+
+IO_RETRIES = 2
+io_task: dict[str, Any] = {
+    "retries": IO_RETRIES,
+    "retry_delay_seconds": [2, 10],
+    "cache_policy": NO_CACHE,
+}
+
+
+def _today() -> datetime:
+    started = flow_run.scheduled_start_time
+    return started if started is not None else datetime.now(UTC)
+
+
+@task(**io_task)
+def recent_traffic(
+    lake: Lake, settings: Settings, holdout: pd.DataFrame, month: pd.DataFrame
+) -> Traffic:
+    """The captured applications of the replay window (the holdout when too few)."""
+    captured = capacity.read_traffic(ScoredStore(lake), settings, _today().date())
+    return capacity.traffic_or_holdout(captured, settings, holdout, len(month))
+
+
+@task(**io_task)
+def cut_for_capacity(
+    registry: Registry, settings: Settings, challenger: Challenger, traffic: Traffic
+) -> Challenger:
+    """The challenger with the threshold that flags the capacity (unchanged without one)."""
+    threshold = capacity.cut_threshold(registry, settings, challenger.version, traffic)
+    return challenger if threshold is None else replace(challenger, threshold=threshold)
+
+
+@task(**io_task)
+def cut_served_for_capacity(
+    registry: Registry, settings: Settings, served: str | None, traffic: Traffic
+) -> None:
+    """The refit served in the challenger's place flags the capacity too."""
+    if served is not None:
+        capacity.cut_threshold(registry, settings, served, traffic)
+
+
+@task(**io_task)
+def replay_traffic(
+    registry: Registry, settings: Settings, evaluation: Evaluation, traffic: Traffic
+) -> list[Hold]:
+    """Re-score the traffic with both models; the ``retrain-replay`` artifact; its holds."""
+    result = replay.replay_traffic(registry, settings, evaluation, traffic)
+    create_markdown_artifact(
+        key="retrain-replay",
+        markdown=replay.replay_markdown(evaluation.month, result, traffic),
+        description=f"Captured traffic replayed for {evaluation.month}",
+    )
+    if result is not None:
+        create_table_artifact(
+            key="retrain-replay-bands",
+            table=result.rows(),
+            description=f"Flags by risk band, challenger against champion, {evaluation.month}",
+        )
+    return replay.holds_of(result, settings)
+
+
+@task(**io_task)
+def check_label_maturity(
+    lake: Lake, registry: Registry, settings: Settings, data: MonthData, clean: pd.DataFrame
+) -> list[Hold]:
+    """Holds of a month whose labels are not yet complete."""
+    month = data.ref.name
+    return maturity.check_maturity(registry, settings, month, clean, lake.labels_as_of(month))
+
+
+@task(**io_task)
+def mark_immature(
+    registry: Registry, evaluation: Evaluation, holds: list[Hold], data: MonthData
+) -> None:
+    """A month with immature labels is judged again when a later delivery comes (and is left
+    out of training pools until then), whatever the rule said of its challenger."""
+    if holds:
+        maturity.mark_immature(registry, evaluation.challenger.version, data.ref.path)

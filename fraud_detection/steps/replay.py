@@ -1,0 +1,62 @@
+"""Replay before promotion: the recent traffic scored by the challenger and the champion.
+
+How many applications each would flag, how many both, and by risk band; a change in volume
+past ``replay_max_volume_change`` holds the month for a person, as the fairness gate does."""
+
+from __future__ import annotations
+
+from fraud_detection.config import Settings
+from fraud_detection.core.evaluation import predict_proba
+from fraud_detection.core.holds import Hold
+from fraud_detection.core.replay import FlaggedSets, Replay, replay, replay_holds
+from fraud_detection.steps.capacity import Traffic
+from fraud_detection.steps.judging import Evaluation
+from fraud_detection.steps.ports import ModelBook
+
+
+def replay_traffic(
+    registry: ModelBook, settings: Settings, evaluation: Evaluation, traffic: Traffic
+) -> Replay | None:
+    """Both models' flags on the traffic (None without a champion to compare with)."""
+    scores = evaluation.scores
+    if scores.compared_version is None or scores.champion_threshold is None:
+        return None
+    challenger = evaluation.challenger
+    sets = FlaggedSets(
+        predict_proba(registry.load_booster(scores.compared_version), traffic.matrix),
+        scores.champion_threshold,
+        predict_proba(registry.load_booster(challenger.version), traffic.matrix),
+        challenger.threshold,
+    )
+    return replay(sets, settings.risk_bands(), traffic.days)
+
+
+def holds_of(result: Replay | None, settings: Settings) -> list[Hold]:
+    """The replay's hold, if the change in volume passes the limit."""
+    if result is None:
+        return []
+    return replay_holds(result, settings.replay_max_volume_change)
+
+
+def replay_markdown(month: str, result: Replay | None, traffic: Traffic) -> str:
+    """The replay as the ``retrain-replay`` artifact shows it: words first, then by band."""
+    title = f"# Replay of {month}"
+    if result is None:
+        return f"{title}\n\nNo champion to compare with: nothing replayed."
+    source = (
+        "captured traffic" if traffic.captured else "the month's holdout (too few captured records)"
+    )
+    lines = [
+        title,
+        "",
+        result.sentence(),
+        "",
+        f"Replayed on {source}.",
+        "",
+        "| risk band (challenger's score) | champion flags | challenger flags |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        f"| {band} | {old:,} | {new:,} |" for band, (old, new) in sorted(result.by_band.items())
+    ]
+    return "\n".join(lines)
