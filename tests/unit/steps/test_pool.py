@@ -49,6 +49,9 @@ class Decided:
     def decided_months(self) -> set[str]:
         return self.months
 
+    def versions(self) -> list[object]:
+        return []  # none held as immature
+
 
 @pytest.fixture(scope="module")
 def lake() -> InMemoryLake:
