@@ -70,7 +70,7 @@ def replay_traffic(
     registry: Registry, settings: Settings, evaluation: Evaluation, traffic: Traffic
 ) -> list[Hold]:
     """Re-score the traffic with both models; the ``retrain-replay`` artifact; its holds."""
-    result = replay.replay_traffic(registry, settings, evaluation, traffic)
+    result = replay.replay_traffic(registry, settings, evaluation.scores, traffic)
     create_markdown_artifact(
         key="retrain-replay",
         markdown=replay.replay_markdown(evaluation.month, result, traffic),

@@ -10,18 +10,17 @@ from fraud_detection.core.evaluation import predict_proba
 from fraud_detection.core.holds import Hold
 from fraud_detection.core.replay import FlaggedSets, Replay, replay, replay_holds
 from fraud_detection.steps.capacity import Traffic
-from fraud_detection.steps.judging import Evaluation
+from fraud_detection.steps.judging import HoldoutScores
 from fraud_detection.steps.ports import ModelBook
 
 
 def replay_traffic(
-    registry: ModelBook, settings: Settings, evaluation: Evaluation, traffic: Traffic
+    registry: ModelBook, settings: Settings, scores: HoldoutScores, traffic: Traffic
 ) -> Replay | None:
     """Both models' flags on the traffic (None without a champion to compare with)."""
-    scores = evaluation.scores
     if scores.compared_version is None or scores.champion_threshold is None:
         return None
-    challenger = evaluation.challenger
+    challenger = scores.challenger
     sets = FlaggedSets(
         predict_proba(registry.load_booster(scores.compared_version), traffic.matrix),
         scores.champion_threshold,
