@@ -27,10 +27,13 @@ import platform
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
+import pandas as pd
 
 TOLERANCE = 0.005  # PR-AUC: smaller true differences count as ties
+MATURITY_DAYS = 60  # FRAUD_LABEL_MATURITY_DAYS with --late-labels
 
 
 @dataclass
@@ -57,6 +60,15 @@ def expected_pr_auc(score: np.ndarray, p_true: np.ndarray) -> float:
     )
 
 
+def half_labelled(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Half the month's frauds not yet confirmed: marked 0, as an early delivery has them."""
+    labels = frame["TARGET"].to_numpy().copy()
+    frauds = np.flatnonzero(labels == 1)
+    unconfirmed = np.random.default_rng(seed).choice(frauds, size=len(frauds) // 2, replace=False)
+    labels[unconfirmed] = 0
+    return frame.assign(TARGET=labels)
+
+
 def corrupt(frame, how: str, seed: int):  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(seed)
     labels = frame["TARGET"].to_numpy().copy()
@@ -79,6 +91,16 @@ def main() -> None:
     parser.add_argument("--fresh", type=int, default=50_000, help="fresh rows per month")
     parser.add_argument("--corrupt", default="", help="e.g. 6:shuffle or 6:invert")
     parser.add_argument("--seed", type=int, default=1237)
+    parser.add_argument(
+        "--capacity", type=float, default=None, help="FRAUD_REVIEW_CAPACITY, e.g. 0.05"
+    )
+    parser.add_argument(
+        "--late-labels",
+        type=int,
+        default=0,
+        help="month whose first delivery has half its frauds unlabelled (labels taken 10 days "
+        "after its end); re-delivered complete (90 days) after its run, and run again",
+    )
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="bench-decisions-")
@@ -90,19 +112,22 @@ def main() -> None:
             "PREFECT_HOME": f"{workdir}/prefect",
             "PREFECT_LOGGING_LEVEL": "ERROR",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            **({"FRAUD_REVIEW_CAPACITY": str(args.capacity)} if args.capacity else {}),
+            **({"FRAUD_LABEL_MATURITY_DAYS": str(MATURITY_DAYS)} if args.late_labels else {}),
         }
     )
     from prefect.testing.utilities import prefect_test_harness
 
     from flows.bootstrap import bootstrap
     from flows.retrain import monthly_retrain
-    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.adapters.lake import Lake, parquet_bytes
     from fraud_detection.adapters.stores import open_registry
     from fraud_detection.config import Settings
     from fraud_detection.core.contract import NOT_EMPLOYED
     from fraud_detection.core.dataset import stable_seed
     from fraud_detection.core.features import FEATURES, feature_matrix
     from fraud_detection.core.gate import prior_corrected
+    from fraud_detection.core.maturity import month_end
     from fraud_detection.core.training import JudgedRecipe, TrainingPart, refit_parts
     from fraud_detection.sources.synthetic import (
         DRIFT_SCHEDULES,
@@ -114,6 +139,7 @@ def main() -> None:
 
     settings = Settings()
     lake, registry = Lake.from_settings(settings), open_registry(settings)
+    complete: dict[str, pd.DataFrame] = {}  # the late-labelled month's complete labels
     corrupt_month, corrupt_how = [*args.corrupt.split(":"), ""][:2] if args.corrupt else ("", "")
     names = []
     for part in generate_lake_partitions(
@@ -126,7 +152,11 @@ def main() -> None:
         frame = part.frame
         if part.name != "base" and len(names) + 1 == int(corrupt_month or 0):
             frame = corrupt(frame, corrupt_how, args.seed)
-        lake.write(part.name, frame, part.truth)
+        late = part.name != "base" and len(names) + 1 == args.late_labels
+        lake.write(part.name, half_labelled(frame, args.seed) if late else frame, part.truth)
+        if late:
+            lake.record_labels_as_of(part.name, month_end(part.name) + timedelta(days=10))
+            complete[part.name] = frame
         if part.name != "base":
             names.append(part.name)
 
@@ -166,6 +196,16 @@ def main() -> None:
             return float("nan")
         return expected_pr_auc(registry.load_booster(version).inplace_predict(x), p)
 
+    def share_flagged_next(version: str | None, index: int) -> float:
+        """The share the served model flags on the next month's fresh applications."""
+        if version is None:
+            return float("nan")
+        x_next, _ = fresh(index)
+        threshold = registry.version(version).tags.threshold_or(settings.default_threshold)
+        return float(np.mean(registry.load_booster(version).inplace_predict(x_next) >= threshold))
+
+    flagged: list[float] = []
+    immature_right: list[bool] = []
     rows: list[Month] = []
     started = time.perf_counter()
     run_seconds = []
@@ -180,6 +220,14 @@ def main() -> None:
             result = monthly_retrain(month=name)
             run_seconds.append(time.perf_counter() - t0)
             status = result["status"]
+            if name in complete:  # held as immature? its complete labels come, judged again
+                print(f"{name} {status:11s} (half its frauds unlabelled: right if not promoted: "
+                      f"{'right' if status != 'promoted' else 'WRONG'})", flush=True)  # fmt: skip
+                immature_right.append(status != "promoted")
+                lake.deliver(name, parquet_bytes(complete[name]))
+                lake.record_labels_as_of(name, month_end(name) + timedelta(days=90))
+                result = monthly_retrain(month=name)
+                status = result["status"]
             after = registry.champion()
             challenger = result.get("challenger_version")
             true_gain = quality(challenger, x, p) - quality(
@@ -223,12 +271,16 @@ def main() -> None:
                 right = served_gain <= TOLERANCE
             mean_corrected, holdout_rate = corrected_mean(challenger, name)
             calibration.append(mean_corrected / holdout_rate)
+            if args.capacity:
+                served_version = after.version if after else None
+                flagged.append(share_flagged_next(served_version, index + 1))
             rows.append(
                 Month(name, index, status, true_gain, served_gain, served / oracle,
                       every_score / oracle, oracle, corrupted, right)
             )  # fmt: skip
             print(
-                f"{name} {status:11s} true gain: judged {true_gain:+.4f}, if served "
+                (f"flags {flagged[-1]:.2%} of next month's applications  " if args.capacity else "")
+                + f"{name} {status:11s} true gain: judged {true_gain:+.4f}, if served "
                 f"{served_gain:+.4f}  served/oracle "
                 f"{served / oracle:.3f}  every/oracle {every_score / oracle:.3f}  "
                 f"{'right' if right else 'WRONG'}{'  (labels corrupted)' if corrupted else ''}"
@@ -250,6 +302,17 @@ def main() -> None:
     print(f"decisions right: {sum(r.right for r in rows)} of {len(rows)}")
     held = [r.name for r in rows if r.status == "held"]
     print(f"held for review: {len(held)} of {len(rows)} {held or ''}")
+    if args.capacity:
+        shares = np.array(flagged)
+        print(
+            f"share flagged on the next month vs capacity {args.capacity:.0%}: "
+            + " ".join(f"{v:.1%}" for v in shares)
+            + f"; within ±1 point: {int(np.sum(np.abs(shares - args.capacity) <= 0.01))} of "
+            f"{len(shares)}"
+        )
+    if args.late_labels:
+        print(f"late-labelled month {args.late_labels} not promoted on its first delivery: "
+              f"{all(immature_right)}; decided on its complete delivery (in the rows above)")  # fmt: skip
     print(
         f"served / oracle PR-AUC: mean {served.mean():.3f}, min {served.min():.3f}; "
         f"from the 3rd month of each pattern on: min "
