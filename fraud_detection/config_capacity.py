@@ -46,7 +46,7 @@ class CapacitySettings(BaseModel):
         "whose labels were taken sooner is held as immature (0: no age rule)",
     )
     maturity_confidence: float = Field(
-        0.99,
+        0.995,
         gt=0.5,
         lt=1,
         description="one-sided confidence with which a month's fraud rate must be below what "
@@ -58,7 +58,7 @@ class CapacitySettings(BaseModel):
         description="recent matured months whose fraud rates set what is likely",
     )
     maturity_rate_spread: float = Field(
-        0.15,
+        0.2,
         ge=0,
         description="smallest month-to-month spread of the log fraud rate assumed (honest "
         "months move this much even when the recent ones happened not to)",

@@ -70,3 +70,21 @@ def test_reference_rates_are_the_recent_matured_months(settings: Settings) -> No
     assert maturity.reference_rates(registry, "2025-09", 2) == [0.053, 0.049]
     honest = month_of(7_680, 330)  # the fraud rate down by 13 %: drift, not missing labels
     assert maturity.check_maturity(registry, settings, "2025-05", honest, None) == []
+
+
+def test_the_defaults_tell_a_falling_fraud_rate_from_half_the_labels(settings: Settings) -> None:
+    # The "rate_drift" schedule's fraud rate falls from 8 % to 5 %; half the labels of an 8 %
+    # month missing leave 4 %.
+    registry = InMemoryRegistry()
+    for number in range(1, 7):
+        tags = VersionTags(
+            month=f"2025-0{number}",
+            role=Role.CHALLENGER,
+            decision=Verdict.PROMOTED,
+            holdout={"fraud_rate": 0.08 + (number % 2) * 0.003},
+        )
+        registry.stored.append(StoredVersion(str(number), None, tags))
+    honest = month_of(7_680, round(0.047 * 7_680))  # 5 %, one sampling error low
+    assert maturity.check_maturity(registry, settings, "2025-07", honest, None) == []
+    half = month_of(7_680, round(0.04 * 7_680))
+    assert len(maturity.check_maturity(registry, settings, "2025-07", half, None)) == 1
