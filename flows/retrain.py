@@ -284,8 +284,9 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
     with training_fitter(settings) as fitter:
         inputs = gather_pool(lake, registry, settings, data, clean, fitter)
         challenger = train_challenger(registry, settings, inputs, fitter)
-        traffic = checks.recent_traffic(lake, settings, inputs.holdout, clean)
-        challenger = checks.cut_for_capacity(registry, settings, challenger, traffic)
+        challenger, traffic = checks.cut_for_capacity(
+            lake, registry, settings, challenger, inputs.holdout, clean
+        )
         scores = evaluate(registry, settings, challenger, inputs.holdout)
         live = measure_served_model(lake, registry, challenger, clean)
         live_by_group = measure_served_groups(lake, registry, settings, challenger, clean)
@@ -296,12 +297,18 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
         evaluation = judging.with_holds(
             evaluation, checks.replay_traffic(registry, settings, evaluation, traffic)
         )
-        immature = checks.check_label_maturity(lake, registry, settings, data, clean)
-        evaluation = judging.with_holds(evaluation, immature)
+        evaluation = judging.with_holds(
+            evaluation,
+            immature := checks.check_label_maturity(lake, registry, settings, data, clean),
+        )
         served = None
         if evaluation.decision.promote and settings.refit_on_promotion:
-            served = refit_served_model(registry, settings, inputs, challenger, fitter)
-            checks.cut_served_for_capacity(registry, settings, served, traffic)
+            served = checks.cut_served_for_capacity(
+                registry,
+                settings,
+                refit_served_model(registry, settings, inputs, challenger, fitter),
+                traffic,
+            )
     checks.mark_immature(registry, evaluation, immature, data)
     record_evaluation(registry, evaluation)
     outcome = transition_stage(registry, evaluation, data, served)

@@ -39,30 +39,30 @@ def _today() -> datetime:
 
 
 @task(**io_task)
-def recent_traffic(
-    lake: Lake, settings: Settings, holdout: pd.DataFrame, month: pd.DataFrame
-) -> Traffic:
-    """The captured applications of the replay window (the holdout when too few)."""
-    captured = capacity.read_traffic(ScoredStore(lake), settings, _today().date())
-    return capacity.traffic_or_holdout(captured, settings, holdout, len(month))
-
-
-@task(**io_task)
 def cut_for_capacity(
-    registry: Registry, settings: Settings, challenger: Challenger, traffic: Traffic
-) -> Challenger:
-    """The challenger with the threshold that flags the capacity (unchanged without one)."""
+    lake: Lake,
+    registry: Registry,
+    settings: Settings,
+    challenger: Challenger,
+    holdout: pd.DataFrame,
+    month: pd.DataFrame,
+) -> tuple[Challenger, Traffic]:
+    """The recent traffic (the captured applications of the replay window, the holdout when
+    too few) and the challenger with the threshold that flags the capacity on it."""
+    captured = capacity.read_traffic(ScoredStore(lake), settings, _today().date())
+    traffic = capacity.traffic_or_holdout(captured, settings, holdout, len(month))
     threshold = capacity.cut_threshold(registry, settings, challenger.version, traffic)
-    return challenger if threshold is None else replace(challenger, threshold=threshold)
+    cut = challenger if threshold is None else replace(challenger, threshold=threshold)
+    return cut, traffic
 
 
 @task(**io_task)
 def cut_served_for_capacity(
-    registry: Registry, settings: Settings, served: str | None, traffic: Traffic
-) -> None:
-    """The refit served in the challenger's place flags the capacity too."""
-    if served is not None:
-        capacity.cut_threshold(registry, settings, served, traffic)
+    registry: Registry, settings: Settings, served: str, traffic: Traffic
+) -> str:
+    """The refit served in the challenger's place flags the capacity too → its version."""
+    capacity.cut_threshold(registry, settings, served, traffic)
+    return served
 
 
 @task(**io_task)
