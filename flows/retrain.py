@@ -294,12 +294,10 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
         fairness = check_groups(registry, settings, scores, inputs.holdout)
         evaluation = judging.with_holds(evaluation, fairness.holds)
         evaluation = judging.with_holds(evaluation, review.approval_holds(settings))
-        evaluation = judging.with_holds(
-            evaluation, checks.replay_traffic(registry, settings, evaluation, traffic)
-        )
-        evaluation = judging.with_holds(
+        evaluation = judging.with_holds(  # capacity (replayed traffic) and label maturity
             evaluation,
-            immature := checks.check_label_maturity(lake, registry, settings, data, clean),
+            checks.replay_traffic(registry, settings, evaluation, traffic)
+            + checks.check_label_maturity(lake, registry, settings, data, clean, challenger),
         )
         served = None
         if evaluation.decision.promote and settings.refit_on_promotion:
@@ -309,7 +307,6 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
                 refit_served_model(registry, settings, inputs, challenger, fitter),
                 traffic,
             )
-    checks.mark_immature(registry, evaluation, immature, data)
     record_evaluation(registry, evaluation)
     outcome = transition_stage(registry, evaluation, data, served)
     report(

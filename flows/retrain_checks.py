@@ -87,18 +87,18 @@ def replay_traffic(
 
 @task(**io_task)
 def check_label_maturity(
-    lake: Lake, registry: Registry, settings: Settings, data: MonthData, clean: pd.DataFrame
+    lake: Lake,
+    registry: Registry,
+    settings: Settings,
+    data: MonthData,
+    clean: pd.DataFrame,
+    challenger: Challenger,
 ) -> list[Hold]:
-    """Holds of a month whose labels are not yet complete."""
+    """Holds of a month whose labels are not yet complete; its challenger tagged with the
+    delivery, so the month is judged again when a later one comes (and left out of training
+    pools until then), whatever the rule says of the challenger."""
     month = data.ref.name
-    return maturity.check_maturity(registry, settings, month, clean, lake.labels_as_of(month))
-
-
-@task(**io_task)
-def mark_immature(
-    registry: Registry, evaluation: Evaluation, holds: list[Hold], data: MonthData
-) -> None:
-    """A month with immature labels is judged again when a later delivery comes (and is left
-    out of training pools until then), whatever the rule said of its challenger."""
+    holds = maturity.check_maturity(registry, settings, month, clean, lake.labels_as_of(month))
     if holds:
-        maturity.mark_immature(registry, evaluation.challenger.version, data.ref.path)
+        maturity.mark_immature(registry, challenger.version, data.ref.path)
+    return holds
