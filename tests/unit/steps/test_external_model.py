@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-import threading
+import multiprocessing
 from pathlib import Path
+from typing import Any
 
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.registry import Registry, StaleChampionError
@@ -14,46 +15,53 @@ from tests.support.fakes import InMemoryLake
 from tests.support.month_steps import bootstrapped
 
 
-def _registering_then_waiting(registry: Registry, barrier: threading.Barrier) -> Registry:
+def _registering_then_waiting(registry: Registry, barrier: Any) -> Registry:
     """The registry, whose ``register_version`` waits for the other run's before it returns:
     both runs have looked for a champion (and seen none) before either promotes."""
     register = registry.register_version
 
     def register_then_wait(*args: object, **kwargs: object) -> str:
         version = register(*args, **kwargs)  # type: ignore[arg-type]
-        barrier.wait(timeout=120)
+        barrier.wait(timeout=600)
         return version
 
     registry.register_version = register_then_wait  # type: ignore[method-assign]
     return registry
 
 
+def _bootstrap_run(settings: Settings, path: Path, barrier: Any, outcomes: Any) -> None:
+    """One bootstrap run in a process of its own, as two operators' runs would be (MLflow's
+    fluent run state is per process: two runs in threads of one process would share it)."""
+    registry = _registering_then_waiting(open_registry(settings), barrier)
+    try:
+        result = bootstrap_from_file(registry, Lake.from_settings(settings), settings, path, 0.3)
+        outcomes.put(f"created {result.version}" if result.created else "already set")
+    except StaleChampionError:
+        outcomes.put("refused")
+
+
 def test_two_bootstraps_from_a_model_file_at_once_make_one_champion_and_refuse_the_other(
     settings: Settings, trained: TrainedModel, tmp_path: Path
 ) -> None:
-    # Given a model file and two bootstrap runs at once, each with its own registry client
+    # Given a model file and two bootstrap runs at once, each in its own process
     path = tmp_path / "elsewhere.ubj"
     trained.booster.save_model(str(path))
-    lake = Lake.from_settings(settings)
-    barrier = threading.Barrier(2)
-    outcomes: dict[str, str] = {}
-
-    def bootstrap(name: str) -> None:
-        registry = _registering_then_waiting(open_registry(settings), barrier)
-        try:
-            result = bootstrap_from_file(registry, lake, settings, path, 0.3)
-            outcomes[name] = f"created {result.version}" if result.created else "already set"
-        except StaleChampionError:
-            outcomes[name] = "refused"
-
-    runs = [threading.Thread(target=bootstrap, args=(name,)) for name in ("one", "two")]
+    open_registry(settings).experiment_id()  # the store exists, as a tracking server's does
+    context = multiprocessing.get_context("spawn")
+    barrier, outcomes = context.Barrier(2), context.Queue()
+    runs = [
+        context.Process(target=_bootstrap_run, args=(settings, path, barrier, outcomes))
+        for _ in range(2)
+    ]
     for run in runs:
         run.start()
     for run in runs:
-        run.join(timeout=300)
+        run.join(timeout=900)
+    assert [run.exitcode for run in runs] == [0, 0]
+    found = sorted(outcomes.get(timeout=10) for _ in runs)
     # Then one run created the champion and the other was refused, not silently replacing it
-    assert sorted(o.split()[0] for o in outcomes.values()) == ["created", "refused"], outcomes
-    (winner,) = (o.split()[1] for o in outcomes.values() if o.startswith("created"))
+    assert [o.split()[0] for o in found] == ["created", "refused"], found
+    winner = found[0].split()[1]
     champion = open_registry(settings).champion()
     assert champion is not None and champion.version == winner
     assert not champion.tags.promoted_from  # nothing replaced
