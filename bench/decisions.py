@@ -247,7 +247,7 @@ def main() -> None:
                     TrainingPart(name, challengers.whole_month(inputs), 0.0),
                 ]
                 booster = refit_parts(
-                    whole, settings.xgb, settings.drift_plan(),
+                    whole, settings.xgb, settings.training_plan(),
                     seed=stable_seed(settings.seed, name),
                     judged=JudgedRecipe(0.5, 0.25, registry.load_booster(challenger)),
                 ).booster  # fmt: skip

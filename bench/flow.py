@@ -213,7 +213,7 @@ def _history_cost(months: int, rows_per_month: int, base_rows: int) -> None:
         lake, EveryEarlierMonthDecided(), data, split, floor=pool.HistoryFloor.of(settings)
     )  # type: ignore[arg-type]
     seed = stable_seed(settings.seed, month)
-    trained = train_parts(inputs.parts, settings.xgb, settings.drift_plan(), seed=seed)
+    trained = train_parts(inputs.parts, settings.xgb, settings.training_plan(), seed=seed)
     wall = time.perf_counter() - start
     print(
         f"history_months={months} floor={settings.history_floor:g} "

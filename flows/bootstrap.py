@@ -10,7 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.locks import prefect_lock
-from flows.retrain import io_task
+from flows.retrain import retried_io
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings, get_settings
@@ -18,7 +18,7 @@ from fraud_detection.steps import first_champion, intake
 from fraud_detection.steps.external_model import bootstrap_from_file
 
 
-@task(**io_task)
+@task(**retried_io)
 def fetch_base(settings: Settings) -> intake.MonthData:
     return intake.fetch(Lake.from_settings(settings), intake.BASE)
 
@@ -28,19 +28,19 @@ def validate_base(data: intake.MonthData) -> Any:
     return intake.validate(data)
 
 
-@task(**io_task)
+@task(**retried_io)
 def train_champion(
     settings: Settings, data: intake.MonthData, clean: Any
-) -> first_champion.Bootstrap:
+) -> first_champion.FirstChampion:
     return first_champion.bootstrap_champion(
         open_registry(settings, lock=prefect_lock(settings)), settings, data, clean
     )
 
 
-@task(**io_task)
+@task(**retried_io)
 def register_file(
     settings: Settings, model_file: str, threshold: float
-) -> first_champion.Bootstrap:
+) -> first_champion.FirstChampion:
     registry = open_registry(settings, lock=prefect_lock(settings))
     lake = Lake.from_settings(settings)
     return bootstrap_from_file(registry, lake, settings, Path(model_file), threshold)

@@ -26,10 +26,14 @@ from fraud_detection.steps import monitor_page
 from fraud_detection.steps import monitor_report as report
 from fraud_detection.steps.monitor import MonitorResult, NoReference, Reference, WindowData
 
-io_task: dict[str, Any] = {"retries": 2, "retry_delay_seconds": [2, 10], "cache_policy": NO_CACHE}
+retried_io: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": [2, 10],
+    "cache_policy": NO_CACHE,
+}
 
 
-@task(**io_task)
+@task(**retried_io)
 def read_window(
     lake: Lake, settings: Settings, window: Window
 ) -> tuple[WindowData, Rejections | None]:
@@ -42,7 +46,7 @@ def read_window(
     return replace(data, set_aside=(*store.set_aside, *tallies.set_aside)), rejections
 
 
-@task(**io_task)
+@task(**retried_io)
 def build_reference(lake: Lake, registry: Registry, settings: Settings) -> Reference | NoReference:
     return steps.build_reference(lake, registry, settings)
 
@@ -57,7 +61,7 @@ def compute_drift(
     return steps.compare(data, reference, rejections, settings)
 
 
-@task(**io_task)
+@task(**retried_io)
 def write_reports(
     lake: Lake, registry: Registry, settings: Settings, result: MonitorResult
 ) -> dict[str, str]:
@@ -92,14 +96,14 @@ def emit_alert(result: MonitorResult, model_name: str, run_id: str) -> str | Non
     return str(event.id) if event is not None else None
 
 
-@task(**io_task)
+@task(**retried_io)
 def apply_retention(lake: Lake, settings: Settings, today: date) -> list[str]:
     return steps.expire_captured(
         ScoredStore(lake), retention_days=settings.capture_retention_days, today=today
     )
 
 
-@task(**io_task)
+@task(**retried_io)
 def compact_closed_days(lake: Lake, settings: Settings, today: date) -> list[Compacted]:
     compactor = Compactor(
         lake,

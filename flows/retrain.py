@@ -43,7 +43,7 @@ from fraud_detection.steps.cluster_training import ClusterFitter
 from fraud_detection.steps.intake import MonthData, MonthError
 from fraud_detection.steps.judging import Evaluation, HoldoutScores
 from fraud_detection.steps.pool import TrainingInputs
-from fraud_detection.steps.transition import Outcome
+from fraud_detection.steps.transition import TransitionResult
 
 IO_RETRIES = 2
 IO_RETRY_DELAYS = [2, 10]
@@ -60,7 +60,7 @@ def _retry_unless_final(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-io_task: dict[str, Any] = {
+retried_io: dict[str, Any] = {
     "retries": IO_RETRIES,
     "retry_delay_seconds": IO_RETRY_DELAYS,
     "retry_condition_fn": _retry_unless_final,
@@ -68,17 +68,17 @@ io_task: dict[str, Any] = {
 }
 
 
-@task(**io_task)
+@task(**retried_io)
 def pick_month(lake: Lake, registry: Registry, month: str | None) -> str | None:
     return month or months.next_month(lake, registry)
 
 
-@task(**io_task)
+@task(**retried_io)
 def check_decided(registry: Registry, month: str, lake: Lake) -> dict[str, str] | None:
     return months.already_decided(registry, month, lake)
 
 
-@task(**io_task)
+@task(**retried_io)
 def fetch_month(lake: Lake, month: str) -> MonthData:
     return intake.fetch(lake, month)
 
@@ -90,12 +90,12 @@ def validate_month(settings: Settings, data: MonthData) -> pd.DataFrame:
     return clean
 
 
-@task(**io_task)
+@task(**retried_io)
 def quarantine_month(registry: Registry, data: MonthData, reason: str) -> None:
     intake.quarantine(registry, data, reason)
 
 
-@task(**io_task)
+@task(**retried_io)
 def gather_pool(
     lake: Lake,
     registry: Registry,
@@ -109,7 +109,7 @@ def gather_pool(
     return (fitter or LocalFitter.of(settings)).gather(lake, registry, data, month_split)
 
 
-@task(**io_task)
+@task(**retried_io)
 def train_challenger(
     registry: Registry, settings: Settings, inputs: TrainingInputs, fitter: Fitter | None = None
 ) -> Challenger:
@@ -119,14 +119,14 @@ def train_challenger(
     )
 
 
-@task(**io_task)
+@task(**retried_io)
 def evaluate(
     registry: Registry, settings: Settings, challenger: Challenger, holdout: pd.DataFrame
 ) -> HoldoutScores:
     return judging.evaluate(registry, settings, challenger, holdout)
 
 
-@task(**io_task)
+@task(**retried_io)
 def measure_served_model(
     lake: Lake, registry: Registry, challenger: Challenger, labels: pd.DataFrame
 ) -> LivePerformance:
@@ -137,7 +137,7 @@ def measure_served_model(
     return live
 
 
-@task(**io_task)
+@task(**retried_io)
 def measure_served_groups(
     lake: Lake, registry: Registry, settings: Settings, challenger: Challenger, labels: pd.DataFrame
 ) -> str:
@@ -148,14 +148,14 @@ def measure_served_groups(
     return live_groups.live_groups_section(figures)
 
 
-@task(**io_task)
+@task(**retried_io)
 def compare_with_champion(
     registry: Registry, settings: Settings, scores: HoldoutScores
 ) -> Evaluation:
     return judging.compare_with_champion(registry, settings, scores)
 
 
-@task(**io_task)
+@task(**retried_io)
 def check_groups(
     registry: Registry, settings: Settings, scores: HoldoutScores, holdout: pd.DataFrame
 ) -> groups.GroupJudgement:
@@ -170,7 +170,7 @@ def check_groups(
     return judgement
 
 
-@task(**io_task)
+@task(**retried_io)
 def refit_served_model(
     registry: Registry,
     settings: Settings,
@@ -183,24 +183,24 @@ def refit_served_model(
     )
 
 
-@task(**io_task)
+@task(**retried_io)
 def record_evaluation(registry: Registry, evaluation: Evaluation) -> None:
-    record.record(registry, evaluation)
+    record.record_evaluation(registry, evaluation)
 
 
-@task(**io_task)
+@task(**retried_io)
 def transition_stage(
     registry: Registry, evaluation: Evaluation, data: MonthData, served_version: str | None
-) -> Outcome:
-    return transition.transition(registry, evaluation, data, served_version)
+) -> TransitionResult:
+    return transition.apply_verdict(registry, evaluation, data, served_version)
 
 
-@task(**io_task)
+@task(**retried_io)
 def report(  # noqa: PLR0913 (each check adds its report section through ``sections``)
     registry: Registry,
     settings: Settings,
     evaluation: Evaluation,
-    outcome: Outcome,
+    outcome: TransitionResult,
     live: LivePerformance | None = None,
     used: pool.PoolUse | None = None,
     sections: tuple[str, ...] = (),

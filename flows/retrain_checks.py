@@ -26,7 +26,7 @@ from fraud_detection.steps.intake import MonthData
 from fraud_detection.steps.judging import Evaluation
 
 IO_RETRIES = 2
-io_task: dict[str, Any] = {
+retried_io: dict[str, Any] = {
     "retries": IO_RETRIES,
     "retry_delay_seconds": [2, 10],
     "cache_policy": NO_CACHE,
@@ -38,7 +38,7 @@ def _today() -> datetime:
     return started if started is not None else datetime.now(UTC)
 
 
-@task(**io_task)
+@task(**retried_io)
 def cut_for_capacity(
     lake: Lake,
     registry: Registry,
@@ -56,7 +56,7 @@ def cut_for_capacity(
     return cut, traffic
 
 
-@task(**io_task)
+@task(**retried_io)
 def cut_served_for_capacity(
     registry: Registry, settings: Settings, served: str, traffic: Traffic
 ) -> str:
@@ -65,7 +65,7 @@ def cut_served_for_capacity(
     return served
 
 
-@task(**io_task)
+@task(**retried_io)
 def replay_traffic(
     registry: Registry, settings: Settings, evaluation: Evaluation, traffic: Traffic
 ) -> list[Hold]:
@@ -85,7 +85,7 @@ def replay_traffic(
     return replay.holds_of(result, settings)
 
 
-@task(**io_task)
+@task(**retried_io)
 def check_label_maturity(
     lake: Lake,
     registry: Registry,

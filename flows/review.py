@@ -28,7 +28,7 @@ from fraud_detection.core.tags import Verdict
 from fraud_detection.steps import model_card, review, signing
 from fraud_detection.steps.judging import Evaluation
 from fraud_detection.steps.review import ReviewAnswer, ReviewOutcome
-from fraud_detection.steps.transition import Outcome
+from fraud_detection.steps.transition import TransitionResult
 
 REPORT_ARTIFACT = "report.md"
 
@@ -43,7 +43,7 @@ class ReviewForm(RunInput):
 
 @task(cache_policy=NO_CACHE)
 def sign_and_card(
-    registry: Registry, settings: Settings, evaluation: Evaluation, outcome: Outcome
+    registry: Registry, settings: Settings, evaluation: Evaluation, outcome: TransitionResult
 ) -> None:
     """Sign a promotion by the rule and publish the card of the version now served."""
     log = DecisionLog(settings)
@@ -57,8 +57,8 @@ def sign_and_card(
 
 
 def settle(
-    registry: Registry, settings: Settings, evaluation: Evaluation, outcome: Outcome
-) -> Outcome:
+    registry: Registry, settings: Settings, evaluation: Evaluation, outcome: TransitionResult
+) -> TransitionResult:
     """After the transition: sign a rule promotion, publish the served card, and — when a
     deployment runs the month — wait for a person on a held month (a run in the caller's own
     process ends held, to be answered with `fraud-detection review`)."""

@@ -16,11 +16,11 @@ from fraud_detection.config_review import ReviewSettings
 from fraud_detection.config_watching import WatchingSettings
 from fraud_detection.core.bands import RiskBands
 from fraud_detection.core.params import (
-    DriftPlan,
     GateMode,
     GateRule,
     GateStatistic,
     MonitorLimits,
+    TrainingPlan,
     XGBoostParams,
 )
 from fraud_detection.core.redact import redact_uri
@@ -325,8 +325,8 @@ class Settings(
             options["secret"] = self.s3_secret_access_key.get_secret_value()
         return options
 
-    def drift_plan(self) -> DriftPlan:
-        return DriftPlan(
+    def training_plan(self) -> TrainingPlan:
+        return TrainingPlan(
             history_half_life=self.history_half_life_months,
             recent_months=self.recent_months,
             recent_half_life=self.recent_half_life_months,

@@ -39,7 +39,7 @@ from fraud_detection.adapters.dask_workers import (
     with_weights,
 )
 from fraud_detection.core.features import FEATURES, TARGET_COLUMN, feature_matrix
-from fraud_detection.core.params import DriftPlan, XGBoostParams
+from fraud_detection.core.params import TrainingPlan, XGBoostParams
 from fraud_detection.core.recipe import (
     Cutoff,
     Stage,
@@ -160,7 +160,7 @@ class DaskTraining:
         self,
         pool: _Pool,
         params: XGBoostParams,
-        plan: DriftPlan,
+        plan: TrainingPlan,
         *,
         seed: int,
         history_booster: xgb.Booster | None = None,
@@ -193,7 +193,7 @@ class DaskTraining:
         self,
         given: ClusterPool,
         params: XGBoostParams,
-        plan: DriftPlan,
+        plan: TrainingPlan,
         *,
         seed: int,
     ) -> TrainedModel:
@@ -223,7 +223,7 @@ class DaskTraining:
         self,
         given: ClusterPool,
         params: XGBoostParams,
-        plan: DriftPlan,
+        plan: TrainingPlan,
         *,
         seed: int,
         judged: JudgedRecipe,

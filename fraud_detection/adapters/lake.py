@@ -19,7 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import fsspec
 
-from fraud_detection.adapters.stamped import LocalStampedFiles, S3StampedFiles, StampedFiles
+from fraud_detection.adapters.conditional_files import (
+    LocalStampedFiles,
+    S3StampedFiles,
+    StampedFiles,
+)
 from fraud_detection.config import Settings
 from fraud_detection.core.lineage import PartitionRef
 from fraud_detection.core.redact import redact_uri

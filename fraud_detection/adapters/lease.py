@@ -4,7 +4,7 @@ Promotions take it so that the deployment, ``fraud-detection retrain`` and ``fra
 promote`` can never interleave the champion check and the alias set (when no PostgreSQL store or
 Prefect server offers a lock of its own: see adapters/stores.py).
 
-The lease is one small file changed only by compare-and-set (adapters/stamped.py), and all time
+The lease is one small file changed only by compare-and-set (adapters/conditional_files.py), and all time
 is the storage's: a lease is expired when the storage says its last write is more than ``ttl``
 old — no two machines' clocks are compared. So that:
 
@@ -35,8 +35,8 @@ import uuid
 from types import TracebackType
 from typing import Any
 
+from fraud_detection.adapters.conditional_files import STORAGE_CLOCK_RESOLUTION_S, Stamped
 from fraud_detection.adapters.lake import Lake, LakeError
-from fraud_detection.adapters.stamped import STORAGE_CLOCK_RESOLUTION_S, Stamped
 
 logger = logging.getLogger("fraud_detection.lease")
 # I/O failures worth another attempt (s3fs raises OSError kinds; a lake error wraps them).

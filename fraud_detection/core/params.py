@@ -34,7 +34,7 @@ class XGBoostParams(BaseModel):
 
 
 @dataclass(frozen=True)
-class DriftPlan:
+class TrainingPlan:
     """How training weighs history against the newest months (see core/training.py)."""
 
     history_half_life: float  # months; 0 = every month counts the same

@@ -32,7 +32,7 @@ from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import train_test_split
 
 from fraud_detection.core.features import FEATURES, TARGET_COLUMN
-from fraud_detection.core.params import DriftPlan, XGBoostParams
+from fraud_detection.core.params import TrainingPlan, XGBoostParams
 
 
 @dataclass(frozen=True)
@@ -63,14 +63,14 @@ def booster_params(params: XGBoostParams, seed: int) -> dict[str, object]:
 
 
 def history_stage(
-    ages: Mapping[str, float], params: XGBoostParams, plan: DriftPlan, seed: int
+    ages: Mapping[str, float], params: XGBoostParams, plan: TrainingPlan, seed: int
 ) -> Stage:
     weights = {name: recency_weight(age, plan.history_half_life) for name, age in ages.items()}
     return Stage("history", weights, booster_params(params, seed), params.n_estimators)
 
 
 def correction_stage(
-    ages: Mapping[str, float], params: XGBoostParams, plan: DriftPlan, seed: int
+    ages: Mapping[str, float], params: XGBoostParams, plan: TrainingPlan, seed: int
 ) -> Stage | None:
     """Stage 2 on the newest months only; None when the plan has none or no month is recent."""
     recent = {
@@ -91,7 +91,7 @@ def correction_stage(
 def fit_stages(
     ages: Mapping[str, float],
     params: XGBoostParams,
-    plan: DriftPlan,
+    plan: TrainingPlan,
     fit_stage: StageFit,
     *,
     seed: int,

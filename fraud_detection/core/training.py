@@ -14,8 +14,7 @@ import pandas as pd
 import xgboost as xgb
 
 from fraud_detection.core.features import TARGET_COLUMN, feature_matrix
-from fraud_detection.core.params import DriftPlan, XGBoostParams
-from fraud_detection.core.part_batches import FrameRows, PartRows, WeightedPart, pool_matrix
+from fraud_detection.core.params import TrainingPlan, XGBoostParams
 from fraud_detection.core.recipe import (
     Cutoff,
     Stage,
@@ -26,6 +25,7 @@ from fraud_detection.core.recipe import (
     row_counts,
     validation_split,
 )
+from fraud_detection.core.training_batches import FrameRows, PartRows, WeightedPart, pool_matrix
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class _LocalStages:
         return booster
 
 
-def _pooled_positive_weight(parts: list[TrainingPart], plan: DriftPlan) -> float:
+def _pooled_positive_weight(parts: list[TrainingPart], plan: TrainingPlan) -> float:
     """From the rows and positives counted per partition: no pass over the rows."""
     positives = sum(p.rows.positives for p in parts)
     rows = sum(p.rows.rows for p in parts)
@@ -99,7 +99,7 @@ def _pooled_positive_weight(parts: list[TrainingPart], plan: DriftPlan) -> float
 def fit_booster(
     parts: list[TrainingPart],
     params: XGBoostParams,
-    plan: DriftPlan,
+    plan: TrainingPlan,
     *,
     seed: int,
     external_memory_rows: int = 0,
@@ -118,7 +118,7 @@ def fit_booster(
 def train_parts(
     parts: list[TrainingPart],
     params: XGBoostParams,
-    plan: DriftPlan,
+    plan: TrainingPlan,
     *,
     seed: int,
     external_memory_rows: int = 0,
@@ -162,7 +162,7 @@ class JudgedRecipe:
     trained_rate: float
     booster: xgb.Booster | None = None
 
-    def history_stage(self, params: XGBoostParams, plan: DriftPlan) -> xgb.Booster | None:
+    def history_stage(self, params: XGBoostParams, plan: TrainingPlan) -> xgb.Booster | None:
         """The judged booster's history trees, when the refit can keep them."""
         if self.booster is None or plan.correction_rounds <= 0:
             return None
@@ -183,7 +183,7 @@ class JudgedRecipe:
 def refit_parts(
     parts: list[TrainingPart],
     params: XGBoostParams,
-    plan: DriftPlan,
+    plan: TrainingPlan,
     *,
     seed: int,
     judged: JudgedRecipe,
@@ -217,7 +217,7 @@ def train(
     seed: int,
 ) -> TrainedModel:
     """One undated pool (e.g. the base history): history stage only, no recency weighting."""
-    plan = DriftPlan(
+    plan = TrainingPlan(
         history_half_life=0,
         recent_months=1,
         recent_half_life=0,

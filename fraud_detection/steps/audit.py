@@ -23,7 +23,7 @@ from fraud_detection.core.scored import (
     SCORED_AT,
     THRESHOLD,
 )
-from fraud_detection.steps.ports import ScoredView
+from fraud_detection.steps.ports import ScoredReader
 
 if TYPE_CHECKING:
     pass
@@ -71,7 +71,7 @@ class Scoring:
         }
 
 
-def scorings(scored: ScoredView, application: int, since: date | None = None) -> list[Scoring]:
+def scorings(scored: ScoredReader, application: int, since: date | None = None) -> list[Scoring]:
     """Every captured score of ``application`` from the day ``since`` on, oldest first."""
     import pyarrow.compute as pc
 

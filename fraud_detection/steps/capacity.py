@@ -17,7 +17,7 @@ from fraud_detection.core.capacity import capacity_share, capacity_threshold
 from fraud_detection.core.evaluation import predict_proba
 from fraud_detection.core.features import FEATURES, feature_matrix
 from fraud_detection.core.tags import VersionTags
-from fraud_detection.steps.ports import ModelBook, ScoredView
+from fraud_detection.steps.ports import ModelWriter, ScoredReader
 
 DAYS_A_MONTH = 30.44  # a month's holdout, as days of traffic, for a weekly capacity
 
@@ -35,7 +35,7 @@ class Traffic:
         return len(self.matrix)
 
 
-def read_traffic(scored: ScoredView, settings: Settings, today: date) -> Traffic:
+def read_traffic(scored: ScoredReader, settings: Settings, today: date) -> Traffic:
     """The captured applications of the last ``replay_days`` days before ``today``."""
     since = today - timedelta(days=settings.replay_days)
     table = scored.read(since=since, until=today - timedelta(days=1), columns=list(FEATURES))
@@ -61,7 +61,7 @@ def capacity_of(settings: Settings, traffic: Traffic) -> float | None:
 
 
 def cut_threshold(
-    registry: ModelBook, settings: Settings, version: str, traffic: Traffic
+    registry: ModelWriter, settings: Settings, version: str, traffic: Traffic
 ) -> float | None:
     """Set ``version``'s threshold to flag the capacity of ``traffic`` → the new threshold
     (None and nothing written when no capacity is set)."""

@@ -14,7 +14,7 @@ from fraud_detection.config import Settings
 from fraud_detection.core import plots
 from fraud_detection.core.dataset import MonthSplit, stable_seed
 from fraud_detection.core.lineage import PartitionRef, RunRecord
-from fraud_detection.core.params import DriftPlan, XGBoostParams
+from fraud_detection.core.params import TrainingPlan, XGBoostParams
 from fraud_detection.core.tags import Role, VersionTags
 from fraud_detection.core.training import (
     JudgedRecipe,
@@ -26,7 +26,7 @@ from fraud_detection.core.training import (
 from fraud_detection.steps import pool
 from fraud_detection.steps.intake import MonthData
 from fraud_detection.steps.pool import TrainingInputs
-from fraud_detection.steps.ports import Deliveries, ModelBook, RegistryView, VersionView
+from fraud_detection.steps.ports import LakeReader, ModelWriter, RegistryReader, VersionView
 
 
 @dataclass(frozen=True)
@@ -61,18 +61,18 @@ class Fitter(Protocol):
     steps/cluster_training.py), on the pool its own ``gather`` built."""
 
     def gather(
-        self, lake: Deliveries, registry: RegistryView, data: MonthData, month_split: MonthSplit
+        self, lake: LakeReader, registry: RegistryReader, data: MonthData, month_split: MonthSplit
     ) -> TrainingInputs: ...
 
     def fit(
-        self, inputs: TrainingInputs, params: XGBoostParams, plan: DriftPlan, *, seed: int
+        self, inputs: TrainingInputs, params: XGBoostParams, plan: TrainingPlan, *, seed: int
     ) -> TrainedModel: ...
 
     def refit(
         self,
         inputs: TrainingInputs,
         params: XGBoostParams,
-        plan: DriftPlan,
+        plan: TrainingPlan,
         *,
         seed: int,
         judged: JudgedRecipe,
@@ -92,12 +92,12 @@ class LocalFitter:
         return cls(pool.HistoryFloor.of(settings), settings.external_memory_rows)
 
     def gather(
-        self, lake: Deliveries, registry: RegistryView, data: MonthData, month_split: MonthSplit
+        self, lake: LakeReader, registry: RegistryReader, data: MonthData, month_split: MonthSplit
     ) -> TrainingInputs:
         return pool.gather(lake, registry, data, month_split, floor=self.floor)
 
     def fit(
-        self, inputs: TrainingInputs, params: XGBoostParams, plan: DriftPlan, *, seed: int
+        self, inputs: TrainingInputs, params: XGBoostParams, plan: TrainingPlan, *, seed: int
     ) -> TrainedModel:
         return train_parts(
             inputs.parts, params, plan, seed=seed, external_memory_rows=self.external_memory_rows
@@ -107,7 +107,7 @@ class LocalFitter:
         self,
         inputs: TrainingInputs,
         params: XGBoostParams,
-        plan: DriftPlan,
+        plan: TrainingPlan,
         *,
         seed: int,
         judged: JudgedRecipe,
@@ -127,7 +127,7 @@ LOCAL = LocalFitter()
 
 
 def train_challenger(
-    registry: ModelBook, settings: Settings, inputs: TrainingInputs, fitter: Fitter = LOCAL
+    registry: ModelWriter, settings: Settings, inputs: TrainingInputs, fitter: Fitter = LOCAL
 ) -> Challenger:
     """Train and register the month's challenger, or return the version already registered."""
     month = inputs.month
@@ -135,7 +135,7 @@ def train_challenger(
     if existing is not None:
         return _challenger_of(month, existing, settings, reused=True)
     seed = stable_seed(settings.seed, month)
-    trained = fitter.fit(inputs, settings.xgb, settings.drift_plan(), seed=seed)
+    trained = fitter.fit(inputs, settings.xgb, settings.training_plan(), seed=seed)
     registration = Registration(
         month=month,
         role=Role.CHALLENGER,
@@ -168,7 +168,7 @@ def _challenger_of(
 
 
 def log_and_register(
-    registry: ModelBook, settings: Settings, trained: TrainedModel, registration: Registration
+    registry: ModelWriter, settings: Settings, trained: TrainedModel, registration: Registration
 ) -> str:
     """One MLflow run (params, metrics, weights per month, lineage, UBJ model) → its version."""
     tags = VersionTags(
@@ -216,7 +216,7 @@ def _weights_json(trained: TrainedModel) -> str:
 
 
 def refit(
-    registry: ModelBook,
+    registry: ModelWriter,
     settings: Settings,
     inputs: TrainingInputs,
     challenger: Challenger,
@@ -230,7 +230,7 @@ def refit(
     trained = fitter.refit(
         inputs,
         settings.xgb,
-        settings.drift_plan(),
+        settings.training_plan(),
         seed=seed,
         judged=JudgedRecipe(
             challenger.threshold,

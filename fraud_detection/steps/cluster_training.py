@@ -15,12 +15,12 @@ from fraud_detection.adapters.dask_workers import ClusterPart, ClusterPool
 from fraud_detection.adapters.lake import LakeError
 from fraud_detection.core.dataset import MonthSplit
 from fraud_detection.core.lineage import PartitionRef, lineage_hash
-from fraud_detection.core.params import DriftPlan, XGBoostParams
+from fraud_detection.core.params import TrainingPlan, XGBoostParams
 from fraud_detection.core.training import JudgedRecipe, TrainedModel, TrainingPart
 from fraud_detection.steps.challengers import whole_month
 from fraud_detection.steps.intake import MonthData
 from fraud_detection.steps.pool import HistoryFloor, PoolPlan, TrainingInputs
-from fraud_detection.steps.ports import Deliveries, RegistryView
+from fraud_detection.steps.ports import LakeReader, RegistryReader
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class ClusterFitter:
         self._floor = floor or HistoryFloor()
 
     def gather(
-        self, lake: Deliveries, registry: RegistryView, data: MonthData, month_split: MonthSplit
+        self, lake: LakeReader, registry: RegistryReader, data: MonthData, month_split: MonthSplit
     ) -> ClusterInputs:
         """The partitions of the pool's plan, named for the workers, + the month's own part."""
         plan = PoolPlan.of(lake, registry, data.ref.name, self._floor)
@@ -66,7 +66,7 @@ class ClusterFitter:
         )
 
     def fit(
-        self, inputs: TrainingInputs, params: XGBoostParams, plan: DriftPlan, *, seed: int
+        self, inputs: TrainingInputs, params: XGBoostParams, plan: TrainingPlan, *, seed: int
     ) -> TrainedModel:
         cluster = _cluster_inputs(inputs)
         given = ClusterPool(cluster.history, cluster.month, cluster.parts[-1].frame)
@@ -76,7 +76,7 @@ class ClusterFitter:
         self,
         inputs: TrainingInputs,
         params: XGBoostParams,
-        plan: DriftPlan,
+        plan: TrainingPlan,
         *,
         seed: int,
         judged: JudgedRecipe,
@@ -86,7 +86,7 @@ class ClusterFitter:
         return self._training.refit(given, params, plan, seed=seed, judged=judged)
 
 
-def _in_force(lake: Deliveries, name: str) -> str:
+def _in_force(lake: LakeReader, name: str) -> str:
     path = lake.latest(name)
     if path is None:
         raise LakeError(f"no data for {name!r} in the lake")

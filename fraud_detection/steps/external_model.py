@@ -16,13 +16,13 @@ from fraud_detection.core.evaluation import metrics_at, predict_proba
 from fraud_detection.core.features import TARGET_COLUMN, feature_matrix
 from fraud_detection.core.lineage import RunRecord
 from fraud_detection.core.tags import EXTERNAL_MONTH, HOLDOUT_METRICS, Role, Verdict, VersionTags
-from fraud_detection.steps.first_champion import BOOTSTRAP_HOLDOUT, Bootstrap
+from fraud_detection.steps.first_champion import BOOTSTRAP_HOLDOUT, FirstChampion
 from fraud_detection.steps.intake import BASE, fetch, validate
-from fraud_detection.steps.ports import AliasBook, Deliveries, ModelBook
+from fraud_detection.steps.ports import AliasWriter, LakeReader, ModelWriter
 
 
 def register_model_file(
-    registry: AliasBook, path: Path, *, threshold: float, alias: str | None, champion_alias: str
+    registry: AliasWriter, path: Path, *, threshold: float, alias: str | None, champion_alias: str
 ) -> str:
     """Register an existing XGBoost model file → version number (and set ``alias`` on it)."""
     booster = load_model_file(path)
@@ -48,8 +48,8 @@ def register_model_file(
 
 
 def bootstrap_from_file(
-    registry: AliasBook, lake: Deliveries, settings: Settings, path: Path, threshold: float
-) -> Bootstrap:
+    registry: AliasWriter, lake: LakeReader, settings: Settings, path: Path, threshold: float
+) -> FirstChampion:
     """The first champion from a model file, measured on the base history's holdout.
 
     Safe to run again: with a champion already there nothing is registered, and a model file
@@ -69,13 +69,13 @@ def bootstrap_from_file(
         champion = registry.version(version)
     measured = champion.tags.role is not Role.EXTERNAL or champion.tags.decided
     if measured or lake.latest(BASE) is None:
-        return Bootstrap(champion.version, created=created)
+        return FirstChampion(champion.version, created=created)
     metrics = measure_on_base(registry, settings, champion.version, validate(fetch(lake, BASE)))
-    return Bootstrap(champion.version, created=created, metrics=metrics)
+    return FirstChampion(champion.version, created=created, metrics=metrics)
 
 
 def measure_on_base(
-    registry: ModelBook, settings: Settings, version: str, base: pd.DataFrame
+    registry: ModelWriter, settings: Settings, version: str, base: pd.DataFrame
 ) -> dict[str, float]:
     """Score a version on the base history's holdout (the rows a bootstrapped champion is
     measured on) and tag it with the figures, as the first champion: the data alarm's reference

@@ -19,13 +19,13 @@ from fraud_detection.core.training import TrainedModel, TrainingPart, train_part
 from fraud_detection.steps.capacity import capacity_of, traffic_or_holdout
 from fraud_detection.steps.challengers import Registration, log_and_register
 from fraud_detection.steps.intake import BASE, MonthData
-from fraud_detection.steps.ports import ModelBook
+from fraud_detection.steps.ports import ModelWriter
 
 BOOTSTRAP_HOLDOUT = 0.2  # of the base history, held out for the first champion's metrics
 
 
 @dataclass(frozen=True)
-class Bootstrap:
+class FirstChampion:
     """The champion after bootstrapping, and whether this run made it."""
 
     version: str
@@ -34,21 +34,21 @@ class Bootstrap:
 
 
 def bootstrap_champion(
-    registry: ModelBook, settings: Settings, base: MonthData, clean: pd.DataFrame
-) -> Bootstrap:
+    registry: ModelWriter, settings: Settings, base: MonthData, clean: pd.DataFrame
+) -> FirstChampion:
     """Train the first champion on the base history (holding part of it out for its metrics)."""
     champion = registry.champion()
     if champion is not None:
-        return Bootstrap(champion.version, created=False)
+        return FirstChampion(champion.version, created=False)
     data_sha256 = lineage_hash([base.ref])
     existing = registry.find_version(BASE, data_sha256, Role.BOOTSTRAP)
     if existing is not None:  # trained before a crash, never promoted
         registry.promote(existing.version, expected_champion=None)
-        return Bootstrap(existing.version, created=True)
+        return FirstChampion(existing.version, created=True)
     holdout_split = split_month(
         clean, holdout_fraction=BOOTSTRAP_HOLDOUT, seed=settings.seed, month=BASE
     )
-    plan = dataclasses.replace(settings.drift_plan(), correction_rounds=0)
+    plan = dataclasses.replace(settings.training_plan(), correction_rounds=0)
     trained = train_parts(
         [TrainingPart(BASE, holdout_split.train, 0.0)], settings.xgb, plan, seed=settings.seed
     )
@@ -79,7 +79,7 @@ def bootstrap_champion(
             decision=Verdict.PROMOTED,
         ),
     )
-    return Bootstrap(version, created=True, metrics=holdout_metrics)
+    return FirstChampion(version, created=True, metrics=holdout_metrics)
 
 
 def _cut_for_capacity(

@@ -24,7 +24,7 @@ from fraud_detection.core.groups import (
 )
 from fraud_detection.core.holds import Hold
 from fraud_detection.steps.judging import HoldoutScores
-from fraud_detection.steps.ports import ModelBook
+from fraud_detection.steps.ports import ModelWriter
 
 FIGURE_SHORT = {
     "selection_rate": "flagged",
@@ -123,7 +123,7 @@ def group_metrics(judgement: GroupJudgement) -> dict[str, float]:
     return metrics
 
 
-def record_groups(registry: ModelBook, run_id: str, judgement: GroupJudgement) -> None:
+def record_groups(registry: ModelWriter, run_id: str, judgement: GroupJudgement) -> None:
     registry.log_to_run(run_id, metrics=group_metrics(judgement))
 
 

@@ -21,7 +21,7 @@ from fraud_detection.core.features import (
 from fraud_detection.core.lineage import PartitionRef
 from fraud_detection.core.recipe import validation_split
 from fraud_detection.core.tags import BASE_MONTH, QuarantineRecord, utc_now
-from fraud_detection.steps.ports import DecisionBook, Deliveries
+from fraud_detection.steps.ports import DecisionWriter, LakeReader
 
 BASE = BASE_MONTH
 
@@ -41,7 +41,7 @@ class MonthError(ValueError):
     """A partition that cannot be used; the message names the file, the column and the problem."""
 
 
-def fetch(lake: Deliveries, name: str) -> MonthData:
+def fetch(lake: LakeReader, name: str) -> MonthData:
     raw, ref = lake.fetch(name)
     return MonthData(ref, raw)
 
@@ -75,7 +75,7 @@ def _check_classes(rows: int, positives: int, source: str) -> None:
 
 
 @dataclass(frozen=True)
-class Counted:
+class ValidatedCounts:
     """A labelled partition that passed the contract: which file it is, its rows and frauds."""
 
     ref: PartitionRef
@@ -83,7 +83,7 @@ class Counted:
     positives: int
 
 
-def validate_streamed(data: MonthData, chunk_rows: int) -> Counted:
+def validate_streamed(data: MonthData, chunk_rows: int) -> ValidatedCounts:
     """``validate`` in one pass of ``chunk_rows`` rows at a time (the whole partition is never
     decoded at once); the same rules, rows numbered from the file's start. What it keeps is
     only the counts the pooled fraud rate needs."""
@@ -114,7 +114,7 @@ def validate_streamed(data: MonthData, chunk_rows: int) -> Counted:
         raise MonthError(str(exc)) from exc
     except ContractError as exc:
         raise MonthError(str(exc)) from exc
-    return Counted(data.ref, rows, positives)
+    return ValidatedCounts(data.ref, rows, positives)
 
 
 def _from_row(problems: list[Problem], offset: int) -> list[Problem]:
@@ -165,7 +165,7 @@ def _rarer_class(frame: pd.DataFrame) -> int:
 
 
 def quarantine(
-    registry: DecisionBook, data: MonthData, reason: str, *, run_id: str = ""
+    registry: DecisionWriter, data: MonthData, reason: str, *, run_id: str = ""
 ) -> QuarantineRecord:
     """Mark the month's delivery in force as unusable (its bytes stay as they are)."""
     ref = data.ref

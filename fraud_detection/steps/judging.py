@@ -26,7 +26,7 @@ from fraud_detection.core.gate import Decision, PairedTest, decide, prior_correc
 from fraud_detection.core.holds import Hold, held_or
 from fraud_detection.core.tags import BASE_MONTH, EXTERNAL_MONTH, Verdict, VersionTags
 from fraud_detection.steps.challengers import Challenger
-from fraud_detection.steps.ports import ModelBook, RegistryView, VersionView
+from fraud_detection.steps.ports import ModelWriter, RegistryReader, VersionView
 
 ALARM_HISTORY = 3  # recent months whose champion quality sets the alarm's reference
 
@@ -93,7 +93,7 @@ class Evaluation:
         return self.scores.challenger
 
 
-def _reference_quality(registry: RegistryView, month: str) -> tuple[list[float], list[float]]:
+def _reference_quality(registry: RegistryReader, month: str) -> tuple[list[float], list[float]]:
     """The champion's holdout ROC-AUC and the fraud rate of the latest decided months."""
     first = (BASE_MONTH, EXTERNAL_MONTH)  # a first champion: bootstrapped, or a model file
     judged = [
@@ -122,7 +122,7 @@ def _compared_version(champion: VersionView | None, challenger: Challenger) -> s
 
 
 def evaluate(
-    registry: ModelBook, settings: Settings, challenger: Challenger, holdout: pd.DataFrame
+    registry: ModelWriter, settings: Settings, challenger: Challenger, holdout: pd.DataFrame
 ) -> HoldoutScores:
     """Score the challenger and the champion on the same holdout: probabilities and metrics."""
     champion = registry.champion()
@@ -160,7 +160,7 @@ def evaluate(
 
 
 def compare_with_champion(
-    registry: RegistryView, settings: Settings, scores: HoldoutScores
+    registry: RegistryReader, settings: Settings, scores: HoldoutScores
 ) -> Evaluation:
     """Judge the scores: the gate's paired test, the PR-AUC bootstrap, the data alarm, the verdict."""
     y, p_new, p_old = scores.y, scores.challenger_probability, scores.champion_probability

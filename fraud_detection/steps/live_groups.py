@@ -17,11 +17,11 @@ from fraud_detection.core.groups import FIGURES, AttributeFigures, group_figures
 from fraud_detection.core.outcomes import SCORE_COLUMNS, last_scores
 from fraud_detection.core.scored import IS_FRAUD, SCORED_AT
 from fraud_detection.steps.groups import FIGURE_SHORT, metric_key
-from fraud_detection.steps.ports import ModelBook, ScoredView
+from fraud_detection.steps.ports import ModelWriter, ScoredReader
 
 
 def served_groups(
-    settings: Settings, scored: ScoredView, labels: pd.DataFrame, *, cutoff: datetime
+    settings: Settings, scored: ScoredReader, labels: pd.DataFrame, *, cutoff: datetime
 ) -> tuple[AttributeFigures, ...]:
     """Every attribute's figures over the month's applications the service scored (none: ())."""
     import pyarrow as pa
@@ -62,7 +62,7 @@ def live_group_metrics(figures: tuple[AttributeFigures, ...]) -> dict[str, float
 
 
 def record_live_groups(
-    registry: ModelBook, run_id: str, figures: tuple[AttributeFigures, ...]
+    registry: ModelWriter, run_id: str, figures: tuple[AttributeFigures, ...]
 ) -> None:
     registry.log_to_run(run_id, metrics=live_group_metrics(figures))
 

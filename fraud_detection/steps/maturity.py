@@ -15,10 +15,10 @@ from fraud_detection.core.features import TARGET_COLUMN
 from fraud_detection.core.holds import Hold
 from fraud_detection.core.maturity import IMMATURE_TAG, MaturityRule, MonthLabels, maturity_holds
 from fraud_detection.core.tags import BASE_MONTH, EXTERNAL_MONTH, Verdict, VersionTags
-from fraud_detection.steps.ports import DecisionBook, Deliveries, RegistryView
+from fraud_detection.steps.ports import DecisionWriter, LakeReader, RegistryReader
 
 
-def reference_rates(registry: RegistryView, month: str, history: int) -> list[float]:
+def reference_rates(registry: RegistryReader, month: str, history: int) -> list[float]:
     """The holdout fraud rates of the latest matured months before ``month``, oldest first."""
     first = (BASE_MONTH, EXTERNAL_MONTH)
     matured = sorted(
@@ -44,7 +44,7 @@ def rule_of(settings: Settings) -> MaturityRule:
 
 
 def check_maturity(
-    registry: RegistryView,
+    registry: RegistryReader,
     settings: Settings,
     month: str,
     clean: pd.DataFrame,
@@ -56,12 +56,12 @@ def check_maturity(
     return maturity_holds(labels, rates, rule_of(settings))
 
 
-def mark_immature(registry: DecisionBook, version: str, delivery: str | None) -> None:
+def mark_immature(registry: DecisionWriter, version: str, delivery: str | None) -> None:
     """Tag the held version with the immature delivery, so a later one is judged again."""
     registry.set_tags(version, VersionTags(other={IMMATURE_TAG: delivery or "unknown"}))
 
 
-def immature_months(registry: RegistryView) -> dict[str, str]:
+def immature_months(registry: RegistryReader) -> dict[str, str]:
     """Months decided only as immature → the delivery held (left out of training pools)."""
     held: dict[str, str] = {}
     matured: set[str] = set()
@@ -77,7 +77,7 @@ def immature_months(registry: RegistryView) -> dict[str, str]:
     return {month: path for month, path in held.items() if month not in matured}
 
 
-def awaiting_judgement(lake: Deliveries, registry: RegistryView) -> set[str]:
+def awaiting_judgement(lake: LakeReader, registry: RegistryReader) -> set[str]:
     """Months held as immature whose delivery in force is a later one: judged again."""
     return {
         month for month, path in immature_months(registry).items() if lake.latest(month) != path

@@ -14,7 +14,7 @@ from fraud_detection.config import Settings
 from fraud_detection.core.contract import DERIVED_COLUMN, INPUTS
 from fraud_detection.core.lineage import PartitionRef
 from fraud_detection.core.signatures import AliasChange, ReviewRecord
-from fraud_detection.steps.ports import RegistryView, VersionView
+from fraud_detection.steps.ports import RegistryReader, VersionView
 from fraud_detection.steps.signing import DecisionRecord
 
 GROUP_PREFIX = "group."
@@ -30,7 +30,7 @@ class CardSource(DecisionRecord, Protocol):
     def run_params(self, run_id: str) -> dict[str, str]: ...
 
 
-class LineageView(RegistryView, Protocol):
+class LineageView(RegistryReader, Protocol):
     """The registry with the partitions each version was trained on."""
 
     def lineage(self, version: str) -> list[PartitionRef]: ...

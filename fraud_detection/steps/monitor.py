@@ -46,7 +46,7 @@ from fraud_detection.core.scored import (
     SetAside,
 )
 from fraud_detection.steps.intake import fetch, validate
-from fraud_detection.steps.ports import Deliveries, MonitorBook, ScoredView
+from fraud_detection.steps.ports import LakeReader, MonitorRegistry, ScoredReader
 
 WINDOW_COLUMNS = (REQUEST_ID, ID_COLUMN, *FEATURES, PROBABILITY, RISK_LEVEL, MODEL_VERSION)
 SAMPLED = [*FEATURES, PROBABILITY, MODEL_VERSION]
@@ -105,7 +105,7 @@ class MonitorResult:
 
 
 @dataclass
-class _Tally:
+class _WindowTally:
     rows: int = 0
     requests: int = 0
     by_day: dict[str, int] = field(default_factory=dict)
@@ -133,11 +133,11 @@ class _Tally:
         )
 
 
-def read_window(scored: ScoredView, window: Window, *, sample_rows: int, seed: int) -> WindowData:
+def read_window(scored: ScoredReader, window: Window, *, sample_rows: int, seed: int) -> WindowData:
     """Every record of the window counted, a day at a time; ``sample_rows`` of them kept."""
     rng = np.random.default_rng(stable_seed(seed, f"window-{window.since}-{window.until}"))
     present = set(scored.days())
-    tally, sample = _Tally(), None
+    tally, sample = _WindowTally(), None
     for day in window.days():
         if day.isoformat() not in present:
             continue
@@ -151,7 +151,7 @@ def read_window(scored: ScoredView, window: Window, *, sample_rows: int, seed: i
 
 
 def build_reference(
-    lake: Deliveries, registry: MonitorBook, settings: Settings
+    lake: LakeReader, registry: MonitorRegistry, settings: Settings
 ) -> Reference | NoReference:
     """The champion's reference, or why there is none (no champion, no lineage)."""
     champion = registry.champion()
@@ -227,13 +227,13 @@ def compare(
     )
 
 
-class Expiring(Protocol):
+class ExpiringScores(Protocol):
     """Captured scores that can be deleted by day (``ScoredStore``)."""
 
     def delete_before(self, day: date) -> list[str]: ...
 
 
-def expire_captured(scored: Expiring, *, retention_days: int, today: date) -> list[str]:
+def expire_captured(scored: ExpiringScores, *, retention_days: int, today: date) -> list[str]:
     """Delete the day partitions older than the retention → the days removed."""
     return scored.delete_before(today - timedelta(days=retention_days))
 

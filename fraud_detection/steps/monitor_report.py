@@ -12,7 +12,7 @@ from fraud_detection.core.redact import redact_uri
 from fraud_detection.core.tags import VersionTags, utc_now
 from fraud_detection.steps.monitor import MonitorResult
 from fraud_detection.steps.monitor_page import page
-from fraud_detection.steps.ports import MonitorBook
+from fraud_detection.steps.ports import MonitorRegistry
 
 EVENT_NAME = "fraud-detection.monitor.limits-passed"
 REPORT_HTML = "monitor/report.html"
@@ -153,7 +153,7 @@ def metrics(result: MonitorResult) -> dict[str, float]:
 
 
 def record_monitor(
-    registry: MonitorBook, result: MonitorResult, markdown: str, params: dict[str, str]
+    registry: MonitorRegistry, result: MonitorResult, markdown: str, params: dict[str, str]
 ) -> str:
     """The report as an MLflow run of its own; the champion's version points at it → run id."""
     version = result.champion_version or ""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fraud_detection.core.tags import QuarantineRecord
 from fraud_detection.steps.maturity import awaiting_judgement
-from fraud_detection.steps.ports import Deliveries, RegistryView
+from fraud_detection.steps.ports import LakeReader, RegistryReader
 
 
-def next_month(lake: Deliveries, registry: RegistryView) -> str | None:
+def next_month(lake: LakeReader, registry: RegistryReader) -> str | None:
     """The earliest month with no decision whose delivery in force is not quarantined."""
     decided = registry.decided_months() - awaiting_judgement(lake, registry)
     quarantined = registry.quarantined()
@@ -20,7 +20,7 @@ def next_month(lake: Deliveries, registry: RegistryView) -> str | None:
     return None
 
 
-def _still_quarantined(lake: Deliveries, month: str, record: QuarantineRecord) -> bool:
+def _still_quarantined(lake: LakeReader, month: str, record: QuarantineRecord) -> bool:
     """The delivery in force is the one quarantined (only such months' bytes are read here)."""
     if record.path != lake.latest(month):
         return False  # a corrected delivery beside it
@@ -28,7 +28,7 @@ def _still_quarantined(lake: Deliveries, month: str, record: QuarantineRecord) -
 
 
 def already_decided(
-    registry: RegistryView, month: str, lake: Deliveries | None = None
+    registry: RegistryReader, month: str, lake: LakeReader | None = None
 ) -> dict[str, str] | None:
     """The decided version of a month, if any (no data is read); with the lake, a month held
     as immature whose later delivery came is not decided (it is judged again)."""

@@ -10,13 +10,13 @@ import pandas as pd
 
 from fraud_detection.core.contract import ID_COLUMN
 from fraud_detection.core.outcomes import SCORE_COLUMNS, LivePerformance, live_performance
-from fraud_detection.steps.ports import ModelBook, ScoredView
+from fraud_detection.steps.ports import ModelWriter, ScoredReader
 
 RULE = "last score captured before the monthly run was scheduled, once per application"
 
 
 def served_outcomes(
-    scored: ScoredView, labels: pd.DataFrame, *, cutoff: datetime
+    scored: ScoredReader, labels: pd.DataFrame, *, cutoff: datetime
 ) -> LivePerformance:
     """Read only the scores of the month's applications (pyarrow filter), up to the cutoff day."""
     import pyarrow as pa
@@ -29,6 +29,6 @@ def served_outcomes(
     return live_performance(labels, table.to_pandas(), cutoff=cutoff)
 
 
-def record_outcomes(registry: ModelBook, run_id: str, live: LivePerformance) -> None:
+def record_outcomes(registry: ModelWriter, run_id: str, live: LivePerformance) -> None:
     """Counts and live metrics per served version on the challenger's run."""
     registry.log_to_run(run_id, metrics=live.metrics(), tags={"live_rule": RULE})

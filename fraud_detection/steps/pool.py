@@ -23,12 +23,12 @@ from fraud_detection.core.features import (
     TARGET_COLUMN,
 )
 from fraud_detection.core.lineage import PartitionRef, lineage_hash
-from fraud_detection.core.part_batches import Batch, batch_of_columns
 from fraud_detection.core.recipe import recency_weight
 from fraud_detection.core.training import TrainingPart
+from fraud_detection.core.training_batches import Batch, batch_of_columns
 from fraud_detection.steps.intake import BASE, MonthData, MonthError, fetch, validate_streamed
 from fraud_detection.steps.maturity import immature_months
-from fraud_detection.steps.ports import Deliveries, RegistryView
+from fraud_detection.steps.ports import LakeReader, RegistryReader
 
 CHUNK_ROWS = 65_536  # rows decoded at a time: bounds a read's memory whatever the partition
 
@@ -62,7 +62,7 @@ class PoolPlan:
 
     @classmethod
     def of(
-        cls, lake: Deliveries, registry: RegistryView, month: str, floor: HistoryFloor | None
+        cls, lake: LakeReader, registry: RegistryReader, month: str, floor: HistoryFloor | None
     ) -> PoolPlan:
         decided = registry.decided_months() - set(immature_months(registry))  # immature: out
         earlier = [m for m in lake.list_months() if m < month and m in decided]
@@ -77,7 +77,7 @@ class PoolPlan:
 class LakeRows:
     """A validated partition read from the lake when its rows are asked for, never held."""
 
-    lake: Deliveries
+    lake: LakeReader
     ref: PartitionRef
     rows: int
     positives: int
@@ -128,8 +128,8 @@ class PoolUse:
 
 
 def gather(
-    lake: Deliveries,
-    registry: RegistryView,
+    lake: LakeReader,
+    registry: RegistryReader,
     data: MonthData,
     month_split: MonthSplit,
     *,

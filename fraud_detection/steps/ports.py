@@ -33,7 +33,7 @@ class VersionView(Protocol):
     def tags(self) -> VersionTags: ...
 
 
-class Deliveries(Protocol):
+class LakeReader(Protocol):
     """The lake as the steps read it: which months exist, which file is in force, its bytes."""
 
     def list_months(self) -> list[str]: ...
@@ -43,7 +43,7 @@ class Deliveries(Protocol):
     def fetch(self, name: str) -> tuple[bytes, PartitionRef]: ...
 
 
-class RegistryView(Protocol):
+class RegistryReader(Protocol):
     """The registry read: versions, aliases, decided and quarantined months."""
 
     def versions(self) -> Sequence[VersionView]: ...
@@ -59,7 +59,7 @@ class RegistryView(Protocol):
     def quarantined(self) -> Mapping[str, QuarantineRecord]: ...
 
 
-class DecisionBook(RegistryView, Protocol):
+class DecisionWriter(RegistryReader, Protocol):
     """The registry as the transition writes it: tags, the challenger alias, promotions."""
 
     def quarantine(self, record: QuarantineRecord) -> None: ...
@@ -71,7 +71,7 @@ class DecisionBook(RegistryView, Protocol):
     def set_tags(self, version: str, tags: VersionTags) -> None: ...
 
 
-class ModelBook(DecisionBook, Protocol):
+class ModelWriter(DecisionWriter, Protocol):
     """The registry as training and judging use it: runs, models, their results."""
 
     def find_version(self, month: str, data_sha256: str, role: Role) -> VersionView | None: ...
@@ -94,7 +94,7 @@ class ModelBook(DecisionBook, Protocol):
     def log_figures(self, run_id: str, figures: Mapping[str, Any]) -> None: ...
 
 
-class AliasBook(ModelBook, Protocol):
+class AliasWriter(ModelWriter, Protocol):
     """The registry as an operator moves its aliases (``champion`` by compare-and-set)."""
 
     def set_champion(self, version: str) -> None: ...
@@ -102,7 +102,7 @@ class AliasBook(ModelBook, Protocol):
     def set_alias(self, alias: str, version: str) -> None: ...
 
 
-class ScoredView(Protocol):
+class ScoredReader(Protocol):
     """The captured scores as the monitor and the outcome join read them (``ScoredStore``)."""
 
     def days(self) -> list[str]: ...
@@ -117,7 +117,7 @@ class ScoredView(Protocol):
     ) -> pa.Table: ...
 
 
-class MonitorBook(RegistryView, Protocol):
+class MonitorRegistry(RegistryReader, Protocol):
     """The registry as the monitor uses it: the champion's model and lineage, its own runs."""
 
     def load_booster(self, version: str) -> xgb.Booster: ...

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from fraud_detection.core import plots
 from fraud_detection.steps.judging import Evaluation
-from fraud_detection.steps.ports import ModelBook
+from fraud_detection.steps.ports import ModelWriter
 
 
 def _prefixed(prefix: str, values: dict[str, float | str | int]) -> dict[str, float]:
     return {f"{prefix}{k}": float(v) for k, v in values.items() if isinstance(v, float)}
 
 
-def record(registry: ModelBook, evaluation: Evaluation) -> None:
+def record_evaluation(registry: ModelWriter, evaluation: Evaluation) -> None:
     """Holdout metrics, the paired test, the alarm and the plots on the challenger's run."""
     scores = evaluation.scores
     logged = _prefixed("holdout_", dict(scores.challenger_metrics))

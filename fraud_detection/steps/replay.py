@@ -11,11 +11,11 @@ from fraud_detection.core.holds import Hold
 from fraud_detection.core.replay import FlaggedSets, Replay, replay, replay_holds
 from fraud_detection.steps.capacity import Traffic
 from fraud_detection.steps.judging import HoldoutScores
-from fraud_detection.steps.ports import ModelBook
+from fraud_detection.steps.ports import ModelWriter
 
 
 def replay_traffic(
-    registry: ModelBook, settings: Settings, scores: HoldoutScores, traffic: Traffic
+    registry: ModelWriter, settings: Settings, scores: HoldoutScores, traffic: Traffic
 ) -> Replay | None:
     """Both models' flags on the traffic (None without a champion to compare with)."""
     if scores.compared_version is None or scores.champion_threshold is None:

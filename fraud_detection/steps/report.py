@@ -9,8 +9,8 @@ from fraud_detection.core.outcomes import LivePerformance
 from fraud_detection.core.redact import redact_uri
 from fraud_detection.steps.judging import Evaluation
 from fraud_detection.steps.pool import PoolUse
-from fraud_detection.steps.ports import ModelBook
-from fraud_detection.steps.transition import Outcome
+from fraud_detection.steps.ports import ModelWriter
+from fraud_detection.steps.transition import TransitionResult
 
 
 def report_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
@@ -126,7 +126,7 @@ def pool_section(use: PoolUse) -> str:
 
 def report_markdown(
     evaluation: Evaluation,
-    outcome: Outcome,
+    outcome: TransitionResult,
     *,
     tracking_uri: str,
     live: LivePerformance | None = None,
@@ -174,6 +174,6 @@ def report_markdown(
 {live_section(live)}{pool_text}"""
 
 
-def record_report(registry: ModelBook, evaluation: Evaluation, markdown: str) -> None:
+def record_report(registry: ModelWriter, evaluation: Evaluation, markdown: str) -> None:
     """The report beside the challenger's run, as ``report.md``."""
     registry.log_to_run(evaluation.challenger.run_id, text={"report.md": markdown})

@@ -14,7 +14,7 @@ from fraud_detection.config import Settings
 from fraud_detection.core.holds import Hold
 from fraud_detection.core.signatures import AliasChange, Answer, ChangeKind, ReviewRecord
 from fraud_detection.core.tags import Role, Verdict, VersionTags, utc_now
-from fraud_detection.steps.ports import DecisionBook, RegistryView, VersionView
+from fraud_detection.steps.ports import DecisionWriter, RegistryReader, VersionView
 from fraud_detection.steps.signing import DecisionRecord, SignatureRequired
 
 APPROVAL_CHECK = "approval"
@@ -70,7 +70,7 @@ def review_of(version: VersionView) -> ReviewRecord | None:
     return ReviewRecord.from_tags(version.tags.other)
 
 
-def pending(registry: RegistryView) -> list[Pending]:
+def pending(registry: RegistryReader) -> list[Pending]:
     """Held months nobody has answered yet, oldest first."""
     waiting = [
         Pending(
@@ -87,7 +87,7 @@ def pending(registry: RegistryView) -> list[Pending]:
     return sorted(waiting, key=lambda p: p.month)
 
 
-def held_version(registry: RegistryView, month: str) -> Pending:
+def held_version(registry: RegistryReader, month: str) -> Pending:
     """The held version of ``month``, or why there is nothing to review."""
     for found in pending(registry):
         if found.month == month:
@@ -105,7 +105,7 @@ def held_version(registry: RegistryView, month: str) -> Pending:
 
 
 def answer(
-    registry: DecisionBook,
+    registry: DecisionWriter,
     log: DecisionRecord,
     settings: Settings,
     month: str,

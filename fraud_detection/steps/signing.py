@@ -12,7 +12,7 @@ from typing import Protocol
 from fraud_detection.config import Settings
 from fraud_detection.core.signatures import AliasChange, ChangeKind, Suspension
 from fraud_detection.core.tags import utc_now
-from fraud_detection.steps.ports import DecisionBook
+from fraud_detection.steps.ports import DecisionWriter
 
 
 class SignatureRequired(ValueError):
@@ -33,7 +33,7 @@ class DecisionRecord(Protocol):
     def resume(self) -> None: ...
 
 
-class HandRegistry(DecisionBook, Protocol):
+class HandRegistry(DecisionWriter, Protocol):
     """The registry as an operator moves ``champion`` back (``Registry.rollback``)."""
 
     def rollback(self) -> str: ...
@@ -49,7 +49,7 @@ def require_signature(settings: Settings, by: str, action: str) -> None:
 
 
 def promote_by_hand(
-    registry: DecisionBook,
+    registry: DecisionWriter,
     log: DecisionRecord,
     settings: Settings,
     version: str,

@@ -12,7 +12,7 @@ from fraud_detection.adapters.registry_sqlite import RegistrySnapshot, read_sqli
 from fraud_detection.config import Settings
 
 if TYPE_CHECKING:
-    from fraud_detection.steps.ports import RegistryView
+    from fraud_detection.steps.ports import RegistryReader
 
 
 def snapshot(settings: Settings) -> RegistrySnapshot:
@@ -25,7 +25,7 @@ def snapshot(settings: Settings) -> RegistrySnapshot:
     return from_registry(Registry(settings), settings)
 
 
-def from_registry(registry: RegistryView, settings: Settings) -> RegistrySnapshot:
+def from_registry(registry: RegistryReader, settings: Settings) -> RegistrySnapshot:
     """The same snapshot from any registry (MLflow's client, or an in-memory stand-in)."""
     champion = registry.alias(settings.champion_alias)
     challenger = registry.alias(settings.challenger_alias)

@@ -15,11 +15,11 @@ from fraud_detection.core.gate import Decision
 from fraud_detection.core.tags import HOLDOUT_METRICS, Verdict, VersionTags
 from fraud_detection.steps.intake import MonthData, quarantine
 from fraud_detection.steps.judging import Evaluation
-from fraud_detection.steps.ports import DecisionBook
+from fraud_detection.steps.ports import DecisionWriter
 
 
 @dataclass(frozen=True)
-class Outcome:
+class TransitionResult:
     """What the month's run left in the registry."""
 
     month: str
@@ -29,12 +29,12 @@ class Outcome:
     served_version: str | None = None  # the refit that became champion, if any
 
 
-def transition(
-    registry: DecisionBook,
+def apply_verdict(
+    registry: DecisionWriter,
     evaluation: Evaluation,
     data: MonthData,
     served_version: str | None = None,
-) -> Outcome:
+) -> TransitionResult:
     """Set ``challenger``; move ``champion`` only on a win and only if it has not moved since."""
     version = evaluation.challenger.version
     decision = evaluation.decision
@@ -57,7 +57,7 @@ def transition(
             )
     registry.set_tags(version, results)
     champion = registry.champion()
-    return Outcome(
+    return TransitionResult(
         evaluation.month,
         decision,
         champion.version if champion else "",

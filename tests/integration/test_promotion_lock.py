@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 
 from devstack.processes import wait_until
+from fraud_detection.adapters.conditional_files import STORAGE_CLOCK_RESOLUTION_S
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.lease import Lease
 from fraud_detection.adapters.promotion_locks import lock_name
-from fraud_detection.adapters.stamped import STORAGE_CLOCK_RESOLUTION_S
 from fraud_detection.config import Settings
 from tests.support.servers import BUCKET
 

@@ -43,7 +43,7 @@ def _stores(settings: Settings) -> tuple[Lake, Registry]:
     return Lake.from_settings(settings), open_registry(settings)
 
 
-def _bootstrap(settings: Settings) -> first_champion.Bootstrap:
+def _bootstrap(settings: Settings) -> first_champion.FirstChampion:
     lake, registry = _stores(settings)
     base = intake.fetch(lake, intake.BASE)
     return first_champion.bootstrap_champion(registry, settings, base, intake.validate(base))
@@ -146,7 +146,7 @@ def test_a_corrected_delivery_of_a_quarantined_month_is_trained_afresh_and_decid
     }
 
 
-def _run(settings: Settings, month: str) -> transition.Outcome:
+def _run(settings: Settings, month: str) -> transition.TransitionResult:
     registry = open_registry(settings)
     challenger, inputs, data = _challenger(settings, month)
     scores = judging.evaluate(registry, settings, challenger, inputs.holdout)
@@ -156,8 +156,8 @@ def _run(settings: Settings, month: str) -> transition.Outcome:
         if evaluation.decision.promote
         else None
     )
-    record.record(registry, evaluation)
-    return transition.transition(registry, evaluation, data, served)
+    record.record_evaluation(registry, evaluation)
+    return transition.apply_verdict(registry, evaluation, data, served)
 
 
 def test_the_next_month_is_the_earliest_undecided_and_decided_is_known_without_data(
@@ -219,7 +219,7 @@ def test_a_stale_champion_blocks_the_transition(lake_settings: Settings) -> None
     registry.set_champion(other.version)  # an operator moved the champion meanwhile
     forced = dataclasses.replace(evaluation, decision=Decision.of_gate(True, "forced for the test"))
     with pytest.raises(StaleChampionError):
-        transition.transition(registry, forced, data)
+        transition.apply_verdict(registry, forced, data)
     assert registry.champion().version == other.version
     assert registry.version(challenger.version).tags.decision is None  # the month stays undecided
 

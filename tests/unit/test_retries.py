@@ -72,9 +72,9 @@ def _state(book: InMemoryRegistry) -> tuple[object, ...]:
     return dict(book.aliases), tags, held
 
 
-def _transition(book: object, verdict: str) -> transition.Outcome:
+def _transition(book: object, verdict: str) -> transition.TransitionResult:
     served = "8" if verdict == "promoted" else None
-    return transition.transition(book, _evaluation(VERDICTS[verdict]), _month(), served)  # type: ignore[arg-type]
+    return transition.apply_verdict(book, _evaluation(VERDICTS[verdict]), _month(), served)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("verdict", list(VERDICTS))

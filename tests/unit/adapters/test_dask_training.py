@@ -32,7 +32,7 @@ parts = [TrainingPart("base", frame.iloc[:1500], 1.0), TrainingPart("2025-01", f
 with training_fitter(settings) as fitter:
     trained = fitter.fit(
         TrainingInputs("2025-01", parts, frame.iloc[:0], [], ""),
-        settings.xgb, settings.drift_plan(), seed=1,
+        settings.xgb, settings.training_plan(), seed=1,
     )
 loaded = [m for m in sys.modules if m.split(".")[0] in ("dask", "distributed") or m == "xgboost.dask"]
 print(json.dumps({"local": isinstance(fitter, LocalFitter), "rows": trained.rows["pool_rows"], "loaded": loaded}))

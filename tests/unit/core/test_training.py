@@ -7,9 +7,9 @@ import pytest
 from fraud_detection.config import Settings
 from fraud_detection.core.features import FEATURES, feature_matrix, validate_frame
 from fraud_detection.core.gate import prior_corrected
-from fraud_detection.core.part_batches import FrameRows, WeightedPart, pool_matrix
 from fraud_detection.core.recipe import best_f1_threshold
 from fraud_detection.core.training import TrainingPart, train, train_parts
+from fraud_detection.core.training_batches import FrameRows, WeightedPart, pool_matrix
 from fraud_detection.sources.synthetic import generate
 
 
@@ -66,7 +66,7 @@ def test_recent_months_weigh_more_and_a_new_pattern_is_learnt() -> None:
     import dataclasses
 
     from fraud_detection.config import Settings
-    from fraud_detection.core.params import DriftPlan
+    from fraud_detection.core.params import TrainingPlan
     from fraud_detection.core.recipe import recency_weight
     from fraud_detection.core.training import TrainingPart, train_parts
     from fraud_detection.sources.synthetic import TRUTH_COLUMN
@@ -84,13 +84,13 @@ def test_recent_months_weigh_more_and_a_new_pattern_is_learnt() -> None:
     fresh, truth = generate(20_000, month_index=8, seed=9, schedule="late")
     params = Settings().xgb
 
-    def ring_gap(plan: DriftPlan) -> float:
+    def ring_gap(plan: TrainingPlan) -> float:
         model = train_parts(old + recent, params, plan, seed=1)
         p = model.booster.inplace_predict(feature_matrix(validate_frame(fresh)))
         ring = truth[TRUTH_COLUMN].to_numpy() > 0.5
         return float(p[ring].mean() - p[~ring].mean())
 
-    plan = Settings().drift_plan()
+    plan = Settings().training_plan()
     flat = ring_gap(dataclasses.replace(plan, history_half_life=0, correction_rounds=0))
     following = ring_gap(plan)
     # Then the drift-following model separates the new pattern's applicants more sharply
@@ -113,7 +113,7 @@ def test_the_recorded_prior_corrects_the_mean_prediction_to_the_months_fraud_rat
         validation_fraction=0.4, xgb=Settings().xgb.model_copy(update={"n_estimators": 40})
     )
     parts = [TrainingPart("base", base, 2.0), TrainingPart("2025-01", month, 0.0)]
-    model = train_parts(parts, settings.xgb, settings.drift_plan(), seed=3)
+    model = train_parts(parts, settings.xgb, settings.training_plan(), seed=3)
     rate = float(holdout["TARGET"].mean())
     p = model.booster.inplace_predict(feature_matrix(holdout))
     corrected = prior_corrected(p, trained_rate=model.trained_rate, target_rate=rate)

@@ -36,7 +36,7 @@ def test_both_models_are_scored_on_the_same_holdout_and_the_gate_decides(
 def test_shuffled_labels_raise_the_alarm_and_quarantine_the_month(lake: InMemoryLake) -> None:
     registry = bootstrapped(lake)
     data, _, evaluation = judged(lake, registry, "2025-01")
-    transition.transition(registry, evaluation, data)
+    transition.apply_verdict(registry, evaluation, data)
     rng = np.random.default_rng(0)
     good = lake.fetch("2025-02")[0]
     shuffled = InMemoryLake({name: list(files) for name, files in lake.partitions.items()})
@@ -58,7 +58,7 @@ def test_a_single_class_holdout_is_decided_with_its_reason_and_never_picked_agai
     evaluation = judging.compare_with_champion(registry, SETTINGS, scores)
     assert evaluation.decision.verdict is Verdict.REJECTED
     assert "single class" in evaluation.decision.reason
-    record.record(registry, evaluation)
-    transition.transition(registry, evaluation, data)
+    record.record_evaluation(registry, evaluation)
+    transition.apply_verdict(registry, evaluation, data)
     assert months.already_decided(registry, "2025-01") is not None
     assert months.next_month(lake, registry) == "2025-02"

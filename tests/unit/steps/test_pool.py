@@ -20,13 +20,13 @@ from fraud_detection.core.features import (
     normalise_columns,
 )
 from fraud_detection.core.lineage import PartitionRef, lineage_hash
-from fraud_detection.core.part_batches import (
+from fraud_detection.core.training import JudgedRecipe, TrainingPart, refit_parts, train_parts
+from fraud_detection.core.training_batches import (
     WeightedPart,
     batch_of,
     batch_of_columns,
     pool_matrix,
 )
-from fraud_detection.core.training import JudgedRecipe, TrainingPart, refit_parts, train_parts
 from fraud_detection.sources.synthetic import generate_lake_partitions
 from fraud_detection.steps import (
     intake,
@@ -85,7 +85,7 @@ def test_a_pool_read_from_the_lake_trains_the_same_booster_byte_for_byte(
     lake: InMemoryLake,
 ) -> None:
     _, inputs = _gathered(lake)
-    plan, seed = SETTINGS.drift_plan(), 7
+    plan, seed = SETTINGS.training_plan(), 7
     streamed = train_parts(inputs.parts, SETTINGS.xgb, plan, seed=seed)
     held = train_parts(_in_memory(lake, inputs), SETTINGS.xgb, plan, seed=seed)
     assert bytes(streamed.booster.save_raw("ubj")) == bytes(held.booster.save_raw("ubj"))
@@ -212,7 +212,7 @@ def test_past_the_configured_size_the_pool_goes_to_xgboosts_disk_cache(
     with pool_matrix(parts, 2.0, external_memory_rows=7_751) as matrix:
         assert type(matrix).__name__ == "QuantileDMatrix"
     # the recipe trains on it: a model close to the in-memory one on the month's holdout
-    plan = SETTINGS.drift_plan()
+    plan = SETTINGS.training_plan()
     on_disk = train_parts(inputs.parts, SETTINGS.xgb, plan, seed=7, external_memory_rows=1)
     held = train_parts(inputs.parts, SETTINGS.xgb, plan, seed=7)
     x = feature_matrix(inputs.holdout)

@@ -18,12 +18,12 @@ def test_the_judgement_is_recorded_on_the_challengers_run_and_reported(
 ) -> None:
     registry = bootstrapped(lake)
     data, _, evaluation = judged(lake, registry, "2025-01")
-    record.record(registry, evaluation)
+    record.record_evaluation(registry, evaluation)
     run = registry.runs[evaluation.challenger.run_id]
     assert run.metrics["holdout_pr_auc"] == evaluation.scores.challenger_metrics["pr_auc"]
     assert "gate_upper" in run.metrics and run.tags["data_alarm"] == "none"
     assert {"plots/holdout_pr.png", "plots/holdout_confusion.png"} <= set(run.artifacts)
-    outcome = transition.transition(registry, evaluation, data)
+    outcome = transition.apply_verdict(registry, evaluation, data)
     markdown = report.report_markdown(evaluation, outcome, tracking_uri="sqlite:///x.db")
     assert markdown.startswith(f"# Retrain 2025-01: challenger v{evaluation.challenger.version}")
     assert evaluation.decision.reason in markdown

@@ -49,7 +49,7 @@ def _month() -> intake.MonthData:
 
 def test_a_promotion_serves_the_refit_and_the_decision_tag_comes_last() -> None:
     book = _book()
-    outcome = transition.transition(
+    outcome = transition.apply_verdict(
         book, _evaluation(Decision.of_gate(True, "better")), _month(), "8"
     )
     assert book.aliases["champion"] == "8" and outcome.served_version == "8"
@@ -65,13 +65,15 @@ def test_a_promotion_serves_the_refit_and_the_decision_tag_comes_last() -> None:
 
 def test_a_rejection_keeps_the_champion_and_an_alarm_quarantines_the_month() -> None:
     book = _book()
-    rejected = transition.transition(book, _evaluation(Decision.of_gate(False, "worse")), _month())
+    rejected = transition.apply_verdict(
+        book, _evaluation(Decision.of_gate(False, "worse")), _month()
+    )
     assert book.aliases["champion"] == "5" and rejected.served_version is None
     assert not book.held and book.version("7").tags.decision is Verdict.REJECTED
 
     alarmed = _evaluation(Decision(Verdict.QUARANTINED, "alarm"), alarm=True)
     book = _book()
-    quarantined = transition.transition(book, alarmed, _month())
+    quarantined = transition.apply_verdict(book, alarmed, _month())
     assert quarantined.decision.verdict is Verdict.QUARANTINED and book.aliases["champion"] == "5"
     assert book.held["2025-04"].reason == "labels look shuffled"
     assert book.held["2025-04"].run_id == "run-7"
@@ -81,5 +83,5 @@ def test_a_champion_that_moved_since_the_evaluation_blocks_the_promotion() -> No
     book = _book()
     book.aliases["champion"] = "6"  # an operator promoted another version meanwhile
     with pytest.raises(StaleChampionError):
-        transition.transition(book, _evaluation(Decision.of_gate(True, "better")), _month())
+        transition.apply_verdict(book, _evaluation(Decision.of_gate(True, "better")), _month())
     assert book.aliases["champion"] == "6" and book.version("7").tags.decision is None
