@@ -6,12 +6,14 @@ generates, so the pages cannot drift from the code they describe."""
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, SecretStr
 from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings
 
 from fraud_detection.config import Settings
 from fraud_detection.core.contract import field_table
@@ -62,19 +64,36 @@ def _default(info: FieldInfo) -> str:
     return f"`{value}`"
 
 
-def configuration_markdown() -> str:
-    """Every setting: environment variable(s), default, and what it does, in declaration order."""
-    lines = [
-        GENERATED_NOTE,
-        CONFIGURATION_INTRO,
-        "| environment variable | default | what it does |",
-        "|---|---|---|",
-    ]
-    for name, info in Settings.model_fields.items():
+def _setting_rows(fields: dict[str, FieldInfo]) -> list[str]:
+    rows = ["| environment variable | default | what it does |", "|---|---|---|"]
+    for name, info in fields.items():
         env = " or ".join(f"`{e}`" for e in _env_names(name, info))
         description = (info.description or "").replace("|", "\\|").replace("<", "&lt;")
-        lines.append(f"| {env} | {_default(info)} | {description} |")
-    return "\n".join(lines) + "\n"
+        rows.append(f"| {env} | {_default(info)} | {description} |")
+    return rows
+
+
+def _setting_groups() -> list[tuple[str, str, dict[str, FieldInfo]]]:
+    """(title, what it governs, fields) for each group of ``Settings``, in the order of its bases."""
+    groups = []
+    for base in Settings.__bases__:
+        if base is BaseSettings or not issubclass(base, BaseModel):
+            continue
+        title = base.__name__.removesuffix("Settings")
+        groups.append((title, inspect.getdoc(base) or "", dict(base.model_fields)))
+    grouped = {name for _, _, fields in groups for name in fields}
+    own = {n: i for n, i in Settings.model_fields.items() if n not in grouped}
+    if own:
+        groups.append(("Other", "", own))
+    return groups
+
+
+def configuration_markdown() -> str:
+    """Every setting by group: environment variable(s), default, and what it does."""
+    lines = [GENERATED_NOTE, CONFIGURATION_INTRO]
+    for title, summary, fields in _setting_groups():
+        lines += [f"## {title}", "", summary, "", *_setting_rows(fields), ""]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def contract_markdown() -> str:

@@ -1,0 +1,1 @@
+"""The fields of ``Settings`` (fraud_detection/config.py) by what they govern, one group a module."""
