@@ -5,7 +5,6 @@ Thin shell: feature handling, scoring and model following live in ``fraud_detect
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import os
@@ -17,7 +16,6 @@ from typing import Any
 import bentoml
 from fastapi import FastAPI
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fraud_detection.config import Settings, get_settings, settings_problem
 from fraud_detection.core.explain import DEFAULT_REASONS, MAX_REASONS, METHODS
@@ -28,7 +26,7 @@ from fraud_detection.serving.follower import ChampionFollower
 from fraud_detection.serving.model import LoadedModel, ModelHolder, Scored
 from service.capture import RequestTallyMiddleware, capture_degraded, open_capture
 from service.card import served_card
-from service.openapi import openapi_document
+from service.middleware import SCORING_PATHS, ApiKeyMiddleware, ContractMiddleware, error_response
 
 # Settings that cannot be used (a blank FRAUD_API_KEY, say) stop `bentoml serve` here, before it
 # listens, in one line: otherwise it stays up answering every request, /livez too, with a 500.
@@ -36,8 +34,6 @@ if (_problem := settings_problem()) is not None:
     sys.exit(f"error: the fraud-detection service cannot start: {_problem}")
 
 BUNDLED_MODEL = "fraud-detector"
-SCORING_PATHS = ("/predict", "/score", "/explain")
-PROTECTED_PATHS = (*SCORING_PATHS, "/model")
 logger = logging.getLogger("fraud_detection.service")
 info_app = FastAPI(title="fraud-detection model info")
 
@@ -47,12 +43,6 @@ def _json(payload: dict[str, Any]) -> Response:
     return Response(json.dumps(payload).encode(), media_type="application/json")
 
 
-def _error(
-    status: HTTPStatus, message: str, problems: list[dict[str, str]] | None = None
-) -> JSONResponse:
-    return JSONResponse({"error": message, "problems": problems or []}, status_code=status)
-
-
 def _top_problem(top: Any) -> JSONResponse | None:
     """A 400 naming ``top`` unless it is a whole number of reasons within the maximum."""
     if type(top) is int and 1 <= top <= MAX_REASONS:  # exact type: true and 4.0 are refused
@@ -60,7 +50,7 @@ def _top_problem(top: Any) -> JSONResponse | None:
     rule = f"must be a whole number from 1 to {MAX_REASONS}"
     shown = json.dumps(top)
     shown = shown if len(shown) <= 40 else shown[:40] + "…"
-    return _error(
+    return error_response(
         HTTPStatus.BAD_REQUEST, f"'top' {rule}, got {shown}", [{"field": "top", "message": rule}]
     )
 
@@ -72,159 +62,11 @@ def _method_problem(method: Any) -> JSONResponse | None:
     rule = "must be one of " + ", ".join(f"'{m}'" for m in METHODS)
     shown = json.dumps(method)
     shown = shown if len(shown) <= 40 else shown[:40] + "…"
-    return _error(
+    return error_response(
         HTTPStatus.BAD_REQUEST,
         f"'method' {rule}, got {shown}",
         [{"field": "method", "message": rule}],
     )
-
-
-def _problems_of(status: int, body: bytes) -> dict[str, Any]:
-    """Any 4xx body (BentoML's pydantic errors, Starlette's plain text) in the one error shape."""
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        payload = None
-    if isinstance(payload, dict) and isinstance(payload.get("problems"), list):
-        return payload
-    problems: list[dict[str, str]] = []
-    if isinstance(payload, dict) and isinstance(payload.get("detail"), list):
-        # BentoML's input validation: pydantic errors with a location in the body
-        for item in payload["detail"]:
-            if isinstance(item, dict):
-                location = ".".join(str(part) for part in item.get("loc") or ()) or "body"
-                problems.append({"field": location, "message": str(item.get("msg", ""))})
-        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
-        return {
-            "error": f"the request body does not match the API: {summary}",
-            "problems": problems,
-        }
-    if isinstance(payload, dict) and "error" in payload:
-        message = str(payload["error"])
-    elif isinstance(payload, list | tuple) and payload and isinstance(payload[0], dict):
-        message = str(payload[0].get("error", payload[0]))
-    else:
-        message = body.decode(errors="replace").strip() or HTTPStatus(status).phrase
-    return {"error": message, "problems": []}
-
-
-class ContractMiddleware:
-    """Serves the OpenAPI document derived from the contract, refuses bodies that are not JSON
-    (415), and gives every 4xx answer — BentoML's and Starlette's included — the one error shape.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._document: bytes | None = None
-
-    def document(self) -> bytes:
-        if self._document is None:
-            settings = get_settings()
-            self._document = json.dumps(
-                openapi_document(
-                    max_records=settings.max_records_per_request,
-                    api_key=settings.api_key is not None,
-                )
-            ).encode()
-        return self._document
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"]
-        if path == "/docs.json" and scope["method"] in ("GET", "HEAD"):
-            response = Response(self.document(), media_type="application/json")
-            await response(scope, receive, send)
-            return
-        if path in SCORING_PATHS and scope["method"] == "POST":
-            media_type = _media_type(scope)
-            if media_type is not None and media_type != "application/json":
-                response = _error(
-                    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                    f"the body must be application/json, got {media_type or 'an empty type'}",
-                    [{"field": "Content-Type", "message": "unsupported media type"}],
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, _ErrorShaper(send))
-
-
-def _media_type(scope: Scope) -> str | None:
-    """The request's media type (lower case, no parameters); None when there is no header."""
-    for name, value in scope.get("headers") or ():
-        if name == b"content-type":
-            media_type: str = value.decode("latin-1").split(";")[0].strip().lower()
-            return media_type
-    return None
-
-
-class _ErrorShaper:
-    """Wraps ``send``: a 4xx answer is held back whole and re-sent in the one error shape."""
-
-    __slots__ = ("body", "send", "start")
-
-    def __init__(self, send: Send) -> None:
-        self.send = send
-        self.start: dict[str, Any] | None = None
-        self.body = b""
-
-    async def __call__(self, message: Any) -> None:
-        if message["type"] == "http.response.start":
-            if 400 <= message["status"] < 500:
-                self.start = message
-                return
-        elif message["type"] == "http.response.body" and self.start is not None:
-            self.body += message.get("body", b"")
-            if message.get("more_body"):
-                return
-            status = self.start["status"]
-            body = json.dumps(_problems_of(status, self.body)).encode()
-            headers = [
-                (k, v)
-                for k, v in self.start.get("headers", [])
-                if k.lower() not in (b"content-length", b"content-type")
-            ]
-            headers += [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ]
-            await self.send({**self.start, "headers": headers})
-            await self.send({"type": "http.response.body", "body": body})
-            return
-        await self.send(message)
-
-
-class ApiKeyMiddleware:
-    """When FRAUD_API_KEY is set, scoring and model info need it; health and metrics stay open."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        key = get_settings().api_key
-        # Settings refuse a blank key, so a key that is set always guards (and /docs.json says so).
-        self.key = key.get_secret_value().encode() if key is not None else None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            self.key is None
-            or scope["type"] != "http"
-            or not scope["path"].startswith(PROTECTED_PATHS)
-        ):
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        given = headers.get(b"x-api-key", b"")
-        bearer = headers.get(b"authorization", b"")
-        if bearer.lower().startswith(b"bearer "):
-            given = bearer[7:].strip()
-        if not hmac.compare_digest(given, self.key):
-            response = _error(
-                HTTPStatus.UNAUTHORIZED,
-                "missing or wrong API key (X-API-Key or Authorization: Bearer)",
-            )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
 
 
 def _bundled_model() -> LoadedModel | None:
@@ -297,17 +139,17 @@ class FraudDetector:
 
     def _check(self, data: list[dict[str, Any]]) -> JSONResponse | None:
         if self.holder.current is None:
-            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "no model loaded yet")
+            return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "no model loaded yet")
         if self.follower is not None and self.follower.suspension is not None:
-            return _error(HTTPStatus.SERVICE_UNAVAILABLE, self.follower.suspension.message)
+            return error_response(HTTPStatus.SERVICE_UNAVAILABLE, self.follower.suspension.message)
         if not data:
-            return _error(
+            return error_response(
                 HTTPStatus.BAD_REQUEST,
                 "'data' must hold at least one record",
                 [{"field": "data", "message": "empty list"}],
             )
         if len(data) > self.settings.max_records_per_request:
-            return _error(
+            return error_response(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 f"at most {self.settings.max_records_per_request} records per request, got {len(data)}",
                 [{"field": "data", "message": "too many records"}],
@@ -315,9 +157,9 @@ class FraudDetector:
         return None
 
     @staticmethod
-    def _contract_error(error: ContractError) -> JSONResponse:
+    def _contracterror_response(error: ContractError) -> JSONResponse:
         problems = [{"field": p.column, "message": p.message} for p in error.problems]
-        return _error(HTTPStatus.BAD_REQUEST, str(error), problems)
+        return error_response(HTTPStatus.BAD_REQUEST, str(error), problems)
 
     @bentoml.api(route="/predict")
     async def predict(self, data: list[dict[str, Any]]) -> Any:
@@ -327,7 +169,7 @@ class FraudDetector:
         try:
             scored = self.holder.score(data)
         except ContractError as error:
-            return self._contract_error(error)
+            return self._contracterror_response(error)
         self._capture(scored, "/predict")
         return _json(self.holder.answer(scored))
 
@@ -339,7 +181,7 @@ class FraudDetector:
         try:
             scored = self.holder.score(data)
         except ContractError as error:
-            return self._contract_error(error)
+            return self._contracterror_response(error)
         self._capture(scored, "/score")
         model, level = scored.model, self.holder.bands.level
         scores = [
@@ -361,7 +203,7 @@ class FraudDetector:
         try:
             scored, found = self.holder.explain_scored(data, top, method)
         except ContractError as error:
-            return self._contract_error(error)
+            return self._contracterror_response(error)
         self._capture(scored, "/explain")  # an explained score is a score given: kept as one
         probabilities, model = scored.probabilities, scored.model
         level = self.holder.bands.level
@@ -376,7 +218,7 @@ class FraudDetector:
         """The model being served: version, run, month, threshold, metrics, when it was loaded."""
         current = self.holder.current
         if current is None:
-            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "no model loaded yet")
+            return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "no model loaded yet")
         return current.describe()
 
     @info_app.get("/model/card")
@@ -384,12 +226,14 @@ class FraudDetector:
         """The served version's model card (docs/review.md): markdown and its parts as JSON."""
         current = self.holder.current
         if current is None:
-            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "no model loaded yet")
+            return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "no model loaded yet")
         try:
             found = served_card(self.settings, current.version)
         except Exception as exc:  # a bundled model with no registry to read the card from
             logger.warning("model card of version %s unavailable: %s", current.version, exc)
-            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "the model card cannot be read now")
+            return error_response(
+                HTTPStatus.SERVICE_UNAVAILABLE, "the model card cannot be read now"
+            )
         return _json({**found.as_dict(), "markdown": found.markdown()})
 
 

@@ -20,7 +20,7 @@ async def _app(scope: Scope, receive: Receive, send: Send) -> None:
 def test_a_blank_api_key_is_refused_by_the_settings_the_service_and_the_command(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, blank: str
 ) -> None:
-    from service.service import ApiKeyMiddleware, ContractMiddleware
+    from service.middleware import ApiKeyMiddleware, ContractMiddleware
 
     # Given FRAUD_API_KEY set to nothing (a templated variable, an empty Secret)
     monkeypatch.setenv("FRAUD_API_KEY", blank)
@@ -42,7 +42,7 @@ def test_the_document_advertises_a_key_only_when_one_is_configured(
 ) -> None:
     import json
 
-    from service.service import ApiKeyMiddleware, ContractMiddleware
+    from service.middleware import ApiKeyMiddleware, ContractMiddleware
 
     monkeypatch.delenv("FRAUD_API_KEY", raising=False)
     assert ApiKeyMiddleware(_app).key is None
