@@ -23,6 +23,7 @@ from fraud_detection.core.groups import (
     poisson_weights,
 )
 from fraud_detection.core.holds import Hold
+from fraud_detection.core.score_shift import score_shifts
 from fraud_detection.steps.judging import HoldoutScores
 from fraud_detection.steps.ports import ModelWriter
 
@@ -92,10 +93,20 @@ def judge_groups(
                         levels, y, matched, old, weights, _large(levels, settings.group_min_rows)
                     )
                 ),
+                score_shifts=()
+                if scores.champion_probability is None
+                else tuple(
+                    score_shifts(
+                        levels, scores.challenger_probability, scores.champion_probability, weights
+                    )
+                ),
             )
         )
     limits = GroupLimits(
-        settings.group_tolerance, settings.group_ratio_limit, settings.group_min_rows
+        settings.group_tolerance,
+        settings.group_ratio_limit,
+        settings.group_min_rows,
+        settings.group_log_odds_tolerance,
     )
     return GroupJudgement(
         tuple(comparisons), tuple(group_holds(comparisons, limits)), limits.min_rows
@@ -120,6 +131,8 @@ def group_metrics(judgement: GroupJudgement) -> dict[str, float]:
                     if not math.isnan(value):
                         key = metric_key(comparison.attribute, level.level, f"{role}{figure}")
                         metrics[key] = value
+        for shift in comparison.score_shifts:
+            metrics[metric_key(comparison.attribute, shift.level, "log_odds_excess")] = shift.excess
     return metrics
 
 
