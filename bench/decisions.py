@@ -127,8 +127,8 @@ def main() -> None:
     from fraud_detection.core.dataset import stable_seed
     from fraud_detection.core.features import FEATURES, feature_matrix
     from fraud_detection.core.gate import prior_corrected
-    from fraud_detection.core.maturity import month_end
     from fraud_detection.core.groups import poisson_weights
+    from fraud_detection.core.maturity import month_end
     from fraud_detection.core.score_shift import score_shifts
     from fraud_detection.core.training import JudgedRecipe, TrainingPart, refit_parts
     from fraud_detection.sources.synthetic import (
