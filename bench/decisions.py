@@ -127,7 +127,9 @@ def main() -> None:
     from fraud_detection.core.dataset import stable_seed
     from fraud_detection.core.features import FEATURES, feature_matrix
     from fraud_detection.core.gate import prior_corrected
+    from fraud_detection.core.groups import poisson_weights
     from fraud_detection.core.maturity import month_end
+    from fraud_detection.core.score_shift import score_shifts
     from fraud_detection.core.training import JudgedRecipe, TrainingPart, refit_parts
     from fraud_detection.sources.synthetic import (
         DRIFT_SCHEDULES,
@@ -181,6 +183,24 @@ def main() -> None:
             target_rate=rate,
         )  # fmt: skip
         return float(np.mean(corrected)), rate
+
+    def pensioner_shift(version: str | None, champion: str | None, name: str) -> str:
+        """The pensioners' mean log-odds change beyond the rest's, challenger against the
+        champion on the month's holdout (what the group check's score test sees)."""
+        if version is None or champion is None:
+            return "–"
+        holdout = intake.split(settings, name, intake.validate(intake.fetch(lake, name))).holdout
+        x_hold = feature_matrix(holdout)
+        levels = np.where(holdout["DAYS_EMPLOYED"].to_numpy() == NOT_EMPLOYED.value, "p", "o")
+        weights = poisson_weights(len(levels), 400, 7)
+        found = score_shifts(
+            levels,
+            registry.load_booster(version).inplace_predict(x_hold),
+            registry.load_booster(champion).inplace_predict(x_hold),
+            weights,
+        )
+        s = next(s for s in found if s.level == "p")
+        return f"{s.excess:+.3f} ({s.low:+.3f} … {s.high:+.3f})"
 
     def pensioner_fpr(version: str | None, x: np.ndarray, p: np.ndarray) -> float:
         """The version's false-positive rate among pensioners, expected from the true p(fraud)."""
@@ -270,6 +290,7 @@ def main() -> None:
             else:
                 right = served_gain <= TOLERANCE
             mean_corrected, holdout_rate = corrected_mean(challenger, name)
+            shift = pensioner_shift(challenger, before.version if before else None, name)
             calibration.append(mean_corrected / holdout_rate)
             if args.capacity:
                 served_version = after.version if after else None
@@ -285,7 +306,8 @@ def main() -> None:
                 f"{served / oracle:.3f}  every/oracle {every_score / oracle:.3f}  "
                 f"{'right' if right else 'WRONG'}{'  (labels corrupted)' if corrupted else ''}"
                 f"  corrected mean {mean_corrected:.4f} vs holdout rate {holdout_rate:.4f}"
-                f"  pensioners' FPR served {fpr_before:.3f} -> {fpr_after:.3f}",
+                f"  pensioners' FPR served {fpr_before:.3f} -> {fpr_after:.3f}"
+                f"  pensioners' log-odds shift {shift}",
                 flush=True,
             )
 

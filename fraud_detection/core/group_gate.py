@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from fraud_detection.core.groups import AttributeFigures, RatioChange, Shift
 from fraud_detection.core.holds import Hold
+from fraud_detection.core.score_shift import ScoreShift
 
 CHECK = "groups"
 FIGURE_WORDS = {"selection_rate": "share flagged", "false_positive_rate": "false-positive rate"}
@@ -22,6 +23,8 @@ class GroupLimits:
     tolerance: float  # largest rise of a group's figure (absolute) the gate lets through
     ratio_limit: float  # lowest-to-highest ratio an attribute must not be pushed below
     min_rows: int  # smaller groups are reported, not judged
+    log_odds_tolerance: float = float("inf")  # largest rise of a group's mean log-odds, beyond
+    # the rest's, the gate lets through
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class AttributeComparison:
     champion: AttributeFigures | None
     shifts: tuple[Shift, ...]
     ratios: tuple[RatioChange, ...] = ()  # over the groups large enough to judge
+    score_shifts: tuple[ScoreShift, ...] = ()  # mean log-odds change, group vs rest
 
 
 def _judged_levels(comparison: AttributeComparison, limits: GroupLimits) -> set[str]:
@@ -80,6 +84,24 @@ def _ratio_holds(comparison: AttributeComparison, limits: GroupLimits) -> list[H
     return holds
 
 
+def _score_holds(comparison: AttributeComparison, limits: GroupLimits) -> list[Hold]:
+    """A group the challenger scores as likelier fraud than the champion did, beyond the rest's
+    move, by more than the tolerance with confidence (the interval's low end)."""
+    judged = _judged_levels(comparison, limits)
+    return [
+        Hold(
+            CHECK,
+            f"The challenger scores {comparison.attribute} = {s.level} as likelier fraud than "
+            f"the champion did: their mean log-odds rise by {s.group:+.2f} against the rest's "
+            f"{s.rest:+.2f}, {s.excess:+.2f} beyond (95 % interval {s.low:+.2f} … {s.high:+.2f}),"
+            f" over the tolerance of {limits.log_odds_tolerance:.2f} "
+            "(FRAUD_GROUP_LOG_ODDS_TOLERANCE).",
+        )
+        for s in comparison.score_shifts
+        if s.level in judged and s.low > limits.log_odds_tolerance
+    ]
+
+
 def group_holds(comparisons: list[AttributeComparison], limits: GroupLimits) -> list[Hold]:
     """Every hold of the group check (none without a champion: nothing to compare with)."""
     holds: list[Hold] = []
@@ -87,4 +109,5 @@ def group_holds(comparisons: list[AttributeComparison], limits: GroupLimits) -> 
         if comparison.champion is None:
             continue
         holds += _shift_holds(comparison, limits) + _ratio_holds(comparison, limits)
+        holds += _score_holds(comparison, limits)
     return holds

@@ -31,6 +31,14 @@ class FairnessSettings(BaseModel):
             "flagged or false-positive rate below this while the champion's was not"
         ),
     )
+    group_log_odds_tolerance: float = Field(
+        0.15,
+        description=(
+            "Hold when the challenger raises a group's mean log-odds of fraud, against the "
+            "champion's on the same rows, by more than this beyond the rest's change, with 95 % "
+            "paired-bootstrap confidence (a month whose labels are biased against the group)"
+        ),
+    )
     group_min_rows: int = Field(
         100, description="A group with fewer holdout rows is reported, not judged"
     )

@@ -23,6 +23,7 @@ from fraud_detection.core.groups import (
     poisson_weights,
 )
 from fraud_detection.core.holds import Hold
+from fraud_detection.core.score_shift import ScoreShift, score_shifts
 from fraud_detection.steps.judging import HoldoutScores
 from fraud_detection.steps.ports import ModelWriter
 
@@ -55,6 +56,26 @@ def at_share(probability: np.ndarray, share: float) -> np.ndarray:
         return np.zeros(len(probability), dtype=bool)
     cut = np.quantile(probability, 1 - share, method="higher")
     return np.asarray(probability >= cut)
+
+
+def limits_of(settings: Settings) -> GroupLimits:
+    return GroupLimits(
+        settings.group_tolerance,
+        settings.group_ratio_limit,
+        settings.group_min_rows,
+        settings.group_log_odds_tolerance,
+    )
+
+
+def _score_shifts(
+    scores: HoldoutScores, levels: np.ndarray, weights: np.ndarray
+) -> tuple[ScoreShift, ...]:
+    """Each group's log-odds change beyond the rest's (none without a champion)."""
+    if scores.champion_probability is None:
+        return ()
+    return tuple(
+        score_shifts(levels, scores.challenger_probability, scores.champion_probability, weights)
+    )
 
 
 def judge_groups(
@@ -92,11 +113,10 @@ def judge_groups(
                         levels, y, matched, old, weights, _large(levels, settings.group_min_rows)
                     )
                 ),
+                score_shifts=_score_shifts(scores, levels, weights),
             )
         )
-    limits = GroupLimits(
-        settings.group_tolerance, settings.group_ratio_limit, settings.group_min_rows
-    )
+    limits = limits_of(settings)
     return GroupJudgement(
         tuple(comparisons), tuple(group_holds(comparisons, limits)), limits.min_rows
     )
@@ -120,6 +140,8 @@ def group_metrics(judgement: GroupJudgement) -> dict[str, float]:
                     if not math.isnan(value):
                         key = metric_key(comparison.attribute, level.level, f"{role}{figure}")
                         metrics[key] = value
+        for shift in comparison.score_shifts:
+            metrics[metric_key(comparison.attribute, shift.level, "log_odds_excess")] = shift.excess
     return metrics
 
 
