@@ -35,8 +35,7 @@ CONTRACT_INTRO = """# The feature contract
 
 What one application holds, on the wire (`POST /predict`, `/score`, `/explain`) and in the lake
 (each month's Parquet or CSV file, plus `TARGET`). The model is trained on the 54 columns below in
-this order, less any inputs left out on purpose (`FRAUD_EXCLUDED_INPUTS`); the service accepts
-every one of them all the same. Both spellings of a name are accepted (the underscore one in
+this order. Both spellings of a name are accepted (the underscore one in
 brackets). Integer kinds (flag, count, rating) accept whole floats such as `1.0`; bounds are
 inclusive and hold the whole range of the public Home Credit data (where each comes from:
 `fraud_detection/core/contract.py`). `DAYS_EMPLOYED = 365243` is the public data's placeholder for

@@ -145,6 +145,21 @@ def _history(version: str, changes: Sequence[AliasChange]) -> str:
     )
 
 
+def _capacity_note(settings: Settings) -> str:
+    """How the threshold was cut: for the team's capacity, or by F1 on the validation slice."""
+    if settings.review_capacity is not None:
+        return (
+            f", cut so that about {settings.review_capacity:.1%} of recent applications are "
+            "flagged (FRAUD_REVIEW_CAPACITY)."
+        )
+    if settings.review_capacity_per_week is not None:
+        return (
+            f", cut so that about {settings.review_capacity_per_week:,} applications a week are "
+            "flagged (FRAUD_REVIEW_CAPACITY_PER_WEEK)."
+        )
+    return ", the cut-off with the best F1 on the month's validation slice (no capacity set)."
+
+
 def _limits(metrics: Mapping[str, float], version: VersionView, settings: Settings) -> str:
     rate = version.tags.holdout.get("fraud_rate")
     rows = metrics.get("holdout_rows")
@@ -191,11 +206,10 @@ def build_card(
         "Holdout metrics": _metrics(version, metrics),
         "Groups": _groups_table(groups),
         "Threshold and capacity": f"Flags applications with probability ≥ {threshold:.4f}"
-        + (f"; {params['capacity']}" if "capacity" in params else "."),
+        + _capacity_note(settings),
         "The gate's reasoning": tags.decision_reason or "No decision recorded.",
         "Review": _review(version, changes),
-        "Inputs": f"{len(INPUTS)} inputs of the contract plus {DERIVED_COLUMN} "
-        f"(docs/contract.md); left out on purpose: {params.get('excluded_inputs') or 'none'}.",
+        "Inputs": f"{len(INPUTS)} inputs of the contract plus {DERIVED_COLUMN} (docs/contract.md).",
         "Known limits": _limits(metrics, version, settings),
         "History": _history(number, changes),
     }
