@@ -109,6 +109,8 @@ def main() -> None:
             "FRAUD_DATA_DIR": f"{workdir}/data",
             "FRAUD_SEED": str(args.seed),
             "MLFLOW_DISABLE_TELEMETRY": "true",
+            "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+            "MLFLOW_LOGGING_LEVEL": "WARNING",
             "PREFECT_HOME": f"{workdir}/prefect",
             "PREFECT_LOGGING_LEVEL": "ERROR",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
