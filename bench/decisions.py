@@ -122,7 +122,8 @@ def main() -> None:
 
     from flows.bootstrap import bootstrap
     from flows.retrain import monthly_retrain
-    from fraud_detection.adapters.lake import Lake, parquet_bytes
+    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.adapters.partition_files import parquet_bytes
     from fraud_detection.adapters.stores import open_registry
     from fraud_detection.config import Settings
     from fraud_detection.core.contract import NOT_EMPLOYED

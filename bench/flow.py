@@ -124,7 +124,8 @@ def _set_up(workdir: str, base_rows: int, rows_per_month: int) -> None:
     from prefect.testing.utilities import prefect_test_harness
 
     from flows.retrain import monthly_retrain
-    from fraud_detection.adapters.lake import Lake, decode_chunks
+    from fraud_detection.adapters.lake import Lake
+    from fraud_detection.adapters.partition_files import decode_chunks
     from fraud_detection.adapters.stores import open_registry
     from fraud_detection.config import Settings
     from fraud_detection.core.features import validate_frame

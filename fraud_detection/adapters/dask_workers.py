@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fraud_detection.adapters.lake import LakeError, decode
+from fraud_detection.adapters.partition_files import LakeError, decode
 from fraud_detection.core.features import FEATURES, TARGET_COLUMN, feature_matrix, validate_frame
 from fraud_detection.core.lineage import PartitionRef
 from fraud_detection.core.redact import redact_uri

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from fraud_detection.adapters.lake import LakeError, decode, decode_chunks
+from fraud_detection.adapters.partition_files import LakeError, decode, decode_chunks
 from fraud_detection.config import Settings
 from fraud_detection.core.dataset import MonthSplit, split_month, stable_seed
 from fraud_detection.core.features import (

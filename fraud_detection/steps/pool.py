@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from fraud_detection.adapters.lake import column_names, decode_columns
+from fraud_detection.adapters.partition_files import column_names, decode_columns
 from fraud_detection.config import Settings
 from fraud_detection.core.dataset import MonthSplit, month_age
 from fraud_detection.core.features import (

@@ -20,7 +20,8 @@ from prefect.client.schemas.filters import (
 
 from flows.bootstrap import bootstrap
 from flows.retrain import monthly_retrain
-from fraud_detection.adapters.lake import Lake, parquet_bytes
+from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.partition_files import parquet_bytes
 from fraud_detection.adapters.scored import ScoredStore
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.core.capacity import share_flagged

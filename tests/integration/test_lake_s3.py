@@ -7,7 +7,8 @@ import uuid
 import pytest
 
 from devstack.servers import S3Server
-from fraud_detection.adapters.lake import Lake, LakeError, PartitionExistsError, decode
+from fraud_detection.adapters.lake import Lake, LakeError, PartitionExistsError
+from fraud_detection.adapters.partition_files import decode
 from fraud_detection.config import Settings
 from fraud_detection.sources.synthetic import generate
 from tests.support.servers import BUCKET

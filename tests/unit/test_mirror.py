@@ -34,6 +34,7 @@ COVERED_ELSEWHERE = {
     "fraud_detection/adapters/mlflow_runs.py": "unit/adapters/test_registry.py (runs, lineage)",
     "fraud_detection/adapters/model_files.py": "unit/steps/test_external_model.py, unit/cli/test_main.py",
     "fraud_detection/adapters/monitoring.py": "unit/serving/test_capture.py (request tallies)",
+    "fraud_detection/adapters/partition_files.py": "unit/adapters/test_lake.py, unit/steps/test_pool.py",
     "fraud_detection/adapters/scored.py": "unit/serving/test_capture.py, unit/steps/test_audit.py",
     "fraud_detection/adapters/scored_days.py": "unit/adapters/test_compaction.py, unit/steps/test_audit.py",
     "fraud_detection/adapters/stores.py": "unit/adapters/test_promotion_locks.py (which lock)",

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fraud_detection.adapters.lake import Lake, LakeError, PartitionExistsError, decode
+from fraud_detection.adapters.lake import Lake, LakeError, PartitionExistsError
+from fraud_detection.adapters.partition_files import decode
 from fraud_detection.sources.synthetic import generate
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
-from fraud_detection.adapters.lake import decode_chunks, decode_columns, parquet_bytes
+from fraud_detection.adapters.partition_files import decode_chunks, decode_columns, parquet_bytes
 from fraud_detection.config import Settings
 from fraud_detection.core.features import (
     COLUMN_ALIASES,
