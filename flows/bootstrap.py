@@ -10,7 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.locks import prefect_lock
-from flows.retrain import retried_io
+from flows.retrain_tasks import retried_io
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings, get_settings

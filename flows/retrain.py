@@ -2,235 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from prefect import flow, get_client, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, get_client, get_run_logger
+from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
 from flows import retrain_checks as checks
 from flows.locks import prefect_lock
+from flows.retrain_tasks import (
+    check_decided,
+    check_groups,
+    compare_with_champion,
+    evaluate,
+    fetch_month,
+    gather_pool,
+    measure_served_groups,
+    measure_served_model,
+    pick_month,
+    quarantine_month,
+    record_evaluation,
+    refit_served_model,
+    report,
+    train_challenger,
+    training_fitter,
+    transition_stage,
+    validate_month,
+)
 from flows.review import settle
-from fraud_detection.adapters.dask_training import DaskTraining
 from fraud_detection.adapters.lake import Lake
-from fraud_detection.adapters.registry import Registry, StaleChampionError
-from fraud_detection.adapters.scored import ScoredStore
+from fraud_detection.adapters.registry import Registry
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings, get_settings
 from fraud_detection.core.outcomes import LivePerformance
 from fraud_detection.steps import (
-    challengers,
     groups,
-    intake,
     judging,
-    live_groups,
-    months,
-    outcomes,
     pool,
-    record,
     review,
-    transition,
 )
-from fraud_detection.steps import (
-    report as month_report,
-)
-from fraud_detection.steps.challengers import Challenger, Fitter, LocalFitter
-from fraud_detection.steps.cluster_training import ClusterFitter
 from fraud_detection.steps.intake import MonthData, MonthError
-from fraud_detection.steps.judging import Evaluation, HoldoutScores
+from fraud_detection.steps.judging import Evaluation
 from fraud_detection.steps.pool import TrainingInputs
-from fraud_detection.steps.transition import TransitionResult
-
-IO_RETRIES = 2
-IO_RETRY_DELAYS = [2, 10]
-
-
-def _retry_unless_final(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry I/O hiccups, not bad data nor a champion that moved (retrying cannot fix those)."""
-    try:
-        state.result()
-    except (MonthError, StaleChampionError):
-        return False
-    except Exception:
-        return True
-    return False
-
-
-retried_io: dict[str, Any] = {
-    "retries": IO_RETRIES,
-    "retry_delay_seconds": IO_RETRY_DELAYS,
-    "retry_condition_fn": _retry_unless_final,
-    "cache_policy": NO_CACHE,
-}
-
-
-@task(**retried_io)
-def pick_month(lake: Lake, registry: Registry, month: str | None) -> str | None:
-    return month or months.next_month(lake, registry)
-
-
-@task(**retried_io)
-def check_decided(registry: Registry, month: str, lake: Lake) -> dict[str, str] | None:
-    return months.already_decided(registry, month, lake)
-
-
-@task(**retried_io)
-def fetch_month(lake: Lake, month: str) -> MonthData:
-    return intake.fetch(lake, month)
-
-
-@task(cache_policy=NO_CACHE)
-def validate_month(settings: Settings, data: MonthData) -> pd.DataFrame:
-    clean = intake.validate(data)
-    intake.check_judgeable(settings, data, clean)  # too few frauds to judge or to cut
-    return clean
-
-
-@task(**retried_io)
-def quarantine_month(registry: Registry, data: MonthData, reason: str) -> None:
-    intake.quarantine(registry, data, reason)
-
-
-@task(**retried_io)
-def gather_pool(
-    lake: Lake,
-    registry: Registry,
-    settings: Settings,
-    data: MonthData,
-    clean: pd.DataFrame,
-    fitter: Fitter | None = None,
-) -> TrainingInputs:
-    """Split the month once (training part, holdout), then add the earlier months' data."""
-    month_split = intake.split(settings, data.ref.name, clean)
-    return (fitter or LocalFitter.of(settings)).gather(lake, registry, data, month_split)
-
-
-@task(**retried_io)
-def train_challenger(
-    registry: Registry, settings: Settings, inputs: TrainingInputs, fitter: Fitter | None = None
-) -> Challenger:
-    # Idempotent: a retry finds the version already registered for this month and data.
-    return challengers.train_challenger(
-        registry, settings, inputs, fitter or LocalFitter.of(settings)
-    )
-
-
-@task(**retried_io)
-def evaluate(
-    registry: Registry, settings: Settings, challenger: Challenger, holdout: pd.DataFrame
-) -> HoldoutScores:
-    return judging.evaluate(registry, settings, challenger, holdout)
-
-
-@task(**retried_io)
-def measure_served_model(
-    lake: Lake, registry: Registry, challenger: Challenger, labels: pd.DataFrame
-) -> LivePerformance:
-    """The month's labels joined to the scores the service captured for its applications."""
-    cutoff = flow_run.scheduled_start_time
-    live = outcomes.served_outcomes(ScoredStore(lake), labels, cutoff=cutoff)
-    outcomes.record_outcomes(registry, challenger.run_id, live)
-    return live
-
-
-@task(**retried_io)
-def measure_served_groups(
-    lake: Lake, registry: Registry, settings: Settings, challenger: Challenger, labels: pd.DataFrame
-) -> str:
-    """Each group's live figures on the month's outcomes, on the run; the report's section."""
-    cutoff = flow_run.scheduled_start_time
-    figures = live_groups.served_groups(settings, ScoredStore(lake), labels, cutoff=cutoff)
-    live_groups.record_live_groups(registry, challenger.run_id, figures)
-    return live_groups.live_groups_section(figures)
-
-
-@task(**retried_io)
-def compare_with_champion(
-    registry: Registry, settings: Settings, scores: HoldoutScores
-) -> Evaluation:
-    return judging.compare_with_champion(registry, settings, scores)
-
-
-@task(**retried_io)
-def check_groups(
-    registry: Registry, settings: Settings, scores: HoldoutScores, holdout: pd.DataFrame
-) -> groups.GroupJudgement:
-    """Who each model flags, group by group, on the holdout: the holds, metrics and table."""
-    judgement = groups.judge_groups(settings, scores, holdout)
-    groups.record_groups(registry, scores.challenger.run_id, judgement)
-    create_table_artifact(
-        key="retrain-groups",
-        table=groups.group_rows(judgement),
-        description=f"Who gets flagged, per group, on the holdout of {scores.month}",
-    )
-    return judgement
-
-
-@task(**retried_io)
-def refit_served_model(
-    registry: Registry,
-    settings: Settings,
-    inputs: TrainingInputs,
-    challenger: Challenger,
-    fitter: Fitter | None = None,
-) -> str:
-    return challengers.refit(
-        registry, settings, inputs, challenger, fitter or LocalFitter.of(settings)
-    )
-
-
-@task(**retried_io)
-def record_evaluation(registry: Registry, evaluation: Evaluation) -> None:
-    record.record_evaluation(registry, evaluation)
-
-
-@task(**retried_io)
-def transition_stage(
-    registry: Registry, evaluation: Evaluation, data: MonthData, served_version: str | None
-) -> TransitionResult:
-    return transition.apply_verdict(registry, evaluation, data, served_version)
-
-
-@task(**retried_io)
-def report(  # noqa: PLR0913 (each check adds its report section through ``sections``)
-    registry: Registry,
-    settings: Settings,
-    evaluation: Evaluation,
-    outcome: TransitionResult,
-    live: LivePerformance | None = None,
-    used: pool.PoolUse | None = None,
-    sections: tuple[str, ...] = (),
-) -> str:
-    markdown = month_report.report_markdown(
-        evaluation, outcome, tracking_uri=settings.tracking_uri, live=live, pool=used
-    ) + "".join(f"\n{section}" for section in sections)
-    create_markdown_artifact(
-        key="retrain-report",
-        markdown=markdown,
-        description=f"Champion vs challenger for {evaluation.month}",
-    )
-    create_table_artifact(
-        key="retrain-metrics",
-        table=month_report.report_rows(evaluation),
-        description=f"Holdout metrics for {evaluation.month}",
-    )
-    month_report.record_report(registry, evaluation, markdown)
-    return markdown
-
-
-@contextmanager
-def training_fitter(settings: Settings) -> Iterator[Fitter]:
-    """Where this run fits its models: a Dask cluster when FRAUD_DASK_ADDRESS names one (its
-    workers read the lake), else this process."""
-    if not settings.dask_address:
-        yield LocalFitter.of(settings)
-        return
-    with DaskTraining.connect(settings.dask_address, settings.storage_options()) as training:
-        yield ClusterFitter(training, pool.HistoryFloor.of(settings))
 
 
 def _rename_run(name: str) -> None:
@@ -244,43 +59,45 @@ def _run_name() -> str:
     return f"retrain-{month or 'next'}"
 
 
-@flow(name="monthly-retrain", flow_run_name=_run_name, log_prints=True)
-def monthly_retrain(month: str | None = None) -> dict[str, Any]:
-    """Train a challenger on ``month`` (default: the earliest undecided month in the lake that
-    is not quarantined), judge it against the champion on the month's holdout, and promote it
-    unless the evidence says it is worse; a month with garbage labels is quarantined."""
-    logger = get_run_logger()
-    settings = get_settings()
-    lake = Lake.from_settings(settings)
-    registry = open_registry(settings, lock=prefect_lock(settings))
-    chosen = pick_month(lake, registry, month)
-    if chosen is None:
-        logger.info("Nothing to do: every month in the lake is decided or quarantined.")
-        return {"status": "nothing to do"}
-    if month is None:
-        _rename_run(f"retrain-{chosen}")
-    decided = check_decided(registry, chosen, lake)
-    if decided is not None:
-        logger.info(
-            "Month %s was already decided (%s, version %s): nothing to do.",
-            chosen,
-            decided["decision"],
-            decided["version"],
-        )
-        return {"status": "already decided", "month": chosen, **decided}
-    data = fetch_month(lake, chosen)
+@dataclass(frozen=True)
+class MonthRun:
+    """What every step of one monthly run works with: the settings, the lake, the registry."""
+
+    settings: Settings
+    lake: Lake
+    registry: Registry
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A month's judgement and what the report needs of how it was reached."""
+
+    evaluation: Evaluation
+    served: str | None
+    inputs: TrainingInputs
+    live: LivePerformance
+    sections: tuple[str, ...]
+
+
+def _validated(run: MonthRun, data: MonthData) -> pd.DataFrame:
+    """The month's rows, or the month quarantined with its reason (and the run failed)."""
     try:
-        clean = validate_month(settings, data)
+        return validate_month(run.settings, data)
     except MonthError as exc:
-        quarantine_month(registry, data, str(exc))
+        quarantine_month(run.registry, data, str(exc))
         create_markdown_artifact(
             key="retrain-report",
-            markdown=f"# Retrain {chosen}: **quarantined**\n\n{exc}\n\n"
+            markdown=f"# Retrain {data.ref.name}: **quarantined**\n\n{exc}\n\n"
             "The schedule skips this month until a corrected delivery arrives "
             "(`fraud-detection ingest`).",
-            description=f"Validation failure of {chosen}",
+            description=f"Validation failure of {data.ref.name}",
         )
         raise
+
+
+def _judge(run: MonthRun, data: MonthData, clean: pd.DataFrame) -> Judged:
+    """Train, cut for capacity, score both models, judge, apply every hold, refit if promoted."""
+    settings, lake, registry = run.settings, run.lake, run.registry
     with training_fitter(settings) as fitter:
         inputs = gather_pool(lake, registry, settings, data, clean, fitter)
         challenger = train_challenger(registry, settings, inputs, fitter)
@@ -301,23 +118,40 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
         )
         served = None
         if evaluation.decision.promote and settings.refit_on_promotion:
-            served = checks.cut_served_for_capacity(
-                registry,
-                settings,
-                refit_served_model(registry, settings, inputs, challenger, fitter),
-                traffic,
-            )
+            refit = refit_served_model(registry, settings, inputs, challenger, fitter)
+            served = checks.cut_served_for_capacity(registry, settings, refit, traffic)
+    sections = (groups.groups_section(fairness), live_by_group)
+    return Judged(evaluation, served, inputs, live, sections)
+
+
+@flow(name="monthly-retrain", flow_run_name=_run_name, log_prints=True)
+def monthly_retrain(month: str | None = None) -> dict[str, Any]:
+    """Train a challenger on ``month`` (default: the earliest undecided month in the lake that
+    is not quarantined), judge it against the champion on the month's holdout, and promote it
+    unless the evidence says it is worse; a month with garbage labels is quarantined."""
+    logger = get_run_logger()
+    settings = get_settings()
+    lake = Lake.from_settings(settings)
+    run = MonthRun(settings, lake, open_registry(settings, lock=prefect_lock(settings)))
+    registry = run.registry
+    chosen = pick_month(lake, registry, month)
+    if chosen is None:
+        logger.info("Nothing to do: every month in the lake is decided or quarantined.")
+        return {"status": "nothing to do"}
+    if month is None:
+        _rename_run(f"retrain-{chosen}")
+    decided = check_decided(registry, chosen, lake)
+    if decided is not None:
+        logger.info("Month %s was already decided (%s, version %s): nothing to do.",
+                    chosen, decided["decision"], decided["version"])  # fmt: skip
+        return {"status": "already decided", "month": chosen, **decided}
+    data = fetch_month(lake, chosen)
+    judged = _judge(run, data, _validated(run, data))
+    evaluation = judged.evaluation
     record_evaluation(registry, evaluation)
-    outcome = transition_stage(registry, evaluation, data, served)
-    report(
-        registry,
-        settings,
-        evaluation,
-        outcome,
-        live,
-        pool.PoolUse.of(inputs, settings.history_floor),
-        sections=(groups.groups_section(fairness), live_by_group),
-    )
+    outcome = transition_stage(registry, evaluation, data, judged.served)
+    used = pool.PoolUse.of(judged.inputs, settings.history_floor)
+    report(registry, settings, evaluation, outcome, judged.live, used, sections=judged.sections)
     logger.info("%s: %s", chosen, evaluation.decision.reason)
     outcome = settle(registry, settings, evaluation, outcome)  # signed; a held month reviewed
     return {
@@ -326,7 +160,7 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
         "challenger_version": outcome.challenger_version,
         "champion_version": outcome.champion_version,
         "served_version": outcome.served_version,
-        "live_matched": live.matched,  # labelled applications the service had scored
+        "live_matched": judged.live.matched,  # labelled applications the service had scored
     }
 
 

@@ -24,6 +24,7 @@ COVERED_ELSEWHERE = {
     "flows/locks.py": "integration/test_prefect_lock.py (Prefect's global concurrency limit)",
     "flows/monitor.py": "integration/test_monitor_flow.py",
     "flows/retrain.py": "integration/test_retrain_flow.py, test_group_flow.py, test_capacity_flow.py",
+    "flows/retrain_tasks.py": "integration/test_retrain_flow.py, test_fault_injection.py",
     "flows/retrain_checks.py": "integration/test_capacity_flow.py (replay and maturity tasks)",
     "flows/review.py": "integration/test_review_flow.py and test_review_retrain.py",
     # Adapters
