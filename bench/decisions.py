@@ -134,12 +134,8 @@ def main() -> None:
     from fraud_detection.core.maturity import month_end
     from fraud_detection.core.score_shift import score_shifts
     from fraud_detection.core.training import JudgedRecipe, TrainingPart, refit_parts
-    from fraud_detection.sources.synthetic import (
-        DRIFT_SCHEDULES,
-        LABEL_BIAS,
-        generate,
-        generate_lake_partitions,
-    )
+    from fraud_detection.sources.schedules import DRIFT_SCHEDULES, LABEL_BIAS
+    from fraud_detection.sources.synthetic import generate, generate_lake_partitions
     from fraud_detection.steps import challengers, intake, pool
 
     settings = Settings()

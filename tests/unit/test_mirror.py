@@ -75,6 +75,7 @@ COVERED_ELSEWHERE = {
     "fraud_detection/settings/storage.py": SETTINGS_FIELDS,
     "fraud_detection/settings/training.py": SETTINGS_FIELDS,
     "fraud_detection/settings/watching.py": SETTINGS_FIELDS,
+    "fraud_detection/sources/schedules.py": "unit/sources/test_synthetic.py (the year each draws)",
     # Steps
     "fraud_detection/steps/cluster_training.py": "integration/test_dask_training.py (LocalCluster)",
     "fraud_detection/steps/monitor_page.py": "unit/steps/test_monitor_odd_windows.py (privacy floor)",

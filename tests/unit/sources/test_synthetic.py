@@ -12,11 +12,8 @@ from fraud_detection.core.contract import MAX_DAYS, NOT_EMPLOYED
 from fraud_detection.core.evaluation import predict_proba
 from fraud_detection.core.features import ONE_HOT_GROUPS, feature_matrix, validate_frame
 from fraud_detection.core.training import train
-from fraud_detection.sources.synthetic import (
-    RATE_SCHEDULES,
-    generate,
-    generate_lake_partitions,
-)
+from fraud_detection.sources.schedules import RATE_SCHEDULES
+from fraud_detection.sources.synthetic import generate, generate_lake_partitions
 
 
 def test_same_seed_same_data() -> None:
