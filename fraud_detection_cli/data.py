@@ -13,8 +13,45 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from fraud_detection.config import Settings
+
 
 from fraud_detection_cli.shell import fail, make_console, registry_for
+
+
+def _partitions(
+    settings: Settings,
+    months: int,
+    rows_per_month: int,
+    base_rows: int,
+    first_month: str,
+    from_raw: tuple[Path, Path] | None,
+) -> Iterable[tuple[str, pd.DataFrame, pd.DataFrame | None]]:
+    """(name, rows, true p(fraud) or None) of each partition: the public raw files, or
+    synthetic ones drawn one month at a time."""
+    if from_raw is not None:
+        from fraud_detection.sources import homecredit
+
+        clean = homecredit.load_raw(*from_raw)
+        history, monthly = homecredit.split_history_and_months(
+            clean, months=months, first_month=first_month, seed=settings.seed
+        )
+        return [
+            ("base", history, None),
+            *((m, f, None) for m, f in monthly.items()),
+        ]
+    from fraud_detection.sources.synthetic import generate_lake_partitions
+
+    return (  # one month in memory at a time
+        (p.name, p.frame, p.truth)
+        for p in generate_lake_partitions(
+            months=months,
+            rows_per_month=rows_per_month,
+            base_rows=base_rows,
+            first_month=first_month,
+            seed=settings.seed,
+        )
+    )
 
 
 def seed_data(
@@ -37,30 +74,7 @@ def seed_data(
 
     settings = get_settings()
     lake = Lake.from_settings(settings)
-    if from_raw is not None:
-        from fraud_detection.sources import homecredit
-
-        clean = homecredit.load_raw(*from_raw)
-        history, monthly = homecredit.split_history_and_months(
-            clean, months=months, first_month=first_month, seed=settings.seed
-        )
-        partitions: Iterable[tuple[str, pd.DataFrame, pd.DataFrame | None]] = [
-            ("base", history, None),
-            *((m, f, None) for m, f in monthly.items()),
-        ]
-    else:
-        from fraud_detection.sources.synthetic import generate_lake_partitions
-
-        partitions = (  # one month in memory at a time
-            (p.name, p.frame, p.truth)
-            for p in generate_lake_partitions(
-                months=months,
-                rows_per_month=rows_per_month,
-                base_rows=base_rows,
-                first_month=first_month,
-                seed=settings.seed,
-            )
-        )
+    partitions = _partitions(settings, months, rows_per_month, base_rows, first_month, from_raw)
     console = make_console()
     written = []
     with Progress(console=console, transient=True) as progress:

@@ -15,12 +15,12 @@ from fraud_detection_cli.shell import fail, make_console
 
 def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False) -> None:
     """Months in the lake, model versions, decisions and aliases."""
-    from rich.table import Table
 
     from fraud_detection.adapters.lake import Lake
     from fraud_detection.config import get_settings
     from fraud_detection.core.redact import redact_uri
     from fraud_detection.steps.status import snapshot
+    from fraud_detection_cli.render import status_tables
     from fraud_detection_cli.review import awaiting_review, review_table
 
     settings = get_settings()
@@ -43,31 +43,8 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
         return
     console.print(f"lake: {redact_uri(settings.lake)}  ({len(months)} months)")
     console.print(f"MLflow: {redact_uri(settings.tracking_uri)}")
-    table = Table("version", "month", "role", "decision", "holdout PR-AUC", "threshold", "aliases")
-    for version, tags in registry.versions:
-        aliases = [
-            alias
-            for alias, holder in (
-                (settings.champion_alias, registry.champion),
-                (settings.challenger_alias, registry.challenger),
-            )
-            if holder == version
-        ]
-        table.add_row(
-            version,
-            tags.get("month", ""),
-            tags.get("role", ""),
-            tags.get("decision", ""),
-            tags.get("holdout_pr_auc", ""),
-            tags.get("threshold", "")[:6],
-            ", ".join(aliases),
-        )
-    console.print(table)
-    if registry.quarantined:
-        held = Table("month", "delivery", "reason", title="Quarantined months (skipped)")
-        for month, record in sorted(registry.quarantined.items()):
-            held.add_row(month, record.path.rsplit("/", 1)[-1], record.reason)
-        console.print(held)
+    for table in status_tables(registry, settings.champion_alias, settings.challenger_alias):
+        console.print(table)
     if waiting:
         console.print(review_table(waiting))
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from fraud_detection.adapters.registry_sqlite import RegistrySnapshot
 
 
 def retrain_line(result: Mapping[str, Any]) -> str:
@@ -41,3 +46,28 @@ def bootstrap_line(result: Mapping[str, Any]) -> str:
     if result.get("created"):
         return f"First champion: version {version}."
     return f"A champion already exists (version {version}): nothing to do."
+
+
+def status_tables(registry: RegistrySnapshot, champion: str, challenger: str) -> Iterator[Table]:
+    """The versions with their aliases, then the quarantined months if any."""
+    from rich.table import Table
+
+    table = Table("version", "month", "role", "decision", "holdout PR-AUC", "threshold", "aliases")
+    for version, tags in registry.versions:
+        holders = ((champion, registry.champion), (challenger, registry.challenger))
+        aliases = [alias for alias, holder in holders if holder == version]
+        table.add_row(
+            version,
+            tags.get("month", ""),
+            tags.get("role", ""),
+            tags.get("decision", ""),
+            tags.get("holdout_pr_auc", ""),
+            tags.get("threshold", "")[:6],
+            ", ".join(aliases),
+        )
+    yield table
+    if registry.quarantined:
+        held = Table("month", "delivery", "reason", title="Quarantined months (skipped)")
+        for month, record in sorted(registry.quarantined.items()):
+            held.add_row(month, record.path.rsplit("/", 1)[-1], record.reason)
+        yield held
