@@ -192,17 +192,67 @@ SECURITY_SCHEMES = {
 }
 
 
+EXPLAIN_DESCRIPTION = (
+    "The same input (and `top`, reasons each way, default "
+    f"{DEFAULT_REASONS}); each record's probability, risk level and decision as "
+    "/score gives them, with the features that raised its score most and those that "
+    "lowered it most. Each reason's contribution is in log-odds (XGBoost's exact "
+    "TreeSHAP): the contributions of all 54 features plus `base_value` equal the "
+    "record's `margin`, whose sigmoid is its probability; `probability_change` is "
+    "what that contribution alone does to the base probability. A feature the model "
+    'does not use contributes 0 and is never named. `method: "approximate"` '
+    "gives XGBoost's per-path attribution instead, as fast as /score and adding up "
+    "to the margin too, but it may rank features differently: for triage of large "
+    "batches, not for the reasons given to an applicant."
+)
+
+
+def _path_items(paths: _Paths, responses: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """Every endpoint's path item; ``responses`` names each answer's component."""
+    return {
+        "/predict": paths.scoring(
+            "The original contract",
+            'p(fraud) rounded to 4 places with the risk band: {"data": [record, …]} → '
+            '{"predictions": [{"probability", "risk_level", "is_fraud"}, …], "model_version"}',
+            responses["predict"],
+            "predict",
+        ),
+        "/score": paths.scoring(
+            "Unrounded probabilities and the model's decision",
+            "The same input; unrounded probabilities, the model's own decision and which model answered.",
+            responses["score"],
+            "score",
+        ),
+        "/explain": paths.scoring(
+            "Why a score: each record's top reasons",
+            EXPLAIN_DESCRIPTION,
+            responses["explain"],
+            "explain",
+            request="ExplainRequest",
+        ),
+        "/model": paths.model(responses["model"]),
+        "/model/card": paths.card(),
+        "/livez": paths.health("Liveness"),
+        "/healthz": paths.health("Liveness (alias)"),
+        "/readyz": paths.health(
+            "Readiness: a model is loaded and the capture keeps up", ready=True
+        ),
+        "/metrics": paths.health("Prometheus metrics"),
+    }
+
+
 def openapi_document(*, max_records: int, api_key: bool, version: str = "") -> dict[str, Any]:
     """The whole OpenAPI 3.0 document of the service, for the running configuration."""
     schemas: dict[str, Any] = {"Record": record_schema()}
     _component(ErrorResponse, schemas)
-    predict_response = _component(PredictResponse, schemas)
-    score_response = _component(ScoreResponse, schemas)
-    model_info = _component(ModelInfo, schemas)
-    explain_response = _component(ExplainResponse, schemas)
+    responses = {
+        "predict": _component(PredictResponse, schemas),
+        "score": _component(ScoreResponse, schemas),
+        "model": _component(ModelInfo, schemas),
+        "explain": _component(ExplainResponse, schemas),
+    }
     schemas["ScoringRequest"] = _scoring_request(max_records)
     schemas["ExplainRequest"] = _explain_request(max_records)
-    paths = _Paths(max_records, api_key)
     document: dict[str, Any] = {
         "openapi": "3.0.3",
         "info": {
@@ -215,46 +265,7 @@ def openapi_document(*, max_records: int, api_key: bool, version: str = "") -> d
         },
         "servers": [{"url": "."}],
         "tags": [{"name": "scoring"}, {"name": "infrastructure"}],
-        "paths": {
-            "/predict": paths.scoring(
-                "The original contract",
-                'p(fraud) rounded to 4 places with the risk band: {"data": [record, …]} → '
-                '{"predictions": [{"probability", "risk_level", "is_fraud"}, …], "model_version"}',
-                predict_response,
-                "predict",
-            ),
-            "/score": paths.scoring(
-                "Unrounded probabilities and the model's decision",
-                "The same input; unrounded probabilities, the model's own decision and which model answered.",
-                score_response,
-                "score",
-            ),
-            "/explain": paths.scoring(
-                "Why a score: each record's top reasons",
-                "The same input (and `top`, reasons each way, default "
-                f"{DEFAULT_REASONS}); each record's probability, risk level and decision as "
-                "/score gives them, with the features that raised its score most and those that "
-                "lowered it most. Each reason's contribution is in log-odds (XGBoost's exact "
-                "TreeSHAP): the contributions of all 54 features plus `base_value` equal the "
-                "record's `margin`, whose sigmoid is its probability; `probability_change` is "
-                "what that contribution alone does to the base probability. A feature the model "
-                'does not use contributes 0 and is never named. `method: "approximate"` '
-                "gives XGBoost's per-path attribution instead, as fast as /score and adding up "
-                "to the margin too, but it may rank features differently: for triage of large "
-                "batches, not for the reasons given to an applicant.",
-                explain_response,
-                "explain",
-                request="ExplainRequest",
-            ),
-            "/model": paths.model(model_info),
-            "/model/card": paths.card(),
-            "/livez": paths.health("Liveness"),
-            "/healthz": paths.health("Liveness (alias)"),
-            "/readyz": paths.health(
-                "Readiness: a model is loaded and the capture keeps up", ready=True
-            ),
-            "/metrics": paths.health("Prometheus metrics"),
-        },
+        "paths": _path_items(_Paths(max_records, api_key), responses),
         "components": {"schemas": schemas},
     }
     if api_key:
