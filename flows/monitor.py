@@ -25,6 +25,7 @@ from fraud_detection.steps import monitor as steps
 from fraud_detection.steps import monitor_page
 from fraud_detection.steps import monitor_report as report
 from fraud_detection.steps.monitor import MonitorResult, NoReference, Reference, WindowData
+from fraud_detection.steps.monitor_groups import group_rows
 
 retried_io: dict[str, Any] = {
     "retries": 2,
@@ -69,7 +70,12 @@ def write_reports(
     path = MonitoringStore(lake).write(
         str(result.window.until), monitor_page.page(result), report.summary(result)
     )
-    markdown = report.report_markdown(result, tracking_uri=settings.tracking_uri, lake_path=path)
+    markdown = report.report_markdown(
+        result,
+        tracking_uri=settings.tracking_uri,
+        lake_path=path,
+        floor=settings.monitor_min_records,
+    )
     params = {
         "window_days": str((result.window.until - result.window.since).days + 1),
         "reference_rows": str(settings.monitor_reference_rows),
@@ -77,6 +83,7 @@ def write_reports(
         "max_drifted_share": str(settings.monitor_max_drifted_share),
         "alert_on_score_drift": str(settings.monitor_alert_on_score_drift),
         "max_rejected_rate": str(settings.monitor_max_rejected_rate),
+        "max_group_shift": str(settings.monitor_max_group_shift),
     }
     run_id = report.record_monitor(registry, result, markdown, params)
     create_markdown_artifact(
@@ -86,6 +93,13 @@ def write_reports(
     if rows:
         create_table_artifact(
             key="monitor-drift", table=rows, description=f"Drift per column {result.window}"
+        )
+    groups = group_rows(result.groups)
+    if groups:
+        create_table_artifact(
+            key="monitor-groups",
+            table=groups,
+            description=f"Share flagged per group {result.window}",
         )
     return {"mlflow_run_id": run_id, "report": path}
 
@@ -170,6 +184,7 @@ def monitor(since: str | None = None, until: str | None = None) -> dict[str, Any
         "window": {"since": str(window.since), "until": str(window.until)},
         "records": result.traffic.rows,
         "drifted_features": result.drift.drifted_features if result.drift else [],
+        "groups_past_limit": [g.name for g in result.groups if g.passed],
         "champion_version": result.champion_version,
         "event_id": event_id,
         "expired_days": expired,

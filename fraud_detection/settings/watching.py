@@ -1,4 +1,5 @@
-"""Settings of the watching side: the monitor's privacy floor and the compaction of closed days
+"""Settings of the watching side: the monitor's privacy floor, its limit on each group's share
+flagged, and the compaction of closed days
 of captured scores (docs/watching.md)."""
 
 from __future__ import annotations
@@ -15,6 +16,16 @@ class WatchingSettings(BaseModel):
         description=(
             "privacy floor: a monitor window with fewer records reports counts and rates only "
             "(no drift per input, no distribution)"
+        ),
+    )
+    monitor_max_group_shift: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description=(
+            "the monitor's event fires when a group's share flagged in the window moved from "
+            "its share in the champion's reference by more than this beyond everyone's move "
+            "(0.05: five points)"
         ),
     )
     compaction_rows_per_file: int = Field(

@@ -26,6 +26,7 @@ from fraud_detection.core.dataset import stable_seed
 from fraud_detection.core.drift import DriftResult, NotComparable, measure_drift
 from fraud_detection.core.evaluation import predict_proba
 from fraud_detection.core.features import FEATURES, feature_matrix
+from fraud_detection.core.group_spec import parse_attributes
 from fraud_detection.core.monitoring import (
     SAMPLE_KEY,
     BandShare,
@@ -38,6 +39,7 @@ from fraud_detection.core.monitoring import (
     limits_passed,
 )
 from fraud_detection.core.scored import (
+    IS_FRAUD,
     MODEL_VERSION,
     PROBABILITY,
     REQUEST_ID,
@@ -46,10 +48,24 @@ from fraud_detection.core.scored import (
     SetAside,
 )
 from fraud_detection.steps.intake import fetch, validate
+from fraud_detection.steps.monitor_groups import (
+    FlaggedRows,
+    GroupShare,
+    group_shares,
+    groups_passed,
+)
 from fraud_detection.steps.ports import LakeReader, MonitorRegistry, ScoredReader
 
-WINDOW_COLUMNS = (REQUEST_ID, ID_COLUMN, *FEATURES, PROBABILITY, RISK_LEVEL, MODEL_VERSION)
-SAMPLED = [*FEATURES, PROBABILITY, MODEL_VERSION]
+WINDOW_COLUMNS = (
+    REQUEST_ID,
+    ID_COLUMN,
+    *FEATURES,
+    PROBABILITY,
+    IS_FRAUD,
+    RISK_LEVEL,
+    MODEL_VERSION,
+)
+SAMPLED = [*FEATURES, PROBABILITY, IS_FRAUD, MODEL_VERSION]
 
 
 @dataclass(frozen=True)
@@ -58,7 +74,7 @@ class WindowData:
 
     window: Window
     traffic: Traffic
-    sample: pd.DataFrame = field(repr=False)  # the 54 inputs, the probability, the version
+    sample: pd.DataFrame = field(repr=False)  # the 54 inputs, probability, decision, version
     set_aside: tuple[SetAside, ...] = ()  # captured files that could not be read
 
 
@@ -70,6 +86,7 @@ class Reference:
     partitions: tuple[str, ...]  # its lineage: base, earlier months, its month
     rows_total: int  # rows in those partitions
     frame: pd.DataFrame = field(repr=False)  # the 54 inputs and the champion's probability
+    threshold: float = 0.5  # the champion's: its reference rows at or over it are flagged
 
     @property
     def rows(self) -> int:
@@ -98,6 +115,7 @@ class MonitorResult:
     passed: list[str]  # limits passed, in words (empty: within every limit)
     headline: str
     set_aside: tuple[SetAside, ...] = ()  # captured files set aside as unreadable
+    groups: tuple[GroupShare, ...] = ()  # each group's share flagged, window and reference
 
     @property
     def alert(self) -> bool:
@@ -172,7 +190,8 @@ def build_reference(
     frame = sample.drop(columns=SAMPLE_KEY).reset_index(drop=True)
     booster = registry.load_booster(champion.version)
     frame[PROBABILITY] = predict_proba(booster, frame.loc[:, list(FEATURES)].to_numpy())
-    return Reference(champion.version, tuple(r.name for r in lineage), total, frame)
+    threshold = champion.tags.threshold_or(settings.default_threshold)
+    return Reference(champion.version, tuple(r.name for r in lineage), total, frame, threshold)
 
 
 def _drift(
@@ -209,8 +228,9 @@ def compare(
     drift, reason = (
         _drift(data, reference, settings.monitor_min_records) if traffic.rows else (None, "")
     )
+    groups = _groups(data, ref, settings)
     # Limits hold with or without scored records: a service refusing every request must alert.
-    passed = limits_passed(drift, rejections, settings.monitor_limits())
+    passed = [*limits_passed(drift, rejections, settings.monitor_limits()), *groups_passed(groups)]
     line = headline(data.window, traffic, drift, passed, no_drift_reason=reason)
     reference_scores = None if ref is None else ref.frame[PROBABILITY].to_numpy()
     return MonitorResult(
@@ -224,6 +244,27 @@ def compare(
         passed=passed,
         headline=line,
         set_aside=data.set_aside,
+        groups=tuple(groups),
+    )
+
+
+def _groups(data: WindowData, ref: Reference | None, settings: Settings) -> list[GroupShare]:
+    """Each group's share flagged in the sampled window against the champion's reference."""
+    sample = data.sample
+    if sample.empty or IS_FRAUD not in sample.columns:
+        return []
+    window = FlaggedRows(sample, sample[IS_FRAUD].to_numpy(dtype=bool))
+    reference = (
+        None
+        if ref is None
+        else FlaggedRows(ref.frame, ref.frame[PROBABILITY].to_numpy() >= ref.threshold)
+    )
+    return group_shares(
+        window,
+        reference,
+        parse_attributes(settings.group_attributes),
+        floor=settings.monitor_min_records,
+        limit=settings.monitor_max_group_shift,
     )
 
 

@@ -1,5 +1,5 @@
 """The monitor's HTML page: the headline, the counts and rates, and — above the privacy floor —
-each column's drift test (method, score, threshold, moved). Aggregates only, drawn here rather
+each column's drift test (method, score, threshold, moved) and each group's share flagged. Aggregates only, drawn here rather
 than by Evidently, whose page prints each column's minimum and maximum: on a small window that is
 one applicant's value."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 
 from fraud_detection.steps.monitor import MonitorResult
+from fraud_detection.steps.monitor_groups import group_rows
 
 STYLE = (
     "body{font:14px sans-serif;margin:24px;max-width:60em}"
@@ -53,6 +54,15 @@ def _drift(result: MonitorResult) -> str:
     )
 
 
+def _groups(result: MonitorResult) -> str:
+    rows = group_rows(result.groups)
+    if not rows:
+        return ""
+    return "<h2>Who is flagged, group by group</h2>" + _table(
+        list(rows[0]), [list(row.values()) for row in rows]
+    )
+
+
 def page(result: MonitorResult) -> str:
     """The report as a self-contained HTML page of aggregates."""
     bands = [
@@ -65,6 +75,7 @@ def page(result: MonitorResult) -> str:
         f"champion v{html.escape(result.champion_version or '–')}</h1>",
         _table(["", ""], _counts(result)),
         "<h2>Risk bands</h2>" + _table(["band", "reference", "window"], bands) if bands else "",
+        _groups(result),
         _drift(result),
     ]
     return (

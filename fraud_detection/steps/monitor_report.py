@@ -11,6 +11,7 @@ from fraud_detection.core.lineage import RunRecord
 from fraud_detection.core.redact import redact_uri
 from fraud_detection.core.tags import VersionTags, utc_now
 from fraud_detection.steps.monitor import MonitorResult
+from fraud_detection.steps.monitor_groups import group_markdown, group_metrics, group_rows
 from fraud_detection.steps.monitor_page import page
 from fraud_detection.steps.ports import MonitorRegistry
 
@@ -69,7 +70,9 @@ def _set_aside(result: MonitorResult) -> str:
     return f"- Unreadable captured files set aside in quarantine: {len(found)} ({reasons}{more})"
 
 
-def report_markdown(result: MonitorResult, *, tracking_uri: str, lake_path: str = "") -> str:
+def report_markdown(
+    result: MonitorResult, *, tracking_uri: str, lake_path: str = "", floor: int = 100
+) -> str:
     """The headline on the first line, then the window, the reference, volume, bands, drift."""
     lines = [
         result.headline,
@@ -92,6 +95,7 @@ def report_markdown(result: MonitorResult, *, tracking_uri: str, lake_path: str 
         lines += [
             f"| {b.band} | {_share(b.reference)} | {_share(b.current)} |" for b in result.bands
         ]
+    lines += group_markdown(result.groups, floor)
     rows = drift_rows(result)
     moved = [r for r in rows if r["drifted"]]
     if rows:
@@ -125,6 +129,7 @@ def summary(result: MonitorResult) -> dict[str, Any]:
         "score_drifted": drift.score_drifted if drift and drift.score else None,
         "set_aside": [f.__dict__ for f in result.set_aside],
         "drift": drift_rows(result),
+        "groups": group_rows(result.groups),
     }
 
 
@@ -149,7 +154,7 @@ def metrics(result: MonitorResult) -> dict[str, float]:
             found[f"reference_share_{band.band}"] = band.reference
     if result.rejections is not None:
         found["rejected_rate"] = result.rejections.rate
-    return found
+    return {**found, **group_metrics(result.groups)}
 
 
 def record_monitor(
@@ -194,5 +199,6 @@ def alert_event(result: MonitorResult, model_name: str, run_id: str) -> dict[str
             "window": {"since": str(result.window.since), "until": str(result.window.until)},
             "mlflow_run_id": run_id,
             "drifted_features": result.drift.drifted_features if result.drift else [],
+            "groups_past_limit": [g.name for g in result.groups if g.passed],
         },
     }

@@ -30,6 +30,7 @@ from fraud_detection.adapters.registry import Registry, VersionInfo
 from fraud_detection.adapters.scored import ScoredStore
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
+from fraud_detection.core.contract import NOT_EMPLOYED
 from fraud_detection.core.features import validate_frame
 from fraud_detection.core.scored import REQUESTS_DIR, request_tally_schema
 from fraud_detection.sources.synthetic import generate
@@ -67,6 +68,22 @@ def _events(since: datetime, timeout: float = 30) -> list[object]:
         if page.events or time.monotonic() > deadline:
             return list(page.events)
         time.sleep(0.5)
+
+
+def _group_table(flow_run_id: UUID, *, records: int) -> list[dict[str, str]]:
+    """The ``monitor-groups`` artifact read back: every built-in group, each record counted once
+    per attribute, every group with its reference share."""
+    table = _artifact(flow_run_id, "monitor-groups")
+    rows: list[dict[str, str]] = table if isinstance(table, list) else json.loads(str(table))
+    assert {(r["attribute"], r["group"]) for r in rows} >= {
+        ("sex", "female"), ("sex", "male"), ("pensioner", "pensioner"),
+        ("pensioner", "not pensioner"), ("age_band", "60 years and over"),
+    }  # fmt: skip
+    counted = [int(r["records in the window"].replace(",", "")) for r in rows
+               if r["attribute"] == "sex"]  # fmt: skip
+    assert sum(counted) == records
+    assert all(r["share flagged in the reference"].endswith("%") for r in rows)
+    return rows
 
 
 def _write_tallies(lake: Lake, at: datetime, accepted: int, rejected: int) -> None:
@@ -144,6 +161,9 @@ def test_shifted_traffic_is_reported_drifted_on_the_shifted_columns_where_a_user
     assert {r["column"] for r in rows if r["drifted"] and r["column"] in SHIFTED} == set(SHIFTED)
     assert {r["column"] for r in rows if r["drifted"]} - set(SHIFTED) <= {"probability (the score)"}
 
+    # and each group's share flagged, window against reference, is a table artifact
+    group_rows = _group_table(flow_run_id, records=4_000)
+
     # and the report is found from the champion's version in MLflow
     version = registry.version(champion.version)
     run_id = version.tags.monitor_run_id
@@ -151,6 +171,10 @@ def test_shifted_traffic_is_reported_drifted_on_the_shifted_columns_where_a_user
     run = registry.client.get_run(run_id)
     assert run.data.tags["model_version"] == champion.version and run.data.tags["alert"] == "true"
     assert run.data.metrics["drifted_features"] == 4 and run.data.metrics["records"] == 4_000
+    women = next(r for r in group_rows if r["group"] == "female")
+    share = run.data.metrics["group.sex.female.selection_rate"]
+    assert f"{share:.1%}" == women["share flagged in the window"]
+    assert "group.sex.female.reference_selection_rate" in run.data.metrics
     html_path = registry.client.download_artifacts(run_id, REPORT_HTML, str(tmp_path))
     assert html.escape(result["headline"]) in Path(html_path).read_text()
     # and in the lake, beside the day's summary
@@ -183,3 +207,45 @@ def test_a_window_without_traffic_is_reported_in_words(
         "so nothing to compare."
     )
     assert Path(result["report"]).exists()
+
+
+def test_a_shift_in_the_pensioners_scores_fires_the_event_naming_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a day of the champion's traffic drawn like its training data, except that every
+    # pensioner's score was raised by 0.3 (and flagged at the served threshold)
+    settings = use_data_dir(monkeypatch, tmp_path / "data")
+    seed_lake(settings, months=1)
+    bootstrap()
+    registry = open_registry(settings)
+    champion = registry.champion()
+    assert champion is not None
+    threshold = champion.tags.threshold_or(settings.default_threshold)
+    frame = validate_frame(generate(3_000, month_index=0, seed=78, id_start=810_000_000)[0])
+    now = datetime.now(UTC).replace(microsecond=0)
+    table = captured(frame, registry.load_booster(champion.version), version=champion.version,
+                     threshold=threshold, scored_at=now)  # fmt: skip
+    records = table.to_pandas()
+    pensioners = records["DAYS_EMPLOYED"] == NOT_EMPLOYED.value
+    records.loc[pensioners, "probability"] = (records.loc[pensioners, "probability"] + 0.3).clip(
+        upper=1.0
+    )
+    records["is_fraud"] = records["probability"] >= threshold
+    ScoredStore(Lake.from_settings(settings)).write(
+        pa.Table.from_pandas(records, schema=table.schema, preserve_index=False), "t"
+    )
+
+    # When the monitor runs
+    state = monitor(return_state=True)
+
+    # Then the pensioners are past the limit, in the result, the table and the Prefect event
+    assert state.is_completed(), state.message
+    result = state.result()
+    assert "pensioner=pensioner" in result["groups_past_limit"]
+    assert "pensioner=not pensioner" not in result["groups_past_limit"]
+    rows = _group_table(state.state_details.flow_run_id, records=3_000)
+    pensioner = next(r for r in rows if r["group"] == "pensioner")
+    assert pensioner["difference"].endswith("past the limit")
+    events = _events(now - timedelta(seconds=5))
+    assert [str(e.id) for e in events] == [result["event_id"]]
+    assert "pensioner=pensioner" in events[0].payload["groups_past_limit"]
