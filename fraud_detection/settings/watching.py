@@ -1,6 +1,5 @@
 """Settings of the watching side: the monitor's privacy floor, its limit on each group's share
-flagged, and the compaction of closed days
-of captured scores (docs/watching.md)."""
+flagged, and the compaction of closed days of captured scores (docs/watching.md)."""
 
 from __future__ import annotations
 
