@@ -137,6 +137,23 @@ def _run_name() -> str:
     return f"monitor-{until}"
 
 
+def _log_housekeeping(logger: Any, expired: list[str], compacted: list[Compacted]) -> None:
+    """What retention and compaction did, in a line each (nothing when they did nothing)."""
+    if expired:
+        logger.info(
+            "Retention: deleted the captured scores of %d day(s) before %s.",
+            len(expired),
+            expired[-1],
+        )
+    if compacted:
+        logger.info(
+            "Compaction: %d closed day(s) rewritten, %d files into %d.",
+            len(compacted),
+            sum(c.files_before for c in compacted),
+            sum(c.files_after for c in compacted),
+        )
+
+
 @flow(name="monitor", flow_run_name=_run_name, log_prints=True)
 def monitor(since: str | None = None, until: str | None = None) -> dict[str, Any]:
     """Compare the captured traffic of a window (default: the last ``monitor_window_days`` days,
@@ -164,19 +181,7 @@ def monitor(since: str | None = None, until: str | None = None) -> dict[str, Any
         emit_alert(result, settings.model_name, written["mlflow_run_id"]) if result.alert else None
     )
     logger.info(result.headline)
-    if expired:
-        logger.info(
-            "Retention: deleted the captured scores of %d day(s) before %s.",
-            len(expired),
-            expired[-1],
-        )
-    if compacted:
-        logger.info(
-            "Compaction: %d closed day(s) rewritten, %d files into %d.",
-            len(compacted),
-            sum(c.files_before for c in compacted),
-            sum(c.files_after for c in compacted),
-        )
+    _log_housekeeping(logger, expired, compacted)
     status = "alert" if result.alert else ("no traffic" if not result.traffic.rows else "ok")
     return {
         "status": status,
