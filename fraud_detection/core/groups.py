@@ -77,7 +77,7 @@ def poisson_weights(rows: int, samples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).poisson(1.0, size=(samples, rows)).astype(np.float32)
 
 
-def _weighted_rates(weights: np.ndarray, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def weighted_means(weights: np.ndarray, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Per resample: the weighted mean of ``values`` over the rows in ``mask``."""
     w = weights[:, mask]
     total = w.sum(axis=1)
@@ -125,7 +125,7 @@ def group_figures(
                 level=str(level),
                 rows=int(in_group.sum()),
                 figures={f: float(by_group.loc[level, f]) for f in FIGURES},
-                intervals={f: _interval(_weighted_rates(weights, *masks[f])) for f in FIGURES},
+                intervals={f: _interval(weighted_means(weights, *masks[f])) for f in FIGURES},
             )
         )
     ratios = frame.ratio()
@@ -137,15 +137,15 @@ def _excess(
 ) -> np.ndarray:
     """Per resample: the group's challenger figure minus its champion figure times the rest's
     challenger ÷ champion figure (0 when the group moved in proportion with everyone else)."""
-    rest_old = _weighted_rates(weights, old, rest)
+    rest_old = weighted_means(weights, old, rest)
     scale = np.divide(
-        _weighted_rates(weights, new, rest),
+        weighted_means(weights, new, rest),
         rest_old,
         out=np.full(len(rest_old), np.nan),
         where=rest_old > 0,
     )
     excess: np.ndarray = (
-        _weighted_rates(weights, new, group) - _weighted_rates(weights, old, group) * scale
+        weighted_means(weights, new, group) - weighted_means(weights, old, group) * scale
     )
     return excess
 
@@ -200,7 +200,7 @@ class RatioChange:
 
 def _ratios(weights: np.ndarray, flagged: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
     """Per resample: lowest ÷ highest of the groups' rates (1 when none is above zero)."""
-    rates = np.vstack([_weighted_rates(weights, flagged, g) for g in groups])
+    rates = np.vstack([weighted_means(weights, flagged, g) for g in groups])
     top = np.nanmax(rates, axis=0)
     ratio: np.ndarray = np.divide(
         np.nanmin(rates, axis=0), top, out=np.ones(len(top)), where=top > 0

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fraud_detection.core.groups import weighted_means
+
 EPSILON = 1e-6
 INTERVAL = (0.025, 0.975)
 
@@ -34,15 +36,6 @@ def log_odds(probability: np.ndarray) -> np.ndarray:
     return odds
 
 
-def _means(weights: np.ndarray, change: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    w = weights[:, mask]
-    total = w.sum(axis=1)
-    means: np.ndarray = np.divide(
-        w @ change[mask], total, out=np.full(len(total), np.nan), where=total > 0
-    )
-    return means
-
-
 def score_shifts(
     levels: np.ndarray,
     challenger: np.ndarray,
@@ -59,7 +52,7 @@ def score_shifts(
         if not group.any() or not rest.any():
             continue
         inside, outside = float(change[group].mean()), float(change[rest].mean())
-        samples = _means(weights, change, group) - _means(weights, change, rest)
+        samples = weighted_means(weights, change, group) - weighted_means(weights, change, rest)
         finite = samples[np.isfinite(samples)]
         low, high = (
             (float("nan"), float("nan")) if not len(finite) else np.quantile(finite, INTERVAL)
