@@ -12,7 +12,6 @@ from dataclasses import replace
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
@@ -20,6 +19,7 @@ from prefect.runtime import deployment
 from pydantic import Field
 
 from flows.locks import prefect_lock
+from flows.retrain_tasks import retried_io
 from fraud_detection.adapters.decision_log import DecisionLog
 from fraud_detection.adapters.registry import Registry
 from fraud_detection.adapters.stores import open_registry
@@ -41,7 +41,7 @@ class ReviewForm(RunInput):
     note: str = Field("", description="Why: kept with the decision and shown on the model card")
 
 
-@task(cache_policy=NO_CACHE)
+@task(**retried_io)
 def sign_and_card(
     registry: Registry, settings: Settings, evaluation: Evaluation, outcome: TransitionResult
 ) -> None:

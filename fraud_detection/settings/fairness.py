@@ -39,6 +39,15 @@ class FairnessSettings(BaseModel):
             "paired-bootstrap confidence (a month whose labels are biased against the group)"
         ),
     )
+    group_score_test_min_holdout: int = Field(
+        2_000,
+        ge=0,
+        description=(
+            "holdout rows from which the score test judges: on fewer, the two models' log-odds "
+            "differ by group from the noise of fitting on little data alone, which the holdout's "
+            "bootstrap does not see (months of 1,000 rows were held by it; 7,680 never were)"
+        ),
+    )
     group_min_rows: int = Field(
         100, description="A group with fewer holdout rows is reported, not judged"
     )

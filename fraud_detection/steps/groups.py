@@ -68,10 +68,11 @@ def limits_of(settings: Settings) -> GroupLimits:
 
 
 def _score_shifts(
-    scores: HoldoutScores, levels: np.ndarray, weights: np.ndarray
+    scores: HoldoutScores, levels: np.ndarray, weights: np.ndarray, min_holdout: int
 ) -> tuple[ScoreShift, ...]:
-    """Each group's log-odds change beyond the rest's (none without a champion)."""
-    if scores.champion_probability is None:
+    """Each group's log-odds change beyond the rest's (none without a champion, nor on a holdout
+    too small for the test to tell a bias from the noise of fitting)."""
+    if scores.champion_probability is None or scores.holdout_rows < min_holdout:
         return ()
     return tuple(
         score_shifts(levels, scores.challenger_probability, scores.champion_probability, weights)
@@ -113,7 +114,9 @@ def judge_groups(
                         levels, y, matched, old, weights, _large(levels, settings.group_min_rows)
                     )
                 ),
-                score_shifts=_score_shifts(scores, levels, weights),
+                score_shifts=_score_shifts(
+                    scores, levels, weights, settings.group_score_test_min_holdout
+                ),
             )
         )
     limits = limits_of(settings)

@@ -96,6 +96,9 @@ def sign_rule_promotion(
     """The gate's own promotion, signed by its rule and figures (nothing when nothing moved)."""
     if not after or after == (before or ""):
         return None
+    signed = (settings.champion_alias, before or "", after, ChangeKind.RULE)
+    if any((c.alias, c.from_version, c.to_version, c.kind) == signed for c in log.changes()):
+        return None  # a retry of the task that signed it: one signature per promotion
     change = AliasChange(
         utc_now(), settings.champion_alias, before or "", after, ChangeKind.RULE, "", reason
     )
