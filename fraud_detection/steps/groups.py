@@ -114,15 +114,14 @@ def judge_groups(
                         levels, y, matched, old, weights, _large(levels, settings.group_min_rows)
                     )
                 ),
-                score_shifts=_score_shifts(
-                    scores, levels, weights, settings.group_score_test_min_holdout
-                ),
+                score_shifts=_score_shifts(scores, levels, weights, settings.group_min_holdout),
             )
         )
     limits = limits_of(settings)
-    return GroupJudgement(
-        tuple(comparisons), tuple(group_holds(comparisons, limits)), limits.min_rows
-    )
+    # Reported whatever the size; judged only on a holdout that can tell a bias from noise.
+    judged = scores.holdout_rows >= settings.group_min_holdout
+    holds = tuple(group_holds(comparisons, limits)) if judged else ()
+    return GroupJudgement(tuple(comparisons), holds, limits.min_rows)
 
 
 def metric_key(attribute: str, level: str, figure: str) -> str:

@@ -31,8 +31,12 @@ def replay_traffic(
 
 
 def holds_of(result: Replay | None, settings: Settings) -> list[Hold]:
-    """The replay's hold, if the change in volume passes the limit."""
-    if result is None:
+    """The replay's hold, if the change in volume passes the limit — only when the team's
+    capacity is set: without one the threshold is cut by F1 and how many it flags is not what
+    the settings promise (the replay is still reported)."""
+    if result is None or (
+        settings.review_capacity is None and settings.review_capacity_per_week is None
+    ):
         return []
     return replay_holds(result, settings.replay_max_volume_change)
 

@@ -41,7 +41,10 @@ def test_a_challenger_flagging_more_pensioners_is_held_with_the_group_named(
     settings: Settings, month_frame: pd.DataFrame
 ) -> None:
     judgement = judge_groups(
-        settings, _scores(month_frame, challenger_flags_pensioners=True), month_frame
+        # a small month: the checks judged however few its holdout rows
+        settings.model_copy(update={"group_min_holdout": 0}),
+        _scores(month_frame, challenger_flags_pensioners=True),
+        month_frame,
     )
     assert judgement.holds, "a third more innocent pensioners flagged must hold the month"
     reasons = " ".join(h.reason for h in judgement.holds)
@@ -64,7 +67,19 @@ def test_a_challenger_that_flags_as_the_champion_did_is_not_held(
     settings: Settings, month_frame: pd.DataFrame
 ) -> None:
     judgement = judge_groups(
-        settings, _scores(month_frame, challenger_flags_pensioners=False), month_frame
+        settings.model_copy(update={"group_min_holdout": 0}),
+        _scores(month_frame, challenger_flags_pensioners=False),
+        month_frame,
     )
     assert judgement.holds == ()
     assert "about as often as the champion" in groups_section(judgement)
+
+
+def test_a_holdout_too_small_to_judge_is_reported_but_holds_nothing(
+    settings: Settings, month_frame: pd.DataFrame
+) -> None:
+    # The same challenger, with the default minimum holdout (the month's holdout is smaller)
+    scores = _scores(month_frame, challenger_flags_pensioners=True)
+    assert scores.holdout_rows < settings.group_min_holdout
+    judgement = judge_groups(settings, scores, month_frame)
+    assert judgement.comparisons and not judgement.holds

@@ -54,8 +54,14 @@ def test_counts_and_overlap_equal_a_hand_count(settings: Settings, trained: Trai
     markdown = replay.replay_markdown("2025-06", result, traffic)
     assert result.sentence() in markdown and "captured traffic" in markdown
     limit = abs(result.volume_change) / 2 or 0.01
-    held = replay.holds_of(result, settings.model_copy(update={"replay_max_volume_change": limit}))
+    held = replay.holds_of(
+        result,
+        settings.model_copy(update={"replay_max_volume_change": limit, "review_capacity": 0.05}),
+    )
     assert [hold.check for hold in held] == ["capacity"]
+    # without a capacity set, the same change is reported and holds nothing
+    unset = settings.model_copy(update={"replay_max_volume_change": limit})
+    assert replay.holds_of(result, unset) == []
 
 
 def test_nothing_replayed_without_a_champion(settings: Settings) -> None:
