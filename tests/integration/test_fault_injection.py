@@ -23,6 +23,8 @@ from prefect import Task
 from prefect.runtime import task_run
 
 from flows import retrain as retrain_module
+from flows import retrain_checks
+from flows import review as review_module
 from flows.bootstrap import bootstrap
 from flows.retrain import monthly_retrain
 from fraud_detection.adapters.lake import Lake
@@ -121,10 +123,11 @@ def test_every_call_after_the_decision_fails_once_and_the_registry_ends_as_undis
     month = _undecided_month(settings)
     snapshot = Snapshot(settings, tmp_path / "undecided.db")
     # Prefect retries each failed task at once, as often as it takes
-    for name, task in vars(retrain_module).copy().items():
-        if isinstance(task, Task):
-            quick = task.with_options(retries=RETRIES, retry_delay_seconds=0)
-            monkeypatch.setattr(retrain_module, name, quick)
+    for module in (retrain_module, retrain_checks, review_module):  # every task the flow runs
+        for name, task in vars(module).copy().items():
+            if isinstance(task, Task):
+                quick = task.with_options(retries=RETRIES, retry_delay_seconds=0)
+                monkeypatch.setattr(module, name, quick)
     plans: list[FaultPlan] = []
     monkeypatch.setattr(
         retrain_module, "open_registry", lambda s, lock=None: _faulty_registry(s, plans[-1])
