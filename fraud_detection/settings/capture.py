@@ -20,6 +20,14 @@ class CaptureSettings(BaseModel):
         gt=0,
         description="longest wait between two tries of a failing capture step (lake, spill folder)",
     )
+    capture_close_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description=(
+            "longest wait at the service's stop for buffered records to reach the lake; what is"
+            " left waits in the spill folder and is sent at the next start"
+        ),
+    )
     capture_degraded_spill_files: int = Field(
         500,
         ge=1,
