@@ -131,9 +131,8 @@ class FraudDetector:
         if self.follower is not None:
             self.follower.stop()  # no registry poll while the worker shuts down
         if self.capture is not None:
-            self.capture.close(
-                self.settings.capture_close_timeout_s
-            )  # what is buffered goes to the lake (or waits in the spill folder)
+            # what is buffered goes to the lake (or waits in the spill folder)
+            self.capture.close(self.settings.capture_close_timeout_s)
 
     def _capture(self, scored: Scored, endpoint: str) -> None:
         if self.capture is not None:
