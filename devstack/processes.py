@@ -88,8 +88,9 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def stop_pid(pid: int, *, first: signal.Signals = signal.SIGTERM, grace: float = 15) -> None:
-    """Stop a process group started with ``start_new_session``: polite signal, then SIGKILL."""
+def stop_pid(pid: int, *, first: signal.Signals = signal.SIGTERM, grace: float = 45) -> None:
+    """Stop a process group started with ``start_new_session``: polite signal, then SIGKILL
+    (after ``grace`` s: a service may take FRAUD_CAPTURE_CLOSE_TIMEOUT_S to send its records)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, first)
     deadline = time.monotonic() + grace
