@@ -25,6 +25,7 @@ from fraud_detection.steps import monitor as steps
 from fraud_detection.steps import monitor_page
 from fraud_detection.steps import monitor_report as report
 from fraud_detection.steps.monitor import MonitorResult, NoReference, Reference, WindowData
+from fraud_detection.steps.monitor_capacity import capacity_rows
 from fraud_detection.steps.monitor_groups import group_rows
 
 retried_io: dict[str, Any] = {
@@ -84,6 +85,7 @@ def write_reports(
         "alert_on_score_drift": str(settings.monitor_alert_on_score_drift),
         "max_rejected_rate": str(settings.monitor_max_rejected_rate),
         "max_group_shift": str(settings.monitor_max_group_shift),
+        "max_capacity_gap": str(settings.monitor_max_capacity_gap),
     }
     run_id = report.record_monitor(registry, result, markdown, params)
     create_markdown_artifact(
@@ -100,6 +102,13 @@ def write_reports(
             key="monitor-groups",
             table=groups,
             description=f"Share flagged per group {result.window}",
+        )
+    capacity = capacity_rows(result.capacity)
+    if capacity:
+        create_table_artifact(
+            key="monitor-capacity",
+            table=capacity,
+            description=f"Flags against the team's capacity {result.window}",
         )
     return {"mlflow_run_id": run_id, "report": path}
 
@@ -190,6 +199,7 @@ def monitor(since: str | None = None, until: str | None = None) -> dict[str, Any
         "records": result.traffic.rows,
         "drifted_features": result.drift.drifted_features if result.drift else [],
         "groups_past_limit": [g.name for g in result.groups if g.passed],
+        "capacity_past_limit": bool(result.capacity and result.capacity.past_limit),
         "champion_version": result.champion_version,
         "event_id": event_id,
         "expired_days": expired,

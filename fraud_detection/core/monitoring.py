@@ -53,6 +53,7 @@ class Traffic:
     by_day: Mapping[str, int] = field(default_factory=dict)
     by_version: Mapping[str, int] = field(default_factory=dict)
     by_band: Mapping[str, int] = field(default_factory=dict)
+    flagged_by_day: Mapping[str, int] = field(default_factory=dict)  # records served as flagged
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,14 @@ class CapacitySettings(BaseModel):
         description="fewest captured records for a replay (and a capacity cut) to be judged; "
         "fewer: the month's holdout stands in for traffic",
     )
+    monitor_max_capacity_gap: float = Field(
+        0.02,
+        gt=0,
+        lt=1,
+        description="the monitor's event fires when the share of the window's captured "
+        "applications flagged as served differs from the capacity by more than this, in share "
+        "points either way (0.02: two points; only when a capacity is set)",
+    )
     label_maturity_days: int = Field(
         0,
         ge=0,

@@ -48,6 +48,7 @@ from fraud_detection.core.scored import (
     SetAside,
 )
 from fraud_detection.steps.intake import fetch, validate
+from fraud_detection.steps.monitor_capacity import CapacityWatch, watch_capacity
 from fraud_detection.steps.monitor_groups import (
     FlaggedRows,
     GroupShare,
@@ -116,6 +117,7 @@ class MonitorResult:
     headline: str
     set_aside: tuple[SetAside, ...] = ()  # captured files set aside as unreadable
     groups: tuple[GroupShare, ...] = ()  # each group's share flagged, window and reference
+    capacity: CapacityWatch | None = None  # the share flagged against the team's capacity
 
     @property
     def alert(self) -> bool:
@@ -129,6 +131,7 @@ class _WindowTally:
     by_day: dict[str, int] = field(default_factory=dict)
     by_version: Counter[str] = field(default_factory=Counter)
     by_band: Counter[str] = field(default_factory=Counter)
+    flagged_by_day: dict[str, int] = field(default_factory=dict)
     ids: list[np.ndarray] = field(default_factory=list)
 
     def add(self, day: date, frame: pd.DataFrame) -> None:
@@ -137,6 +140,7 @@ class _WindowTally:
         self.by_day[day.isoformat()] = len(frame)
         self.by_version.update(frame[MODEL_VERSION].astype(str).value_counts().to_dict())
         self.by_band.update(frame[RISK_LEVEL].astype(str).value_counts().to_dict())
+        self.flagged_by_day[day.isoformat()] = int(frame[IS_FRAUD].sum())  # as served
         self.ids.append(frame[ID_COLUMN].dropna().unique())
 
     def traffic(self) -> Traffic:
@@ -148,6 +152,7 @@ class _WindowTally:
             dict(self.by_day),
             dict(self.by_version),
             dict(self.by_band),
+            dict(self.flagged_by_day),
         )
 
 
@@ -201,10 +206,8 @@ def _drift(
     too few or too alike to compare)."""
     rows = data.traffic.rows
     if rows < floor:
-        floor_reason = (
-            f"{rows:,} records, below the privacy floor of {floor:,}: counts and rates only"
-        )
-        return None, floor_reason
+        reason = f"{rows:,} records, below the privacy floor of {floor:,}: counts and rates only"
+        return None, reason
     if isinstance(reference, NoReference):
         return None, reference.reason
     sample = data.sample
@@ -229,8 +232,10 @@ def compare(
         _drift(data, reference, settings.monitor_min_records) if traffic.rows else (None, "")
     )
     groups = _groups(data, ref, settings)
+    capacity = watch_capacity(data.window, traffic, settings)
     # Limits hold with or without scored records: a service refusing every request must alert.
     passed = [*limits_passed(drift, rejections, settings.monitor_limits()), *groups_passed(groups)]
+    passed += capacity.passed() if capacity else []
     line = headline(data.window, traffic, drift, passed, no_drift_reason=reason)
     reference_scores = None if ref is None else ref.frame[PROBABILITY].to_numpy()
     return MonitorResult(
@@ -245,6 +250,7 @@ def compare(
         headline=line,
         set_aside=data.set_aside,
         groups=tuple(groups),
+        capacity=capacity,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 
 from fraud_detection.steps.monitor import MonitorResult
+from fraud_detection.steps.monitor_capacity import capacity_rows
 from fraud_detection.steps.monitor_groups import group_rows
 
 STYLE = (
@@ -63,6 +64,17 @@ def _groups(result: MonitorResult) -> str:
     )
 
 
+def _capacity(result: MonitorResult) -> str:
+    rows, watch = capacity_rows(result.capacity), result.capacity
+    if watch is None:
+        return ""
+    return (
+        "<h2>Flags against the team's capacity</h2>"
+        f"<p>{html.escape(watch.in_words())}.</p>"
+        + _table(list(rows[0]), [list(row.values()) for row in rows])
+    )
+
+
 def page(result: MonitorResult) -> str:
     """The report as a self-contained HTML page of aggregates."""
     bands = [
@@ -75,6 +87,7 @@ def page(result: MonitorResult) -> str:
         f"champion v{html.escape(result.champion_version or '–')}</h1>",
         _table(["", ""], _counts(result)),
         "<h2>Risk bands</h2>" + _table(["band", "reference", "window"], bands) if bands else "",
+        _capacity(result),
         _groups(result),
         _drift(result),
     ]

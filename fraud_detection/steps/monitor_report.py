@@ -11,6 +11,12 @@ from fraud_detection.core.lineage import RunRecord
 from fraud_detection.core.redact import redact_uri
 from fraud_detection.core.tags import VersionTags, utc_now
 from fraud_detection.steps.monitor import MonitorResult
+from fraud_detection.steps.monitor_capacity import (
+    capacity_markdown,
+    capacity_metrics,
+    capacity_payload,
+    capacity_rows,
+)
 from fraud_detection.steps.monitor_groups import group_markdown, group_metrics, group_rows
 from fraud_detection.steps.monitor_page import page
 from fraud_detection.steps.ports import MonitorRegistry
@@ -95,6 +101,7 @@ def report_markdown(
         lines += [
             f"| {b.band} | {_share(b.reference)} | {_share(b.current)} |" for b in result.bands
         ]
+    lines += capacity_markdown(result.capacity)
     lines += group_markdown(result.groups, floor)
     rows = drift_rows(result)
     moved = [r for r in rows if r["drifted"]]
@@ -130,6 +137,7 @@ def summary(result: MonitorResult) -> dict[str, Any]:
         "set_aside": [f.__dict__ for f in result.set_aside],
         "drift": drift_rows(result),
         "groups": group_rows(result.groups),
+        "capacity": capacity_rows(result.capacity),
     }
 
 
@@ -154,7 +162,7 @@ def metrics(result: MonitorResult) -> dict[str, float]:
             found[f"reference_share_{band.band}"] = band.reference
     if result.rejections is not None:
         found["rejected_rate"] = result.rejections.rate
-    return {**found, **group_metrics(result.groups)}
+    return {**found, **group_metrics(result.groups), **capacity_metrics(result.capacity)}
 
 
 def record_monitor(
@@ -200,5 +208,6 @@ def alert_event(result: MonitorResult, model_name: str, run_id: str) -> dict[str
             "mlflow_run_id": run_id,
             "drifted_features": result.drift.drifted_features if result.drift else [],
             "groups_past_limit": [g.name for g in result.groups if g.passed],
+            "capacity": capacity_payload(result.capacity),
         },
     }
