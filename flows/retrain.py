@@ -108,6 +108,7 @@ def _judge(run: MonthRun, data: MonthData, clean: pd.DataFrame) -> Judged:
         live = measure_served_model(lake, registry, challenger, clean)
         live_by_group = measure_served_groups(lake, registry, settings, challenger, clean)
         evaluation = compare_with_champion(registry, settings, scores)
+        evaluation = checks.measure_at_capacity(settings, evaluation, traffic)
         fairness = check_groups(registry, settings, scores, inputs.holdout)
         evaluation = judging.with_holds(evaluation, fairness.holds)
         evaluation = judging.with_holds(evaluation, review.approval_holds(settings))

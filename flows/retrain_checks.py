@@ -19,7 +19,7 @@ from fraud_detection.adapters.registry import Registry
 from fraud_detection.adapters.scored import ScoredStore
 from fraud_detection.config import Settings
 from fraud_detection.core.holds import Hold
-from fraud_detection.steps import capacity, maturity, replay
+from fraud_detection.steps import capacity, capacity_gate, maturity, replay
 from fraud_detection.steps.capacity import Traffic
 from fraud_detection.steps.challengers import Challenger
 from fraud_detection.steps.intake import MonthData
@@ -63,6 +63,13 @@ def cut_served_for_capacity(
     """The refit served in the challenger's place flags the capacity too → its version."""
     capacity.cut_threshold(registry, settings, served, traffic)
     return served
+
+
+@task(**retried_io)
+def measure_at_capacity(settings: Settings, evaluation: Evaluation, traffic: Traffic) -> Evaluation:
+    """Both models' precision and recall at capacity, and the paired difference in precision
+    (the rule's verdict is not touched)."""
+    return capacity_gate.at_capacity(settings, evaluation, traffic)
 
 
 @task(**retried_io)

@@ -20,7 +20,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
     from fraud_detection.config import get_settings
     from fraud_detection.core.redact import redact_uri
     from fraud_detection.steps.status import snapshot
-    from fraud_detection_cli.render import status_tables
+    from fraud_detection_cli.render import capacity_line, champion_at_capacity, status_tables
     from fraud_detection_cli.review import awaiting_review, review_table
 
     settings = get_settings()
@@ -35,6 +35,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
             "months": months,
             "quarantined": {m: r.as_dict() for m, r in registry.quarantined.items()},
             "champion": registry.champion,
+            "champion_at_capacity": champion_at_capacity(registry),
             "challenger": registry.challenger,
             "versions": [{"version": version, **tags} for version, tags in registry.versions],
             "awaiting_review": [{"month": p.month, "version": p.version} for p in waiting],
@@ -45,6 +46,9 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] =
     console.print(f"MLflow: {redact_uri(settings.tracking_uri)}")
     for table in status_tables(registry, settings.champion_alias, settings.challenger_alias):
         console.print(table)
+    at_capacity = capacity_line(registry)
+    if at_capacity:
+        console.print(at_capacity)
     if waiting:
         console.print(review_table(waiting))
 

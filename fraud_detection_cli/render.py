@@ -48,6 +48,30 @@ def bootstrap_line(result: Mapping[str, Any]) -> str:
     return f"A champion already exists (version {version}): nothing to do."
 
 
+AT_CAPACITY_TAGS = ("capacity_share", "precision_at_capacity", "recall_at_capacity")
+
+
+def champion_at_capacity(registry: RegistrySnapshot) -> dict[str, float] | None:
+    """The champion's holdout figures at its capacity cut, when it was cut for a capacity."""
+    tags = dict(registry.versions).get(registry.champion or "", {})
+    found = {name: tags.get(f"holdout_{name}") for name in AT_CAPACITY_TAGS}
+    if any(value in (None, "") for value in found.values()):
+        return None
+    return {name: float(value) for name, value in found.items() if value is not None}
+
+
+def capacity_line(registry: RegistrySnapshot) -> str | None:
+    """The champion's precision and recall at capacity in a sentence (None: not cut for one)."""
+    figures = champion_at_capacity(registry)
+    if figures is None:
+        return None
+    return (
+        f"Champion v{registry.champion} at the capacity of {figures['capacity_share']:.1%}: "
+        f"precision {figures['precision_at_capacity']:.1%}, recall "
+        f"{figures['recall_at_capacity']:.1%} on its month's holdout."
+    )
+
+
 def status_tables(registry: RegistrySnapshot, champion: str, challenger: str) -> Iterator[Table]:
     """The versions with their aliases, then the quarantined months if any."""
     from rich.table import Table

@@ -72,9 +72,21 @@ def _f1_rows(y: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
 
 
+def _precision_rows(y: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """Precision of each row of a (resamples × n) matrix (0 where nothing is flagged)."""
+    tp = (y & predicted).sum(axis=1)
+    flagged = predicted.sum(axis=1)
+    return np.where(flagged > 0, tp / np.maximum(flagged, 1), 0.0)
+
+
+THRESHOLD_ROWS = {"f1": _f1_rows, "precision": _precision_rows}
+
+
 def _metric(metric: str, y: np.ndarray, probability: np.ndarray, threshold: float) -> float:
     if metric == "f1":
         return float(f1_score(y, probability >= threshold, zero_division=0))
+    if metric == "precision":
+        return float(precision_score(y, probability >= threshold, zero_division=0))
     if len(np.unique(y)) < 2:
         return float("nan")
     if metric == "pr_auc":
@@ -146,10 +158,11 @@ def paired_bootstrap(
     (p_old, t_old), (p_new, t_new) = champion, challenger
     rng = np.random.default_rng(seed)
     index = rng.integers(0, len(y), size=(samples, len(y)))
-    if metric == "f1":
+    if metric in THRESHOLD_ROWS:  # a metric at each model's own threshold, vectorised
+        rows = THRESHOLD_ROWS[metric]
         old = (p_old >= t_old).astype(np.int64)
         new = (p_new >= t_new).astype(np.int64)
-        differences = _f1_rows(y[index], new[index]) - _f1_rows(y[index], old[index])
+        differences = rows(y[index], new[index]) - rows(y[index], old[index])
     elif metric == "pr_auc":
         differences = np.concatenate(
             [

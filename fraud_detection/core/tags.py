@@ -42,7 +42,11 @@ BASE_MONTH = "base"  # the month tag of models trained on the base history
 EXTERNAL_MONTH = "external"  # the month tag of registered model files
 
 # Holdout metrics kept on a version (for `status`, `/model` and the data alarm's reference).
-HOLDOUT_METRICS = ("pr_auc", "roc_auc", "f1", "brier", "fraud_rate")
+HOLDOUT_METRICS = (
+    *("pr_auc", "roc_auc", "f1", "brier", "fraud_rate"),
+    # with a capacity: at the version's capacity cut (steps/capacity_gate.py)
+    *("precision_at_capacity", "recall_at_capacity", "capacity_share", "flagged_at_capacity"),
+)
 
 
 def utc_now() -> str:

@@ -83,6 +83,7 @@ class Evaluation:
     alarm: Alarm
     pr_auc: PairedComparison | None  # paired bootstrap of PR-AUC, for the report
     holds: tuple[Hold, ...] = ()  # what a person must weigh before the challenger is served
+    precision_at_capacity: PairedComparison | None = None  # with a capacity: for the report
 
     @property
     def month(self) -> str:

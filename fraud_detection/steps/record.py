@@ -22,6 +22,8 @@ def record_evaluation(registry: ModelWriter, evaluation: Evaluation) -> None:
         logged |= _prefixed("gate_", evaluation.test.as_dict())
     if evaluation.pr_auc is not None:
         logged |= _prefixed("pr_auc_diff_", evaluation.pr_auc.as_dict())
+    if evaluation.precision_at_capacity is not None:  # each model at the capacity's share
+        logged |= _prefixed("capacity_precision_diff_", evaluation.precision_at_capacity.as_dict())
     tags = {
         "data_alarm": "raised" if evaluation.alarm.raised else "none",
         "decision_reason": evaluation.decision.reason[:5000],

@@ -7,6 +7,7 @@ from typing import Any
 from fraud_detection.core.explain import FeatureShift, ImportanceShift
 from fraud_detection.core.outcomes import LivePerformance
 from fraud_detection.core.redact import redact_uri
+from fraud_detection.steps.capacity_gate import AT_CAPACITY, capacity_line
 from fraud_detection.steps.judging import Evaluation
 from fraud_detection.steps.pool import PoolUse
 from fraud_detection.steps.ports import ModelWriter
@@ -16,10 +17,12 @@ from fraud_detection.steps.transition import TransitionResult
 def report_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
     """Champion and challenger metrics side by side (one row per metric)."""
     rows = []
-    for metric in ("pr_auc", "roc_auc", "brier", "f1", "precision", "recall", "threshold"):
+    names = ("pr_auc", "roc_auc", "brier", "f1", "precision", "recall", "threshold")
+    at_capacity = tuple(m for m in AT_CAPACITY if m in evaluation.scores.challenger_metrics)
+    for metric in names + at_capacity:
         new = evaluation.scores.challenger_metrics[metric]
         old = (
-            evaluation.scores.champion_metrics[metric]
+            evaluation.scores.champion_metrics.get(metric)
             if evaluation.scores.champion_metrics
             else None
         )
@@ -162,7 +165,7 @@ def report_markdown(
 - Holdout: {evaluation.scores.holdout_rows} rows of {evaluation.month} at the natural fraud rate ({alarm.fraud_rate:.1%}); neither model trained on them
 - Champion before: v{evaluation.scores.champion_version or "–"} · compared with: v{evaluation.scores.compared_version or "–"} · champion now: v{outcome.champion_version}{served}
 - Data check: {alarm.reason}{f" Champion ROC-AUC on this holdout {alarm.champion_roc_auc:.3f}" if alarm.champion_roc_auc is not None else ""}{f" (recent months {alarm.reference_roc_auc:.3f})" if alarm.reference_roc_auc is not None else ""}
-- PR-AUC difference (challenger − champion): {pr_line}
+- PR-AUC difference (challenger − champion): {pr_line}{capacity_line(evaluation)}
 - Training data: `{evaluation.challenger.data_sha256[:16]}…`{" (reused an existing version)" if evaluation.challenger.reused else ""}
 - MLflow run `{evaluation.challenger.run_id}` at `{redact_uri(tracking_uri)}`
 

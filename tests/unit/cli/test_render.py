@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from fraud_detection.adapters.registry_sqlite import RegistrySnapshot
 from fraud_detection.core.tags import Verdict
-from fraud_detection_cli.render import bootstrap_line, retrain_line
+from fraud_detection_cli.render import (
+    bootstrap_line,
+    capacity_line,
+    champion_at_capacity,
+    retrain_line,
+)
 
 RUN = {"month": "2025-01", "challenger_version": "2", "champion_version": "3", "live_matched": 0}
 
@@ -42,3 +48,21 @@ def test_nothing_to_do_and_already_decided_read_as_sentences() -> None:
 def test_bootstrap_lines() -> None:
     assert bootstrap_line({"version": "1", "created": True}) == "First champion: version 1."
     assert "already exists (version 1)" in bootstrap_line({"version": "1", "created": False})
+
+
+def test_status_gives_the_champions_precision_and_recall_at_capacity() -> None:
+    at_capacity = {
+        "holdout_capacity_share": "0.0500",
+        "holdout_precision_at_capacity": "0.4120",
+        "holdout_recall_at_capacity": "0.3810",
+    }
+    snapshot = RegistrySnapshot("3", None, [("2", {"month": "2025-01"}), ("3", at_capacity)], {})
+
+    assert capacity_line(snapshot) == (
+        "Champion v3 at the capacity of 5.0%: precision 41.2%, recall 38.1% on its month's holdout."
+    )
+    assert champion_at_capacity(snapshot) == {
+        "capacity_share": 0.05, "precision_at_capacity": 0.412, "recall_at_capacity": 0.381,
+    }  # fmt: skip
+    # a champion cut without a capacity: no line
+    assert capacity_line(RegistrySnapshot("2", None, snapshot.versions, {})) is None

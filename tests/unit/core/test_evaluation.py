@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import average_precision_score
+from sklearn.metrics import average_precision_score, precision_score
 
 from fraud_detection.core.evaluation import (
     average_precision_rows,
@@ -104,3 +104,21 @@ def test_pr_auc_bootstrap_matches_resampling_with_sklearn() -> None:
     assert result.low == pytest.approx(np.quantile(differences, 0.025), abs=1e-12)
     assert result.high == pytest.approx(np.quantile(differences, 0.975), abs=1e-12)
     assert result.share_better == pytest.approx(np.mean(np.array(differences) > 0))
+
+
+def test_the_precision_bootstrap_counts_each_resample_as_sklearn_does() -> None:
+    # Given a holdout of 300 rows and two models at their own thresholds
+    rng = np.random.default_rng(11)
+    y = (rng.random(300) < 0.2).astype(int)
+    old, new = rng.random(300), np.clip(0.5 * y + 0.6 * rng.random(300), 0, 1)
+    result = paired_bootstrap(y, (old, 0.8), (new, 0.7), metric="precision", samples=40, seed=3)
+    # Then the observed difference is the hand count's, and every resample's is sklearn's
+    assert result.difference == pytest.approx(y[new >= 0.7].mean() - y[old >= 0.8].mean())
+    index = np.random.default_rng(3).integers(0, 300, size=(40, 300))
+    by_sklearn = [
+        precision_score(y[i], new[i] >= 0.7, zero_division=0)
+        - precision_score(y[i], old[i] >= 0.8, zero_division=0)
+        for i in index
+    ]
+    assert result.low == pytest.approx(np.quantile(by_sklearn, 0.025))
+    assert result.high == pytest.approx(np.quantile(by_sklearn, 0.975))
