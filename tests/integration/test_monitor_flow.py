@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -249,3 +250,51 @@ def test_a_shift_in_the_pensioners_scores_fires_the_event_naming_them(
     events = _events(now - timedelta(seconds=5))
     assert [str(e.id) for e in events] == [result["event_id"]]
     assert "pensioner=pensioner" in events[0].payload["groups_past_limit"]
+
+
+def test_a_window_flagging_more_than_the_capacity_reports_it_and_fires_the_event(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a capacity of 5 % and a day of the champion's traffic of which 300 of 2,000
+    # records (15 %) were served as flagged, spread evenly over the applicants
+    monkeypatch.setenv("FRAUD_REVIEW_CAPACITY", "0.05")
+    settings = use_data_dir(monkeypatch, tmp_path / "data")
+    seed_lake(settings, months=1)
+    bootstrap()
+    registry = open_registry(settings)
+    champion = registry.champion()
+    assert champion is not None
+    frame = validate_frame(generate(2_000, month_index=0, seed=79, id_start=820_000_000)[0])
+    now = datetime.now(UTC).replace(microsecond=0)
+    table = captured(frame, registry.load_booster(champion.version), version=champion.version,
+                     threshold=champion.tags.threshold_or(0.5), scored_at=now)  # fmt: skip
+    records = table.to_pandas()
+    records["is_fraud"] = np.arange(len(records)) % 20 < 3
+    ScoredStore(Lake.from_settings(settings)).write(
+        pa.Table.from_pandas(records, schema=table.schema, preserve_index=False), "t"
+    )
+
+    # When the monitor runs
+    state = monitor(return_state=True)
+
+    # Then the capacity figure is read back from the artifacts, in words first, then the table
+    assert state.is_completed(), state.message
+    result = state.result()
+    assert result["status"] == "alert" and result["capacity_past_limit"] is True
+    flow_run_id = state.state_details.flow_run_id
+    words = "300 of 2,000 records flagged (15.0%) against the capacity of 5.0%: 10.0 points more"
+    assert words in str(_artifact(flow_run_id, "monitor-report"))
+    table_data = _artifact(flow_run_id, "monitor-capacity")
+    rows = table_data if isinstance(table_data, list) else json.loads(str(table_data))
+    assert rows[0]["share flagged"] == "15.0%" and rows[0]["capacity"] == "100 (5.0%)"
+    assert rows[0]["gap"] == "+10.0 points past the limit"
+    # and in MLflow beside the other monitor figures
+    run = registry.client.get_run(result["mlflow_run_id"])
+    assert run.data.metrics["flagged_share"] == pytest.approx(0.15)
+    assert run.data.metrics["capacity_share"] == pytest.approx(0.05)
+    assert run.data.params["max_capacity_gap"] == "0.02"
+    # and the Prefect event carries it
+    events = _events(now - timedelta(seconds=5))
+    assert [str(e.id) for e in events] == [result["event_id"]]
+    assert events[0].payload["capacity"]["share_flagged"] == pytest.approx(0.15)
+    assert words in events[0].payload["capacity"]["in_words"]
