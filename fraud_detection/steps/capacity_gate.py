@@ -62,8 +62,11 @@ def precision_difference(
 
 
 def at_capacity(settings: Settings, evaluation: Evaluation, traffic: Traffic) -> Evaluation:
-    """The evaluation with each model's figures at capacity (at its own threshold) among its
-    holdout metrics and the paired precision difference; unchanged without a capacity."""
+    """The evaluation with each model's figures at capacity among its holdout metrics and the
+    paired precision difference; unchanged without a capacity. The challenger's are at its own
+    capacity cut (the threshold it will serve with); the champion's at the score that flags the
+    capacity's share of this holdout, as in the paired difference (its served threshold may
+    have been cut before a capacity was set)."""
     share = capacity_of(settings, traffic)
     scores = evaluation.scores
     if share is None or not len(scores.y):
@@ -73,10 +76,9 @@ def at_capacity(settings: Settings, evaluation: Evaluation, traffic: Traffic) ->
         y, scores.challenger_probability, scores.challenger.threshold, share
     )
     old = scores.champion_metrics
-    if old is not None and scores.champion_probability is not None:
-        threshold = scores.champion_threshold
-        assert threshold is not None
-        old = old | figures_at_capacity(y, scores.champion_probability, threshold, share)
+    p_old = scores.champion_probability
+    if old is not None and p_old is not None:
+        old = old | figures_at_capacity(y, p_old, capacity_threshold(p_old, share), share)
     return replace(
         evaluation,
         scores=replace(scores, challenger_metrics=new, champion_metrics=old),
