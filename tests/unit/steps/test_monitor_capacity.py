@@ -16,7 +16,7 @@ from fraud_detection.core.features import validate_frame
 from fraud_detection.core.monitoring import Traffic, Window
 from fraud_detection.core.scored import IS_FRAUD
 from fraud_detection.sources.synthetic import generate
-from fraud_detection.steps import monitor, monitor_report
+from fraud_detection.steps import monitor, monitor_page, monitor_report
 from fraud_detection.steps.monitor import NoReference
 from fraud_detection.steps.monitor_capacity import (
     capacity_markdown,
@@ -137,3 +137,4 @@ def test_the_monitor_counts_every_captured_decision_and_raises_the_event(tmp_pat
         result, tracking_uri="sqlite:///x.db"
     )
     assert monitor_report.summary(result)["capacity"][0]["flagged"] == "75"
+    assert "75 of 500 records flagged (15.0%)" in monitor_page.page(result)
