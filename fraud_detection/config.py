@@ -113,6 +113,7 @@ class Settings(
             correction_max_depth=self.correction_max_depth,
             train_positive_rate=self.train_positive_rate,
             validation_fraction=self.validation_fraction,
+            excluded_inputs=tuple(self.excluded_inputs),
         )
 
     def gate_rule(self) -> GateRule:

@@ -18,7 +18,7 @@ from service.record_schema import record_schema
 from service.schemas import (
     ErrorResponse,
     ExplainResponse,
-    ModelInfo,
+    ModelDetails,
     PredictResponse,
     ScoreResponse,
 )
@@ -152,7 +152,7 @@ class _Paths:
                 **self.guarded,
                 "responses": {
                     "200": {
-                        "description": "version, run, month, threshold, metrics",
+                        "description": "version, run, month, threshold, metrics, inputs used",
                         "content": {JSON: {"schema": model_info}},
                     },
                     **self.refusals,
@@ -248,7 +248,7 @@ def openapi_document(*, max_records: int, api_key: bool, version: str = "") -> d
     responses = {
         "predict": _component(PredictResponse, schemas),
         "score": _component(ScoreResponse, schemas),
-        "model": _component(ModelInfo, schemas),
+        "model": _component(ModelDetails, schemas),
         "explain": _component(ExplainResponse, schemas),
     }
     schemas["ScoringRequest"] = _scoring_request(max_records)

@@ -48,6 +48,22 @@ class ModelInfo(BaseModel):
     loaded_at: str = Field(description="when this worker loaded it (UTC)")
 
 
+class ModelInputs(BaseModel):
+    """The contract's features the model was trained on and those left out on purpose."""
+
+    used: list[str] = Field(description="features the model takes, in contract order")
+    left_out: list[str] = Field(
+        description="features it was trained without (FRAUD_EXCLUDED_INPUTS); requests still "
+        "carry and validate them, and groups are still measured on them"
+    )
+
+
+class ModelDetails(ModelInfo):
+    """What `/model` answers: the model being served and the inputs it uses."""
+
+    inputs: ModelInputs
+
+
 class ScoreResponse(BaseModel):
     """The scores of a request and which model gave them."""
 

@@ -216,11 +216,12 @@ class FraudDetector:
 
     @info_app.get("/model")
     def model(self) -> Any:
-        """The model being served: version, run, month, threshold, metrics, when it was loaded."""
+        """The model being served: version, run, month, threshold, metrics, when it was loaded,
+        the inputs it uses and those it leaves out."""
         current = self.holder.current
         if current is None:
             return error_response(HTTPStatus.SERVICE_UNAVAILABLE, "no model loaded yet")
-        return current.describe()
+        return current.describe_with_inputs()
 
     @info_app.get("/model/card")
     def card(self) -> Any:

@@ -38,7 +38,9 @@ from fraud_detection.adapters.dask_workers import (
     partition_sha256,
     with_weights,
 )
+from fraud_detection.core.evaluation import predict_proba
 from fraud_detection.core.features import FEATURES, TARGET_COLUMN, feature_matrix
+from fraud_detection.core.model_inputs import model_features
 from fraud_detection.core.params import TrainingPlan, XGBoostParams
 from fraud_detection.core.recipe import (
     Cutoff,
@@ -130,8 +132,13 @@ class DaskTraining:
         )
 
     def _matrix(
-        self, pool: _Pool, weights: dict[str, float], positive_weight: float
+        self,
+        pool: _Pool,
+        weights: dict[str, float],
+        positive_weight: float,
+        features: tuple[str, ...],
     ) -> xgb.dask.DaskQuantileDMatrix:
+        """A stage's rows on ``features`` (the contract's, less the inputs left out on purpose)."""
         import dask.dataframe as dd
         from xgboost import dask as dxgb
 
@@ -150,10 +157,10 @@ class DaskTraining:
         rows = dd.from_delayed(weighted, meta=meta, verify_meta=False)
         return dxgb.DaskQuantileDMatrix(
             self._client,
-            rows[list(FEATURES)],
+            rows[list(features)],
             rows[TARGET_COLUMN],
             weight=rows[WEIGHT_COLUMN],
-            feature_names=list(FEATURES),
+            feature_names=list(features),
         )
 
     def _fit(
@@ -170,9 +177,10 @@ class DaskTraining:
 
         # From the pool's counts, as one machine's pool does; the cluster counted them.
         positive_weight = positive_weight_at(pool.positives, pool.rows, plan.train_positive_rate)
+        features = model_features(plan.excluded_inputs)
 
         def fit_stage(stage: Stage, on_top_of: xgb.Booster | None) -> xgb.Booster:
-            matrix = self._matrix(pool, stage.weights, positive_weight)
+            matrix = self._matrix(pool, stage.weights, positive_weight, features)
             trained = dxgb.train(
                 self._client,
                 stage.params,
@@ -206,7 +214,7 @@ class DaskTraining:
         pool = self._pool(given.history, month, fit_part)
         require_two_classes(pool.positives, pool.rows)
         booster, positive_weight, weights = self._fit(pool, params, plan, seed=seed)
-        probability = booster.inplace_predict(feature_matrix(validation))
+        probability = predict_proba(booster, feature_matrix(validation))
         cutoff = Cutoff.on(validation[TARGET_COLUMN].to_numpy(), probability)
         rows = row_counts(pool.rows + len(validation), pool.rows, pool.positives, cutoff)
         return TrainedModel(

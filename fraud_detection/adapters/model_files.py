@@ -1,5 +1,5 @@
 """XGBoost model files from elsewhere: read only in XGBoost's own JSON/UBJ format (never a
-pickle) and checked against the 54-column contract."""
+pickle) and checked against the 54-column contract (less any inputs left out on purpose)."""
 
 from __future__ import annotations
 
@@ -17,16 +17,32 @@ class ModelFileError(ValueError):
 
 
 def check_booster(booster: xgb.Booster) -> None:
-    """A model must take exactly the 54 contract columns, in order."""
+    """A model must take the contract's columns in its order: all 54 (named so, or unnamed),
+    or, named, the 54 less some left out on purpose (``FRAUD_EXCLUDED_INPUTS``)."""
     count = booster.num_features()
-    if count != len(FEATURES):
-        raise ModelFileError(f"model expects {count} features; the contract has {len(FEATURES)}")
     names = booster.feature_names
-    if names is not None and list(names) != list(FEATURES):
-        wrong = next(i for i, (a, b) in enumerate(zip(names, FEATURES, strict=True)) if a != b)
+    if names is None:
+        if count != len(FEATURES):
+            raise ModelFileError(
+                f"model expects {count} unnamed features; the contract has {len(FEATURES)}"
+            )
+        return
+    unknown = [name for name in names if name not in FEATURES]
+    if unknown:
+        raise ModelFileError(f"model takes features the contract has not: {', '.join(unknown)}")
+    expected = [name for name in FEATURES if name in set(names)]
+    if list(names) != expected:
+        wrong = next(i for i, (a, b) in enumerate(zip(names, expected, strict=False)) if a != b)
         raise ModelFileError(
-            f"feature {wrong} is named {names[wrong]!r}; the contract expects {FEATURES[wrong]!r}"
+            f"feature {wrong} is named {names[wrong]!r}; in contract order it is {expected[wrong]!r}"
         )
+
+
+def named_in_contract(booster: xgb.Booster) -> xgb.Booster:
+    """A checked booster with its features named: an unnamed one takes all 54, by position."""
+    if booster.feature_names is None:
+        booster.feature_names = list(FEATURES)
+    return booster
 
 
 def load_model_file(path: Path) -> xgb.Booster:
@@ -44,5 +60,4 @@ def load_model_file(path: Path) -> xgb.Booster:
     except xgb.core.XGBoostError as exc:
         raise ModelFileError(f"{path}: unreadable XGBoost model ({exc})") from exc
     check_booster(booster)
-    booster.feature_names = list(FEATURES)
-    return booster
+    return named_in_contract(booster)

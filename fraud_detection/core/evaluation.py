@@ -18,12 +18,15 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from fraud_detection.core.model_inputs import model_matrix
+
 METRICS = ("f1", "precision", "recall", "pr_auc", "roc_auc", "brier")
 
 
 def predict_proba(booster: xgb.Booster, matrix: np.ndarray) -> np.ndarray:
-    """p(fraud) for each row of a contract-ordered matrix (one call, no per-row work)."""
-    return np.asarray(booster.inplace_predict(matrix), dtype=np.float64)
+    """p(fraud) for each row of a full contract matrix (one call, no per-row work), given the
+    columns the booster was trained on."""
+    return np.asarray(booster.inplace_predict(model_matrix(booster, matrix)), dtype=np.float64)
 
 
 def metrics_at(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> dict[str, float]:

@@ -22,6 +22,7 @@ import xgboost as xgb
 
 from fraud_detection.core.contract import DERIVED_LABEL, INPUTS
 from fraud_detection.core.features import FEATURES
+from fraud_detection.core.model_inputs import full_width, select_features, used_features
 
 DEFAULT_REASONS = 4  # Regulation B: the principal reasons, "usually no more than four"
 # How contributions are computed: "exact" is TreeSHAP (the default, and what a reason given to an
@@ -53,13 +54,14 @@ def contributions(booster: xgb.Booster, matrix: np.ndarray, method: str = "exact
     with ``method="approximate"`` the per-path attribution (both add up to the margin).
 
     Contributions need a DMatrix (``inplace_predict`` does not compute them); it is built once
-    from the matrix, on one thread (a request-sized matrix is copied faster than threads start).
-    Features are matched by position: the matrix is in contract order, whatever names the model
-    was saved with.
+    from the model's columns of the matrix, on one thread (a request-sized matrix is copied
+    faster than threads start). Features are matched by position within those columns; an input
+    the model leaves out contributes exactly 0, so it is never given as a reason.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    dmatrix = xgb.DMatrix(matrix, nthread=1)
+    used = used_features(booster)
+    dmatrix = xgb.DMatrix(select_features(matrix, used), nthread=1)
     raw = booster.predict(
         dmatrix,
         pred_contribs=True,
@@ -67,9 +69,10 @@ def contributions(booster: xgb.Booster, matrix: np.ndarray, method: str = "exact
         validate_features=False,
     )
     values = np.asarray(raw, dtype=np.float64)
-    if values.ndim != 2 or values.shape[1] != len(FEATURES) + 1:
-        raise ValueError(f"expected one output with {len(FEATURES)} features, got {raw.shape}")
-    return Contributions(values[:, :-1], float(values[0, -1]) if len(values) else 0.0)
+    if values.ndim != 2 or values.shape[1] != len(used) + 1:
+        raise ValueError(f"expected one output with {len(used)} features, got {raw.shape}")
+    base = float(values[0, -1]) if len(values) else 0.0
+    return Contributions(full_width(values[:, :-1], used), base)
 
 
 def sigmoid(x: Any) -> Any:

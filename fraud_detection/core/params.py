@@ -45,6 +45,7 @@ class TrainingPlan:
     correction_max_depth: int
     train_positive_rate: float  # positives weighted up to this share (≤ natural: no-op)
     validation_fraction: float  # of the newest part, for the threshold
+    excluded_inputs: tuple[str, ...] = ()  # contract features left out on purpose
 
 
 @dataclass(frozen=True)

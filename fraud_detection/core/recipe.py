@@ -16,6 +16,9 @@ system undersampled to 25 % positives; weighting keeps its probability scale and
 but loses no rows). The threshold that maximises F1 is chosen on a validation slice of the
 newest month at its natural fraud rate, never on rows the model was fitted on.
 
+A model is trained on the contract's features less those the plan leaves out on purpose
+(``FRAUD_EXCLUDED_INPUTS``); the booster is named with exactly those (core/model_inputs.py).
+
 Both trainers run these stages — in process (core/training.py) and on a Dask cluster
 (adapters/dask_training.py); each only says how one stage's matrix is built and boosted.
 """
@@ -31,7 +34,8 @@ import xgboost as xgb
 from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import train_test_split
 
-from fraud_detection.core.features import FEATURES, TARGET_COLUMN
+from fraud_detection.core.features import TARGET_COLUMN
+from fraud_detection.core.model_inputs import model_features
 from fraud_detection.core.params import TrainingPlan, XGBoostParams
 
 
@@ -106,7 +110,7 @@ def fit_stages(
     correction = correction_stage(ages, params, plan, seed)
     if correction is not None:
         booster = fit_stage(correction, booster)
-    booster.feature_names = list(FEATURES)
+    booster.feature_names = list(model_features(plan.excluded_inputs))
     return booster, history.weights
 
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 import xgboost as xgb
 
+from fraud_detection.core.evaluation import predict_proba
 from fraud_detection.core.features import TARGET_COLUMN, feature_matrix
+from fraud_detection.core.model_inputs import model_features
 from fraud_detection.core.params import TrainingPlan, XGBoostParams
 from fraud_detection.core.recipe import (
     Cutoff,
@@ -72,6 +74,7 @@ class _LocalStages:
     parts: list[TrainingPart]
     positive_weight: float
     external_memory_rows: int  # from this many rows on, in XGBoost's disk cache (0: never)
+    features: tuple[str, ...]  # the contract's, less the inputs left out on purpose
 
     def __call__(self, stage: Stage, on_top_of: xgb.Booster | None) -> xgb.Booster:
         weighted = [
@@ -80,7 +83,10 @@ class _LocalStages:
             if p.name in stage.weights
         ]
         with pool_matrix(
-            weighted, self.positive_weight, external_memory_rows=self.external_memory_rows
+            weighted,
+            self.positive_weight,
+            external_memory_rows=self.external_memory_rows,
+            features=self.features,
         ) as matrix:
             booster = xgb.train(
                 stage.params, matrix, num_boost_round=stage.rounds, xgb_model=on_top_of
@@ -107,7 +113,8 @@ def fit_booster(
 ) -> tuple[xgb.Booster, float, dict[str, float]]:
     """Both stages on ``parts`` → (booster, positive weight, stage-1 weight per part)."""
     positive_weight = _pooled_positive_weight(parts, plan)
-    fit_stage = _LocalStages(parts, positive_weight, external_memory_rows)
+    features = model_features(plan.excluded_inputs)
+    fit_stage = _LocalStages(parts, positive_weight, external_memory_rows, features)
     ages = {p.name: p.age for p in parts}
     booster, weights = fit_stages(
         ages, params, plan, fit_stage, seed=seed, history_booster=history_booster
@@ -140,7 +147,7 @@ def train_parts(
     booster, positive_weight, weights = fit_booster(
         fit_parts, params, plan, seed=seed, external_memory_rows=external_memory_rows
     )
-    probability = booster.inplace_predict(feature_matrix(validation))
+    probability = predict_proba(booster, feature_matrix(validation))
     cutoff = Cutoff.on(validation[TARGET_COLUMN].to_numpy(), probability)
     rows = row_counts(
         sum(p.rows.rows for p in parts),
@@ -215,6 +222,7 @@ def train(
     train_positive_rate: float,
     validation_fraction: float,
     seed: int,
+    excluded_inputs: tuple[str, ...] = (),
 ) -> TrainedModel:
     """One undated pool (e.g. the base history): history stage only, no recency weighting."""
     plan = TrainingPlan(
@@ -226,5 +234,6 @@ def train(
         correction_max_depth=1,
         train_positive_rate=train_positive_rate,
         validation_fraction=validation_fraction,
+        excluded_inputs=excluded_inputs,
     )
     return train_parts([TrainingPart("pool", pool, 0.0)], params, plan, seed=seed)

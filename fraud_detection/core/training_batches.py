@@ -24,6 +24,7 @@ from fraud_detection.core.features import (
     credit_to_income,
     feature_matrix,
 )
+from fraud_detection.core.model_inputs import select_features
 
 
 @dataclass(frozen=True)
@@ -96,17 +97,23 @@ class WeightedPart:
 
 
 class PartBatches(xgb.DataIter):
-    """The parts as XGBoost batches: contract-ordered float32 features, label and row weights.
+    """The parts as XGBoost batches: the model's float32 features (contract order), label and
+    row weights.
 
     Each batch is read when XGBoost asks for it and released after it was sketched and
     quantised, so at most one batch's float32 matrix exists at a time.
     """
 
     def __init__(
-        self, parts: Sequence[WeightedPart], positive_weight: float, cache_prefix: str | None
+        self,
+        parts: Sequence[WeightedPart],
+        positive_weight: float,
+        cache_prefix: str | None,
+        features: Sequence[str] = FEATURES,
     ) -> None:
         self._parts = [p for p in parts if p.weight > 0 and p.rows.rows]
         self._positive_weight = positive_weight
+        self._features = tuple(features)
         self._stream: Iterator[tuple[WeightedPart, Batch]] | None = None
         super().__init__(cache_prefix=cache_prefix, release_data=True)
 
@@ -124,7 +131,12 @@ class PartBatches(xgb.DataIter):
         part, batch = found
         y = batch.label
         weight = part.weight * np.where(y == 1, self._positive_weight, 1.0).astype(np.float32)
-        input_data(data=batch.features, label=y, weight=weight, feature_names=list(FEATURES))
+        input_data(
+            data=select_features(batch.features, self._features),
+            label=y,
+            weight=weight,
+            feature_names=list(self._features),
+        )
         return True
 
     def reset(self) -> None:
@@ -133,9 +145,14 @@ class PartBatches(xgb.DataIter):
 
 @contextmanager
 def pool_matrix(
-    parts: Sequence[WeightedPart], positive_weight: float, *, external_memory_rows: int = 0
+    parts: Sequence[WeightedPart],
+    positive_weight: float,
+    *,
+    external_memory_rows: int = 0,
+    features: Sequence[str] = FEATURES,
 ) -> Iterator[xgb.DMatrix]:
-    """The quantised training matrix of ``parts``, streamed one batch at a time.
+    """The quantised training matrix of ``parts`` on ``features`` (the contract's, less any left
+    out on purpose), streamed one batch at a time.
 
     From ``external_memory_rows`` rows on (0: never) the quantised pages go to a cache in a
     temporary folder instead of memory (``ExtMemQuantileDMatrix``); it is removed on exit.
@@ -144,8 +161,8 @@ def pool_matrix(
     if not rows:
         raise ValueError("no training rows with a positive weight")
     if not external_memory_rows or rows < external_memory_rows:
-        yield xgb.QuantileDMatrix(PartBatches(parts, positive_weight, None))
+        yield xgb.QuantileDMatrix(PartBatches(parts, positive_weight, None, features))
         return
     with tempfile.TemporaryDirectory(prefix="fraud-pool-cache-") as cache:
-        iterator = PartBatches(parts, positive_weight, f"{cache}/pool")
+        iterator = PartBatches(parts, positive_weight, f"{cache}/pool", features)
         yield xgb.ExtMemQuantileDMatrix(iterator)

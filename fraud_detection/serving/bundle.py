@@ -9,8 +9,7 @@ from typing import Any
 
 import xgboost as xgb
 
-from fraud_detection.adapters.model_files import check_booster
-from fraud_detection.core.features import FEATURES
+from fraud_detection.adapters.model_files import check_booster, named_in_contract
 from fraud_detection.core.tags import VersionTags
 from fraud_detection.serving.model import LoadedModel
 
@@ -31,9 +30,8 @@ def load_bundle(source: Path) -> LoadedModel:
     booster = xgb.Booster()
     booster.load_model(str(source / BUNDLE_MODEL))
     check_booster(booster)
-    booster.feature_names = list(FEATURES)
     return LoadedModel(
-        booster,
+        named_in_contract(booster),
         str(metadata["version"]),
         float(metadata["threshold"]),
         "bundle",

@@ -12,6 +12,7 @@ import xgboost as xgb
 
 from fraud_detection.core.bands import RiskBands
 from fraud_detection.core.explain import contributions, reasons
+from fraud_detection.core.model_inputs import left_out, model_matrix, used_features
 from fraud_detection.core.records import matrix_and_ids
 from fraud_detection.core.tags import VersionTags
 
@@ -41,6 +42,15 @@ class LoadedModel:
             "metrics": metrics,
             "loaded_at": self.loaded_at,
         }
+
+    def inputs(self) -> dict[str, list[str]]:
+        """The contract's features the model uses and those it leaves out (by its booster)."""
+        used = used_features(self.booster)
+        return {"used": list(used), "left_out": list(left_out(used))}
+
+    def describe_with_inputs(self) -> dict[str, Any]:
+        """``describe`` and the inputs (what ``/model`` answers; ``/score`` keeps it short)."""
+        return {**self.describe(), "inputs": self.inputs()}
 
 
 @dataclass(frozen=True)
@@ -78,7 +88,8 @@ class ModelHolder:
         if model is None:
             raise RuntimeError("no model loaded yet")
         matrix, ids = matrix_and_ids(records)
-        probabilities = np.asarray(model.booster.inplace_predict(matrix), dtype=np.float64)
+        model_input = model_matrix(model.booster, matrix)  # its columns of the whole contract
+        probabilities = np.asarray(model.booster.inplace_predict(model_input), dtype=np.float64)
         return Scored(matrix, ids, probabilities, model)
 
     def probabilities(self, records: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, LoadedModel]:

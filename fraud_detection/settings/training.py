@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import json
+from typing import Annotated, Any
 
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import NoDecode
+
+from fraud_detection.core.contract import BY_SPELLING, DERIVED_COLUMN, INPUTS
 from fraud_detection.core.params import XGBoostParams
 
 
@@ -70,3 +75,34 @@ class TrainingSettings(BaseModel):
         description="scheduler of an existing Dask cluster (tcp://host:8786) the training task "
         "fits on, its workers reading the lake themselves; empty: this process fits",
     )
+    excluded_inputs: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="contract columns models are trained without, e.g. CODE_GENDER (comma-"
+        "separated or a JSON list): the service still accepts and validates them, groups are "
+        "still measured on them, and the report, the model card and /model list what is left out",
+    )
+
+    @field_validator("excluded_inputs", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        # The env var is read as it is written: CODE_GENDER,DAYS_BIRTH or ["CODE_GENDER"].
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [
+                name.strip() for name in text.split(",") if name.strip()
+            ]
+        return value
+
+    @field_validator("excluded_inputs")
+    @classmethod
+    def _in_contract(cls, names: list[str]) -> list[str]:
+        known = {**{s: c.name for s, c in BY_SPELLING.items()}, DERIVED_COLUMN: DERIVED_COLUMN}
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ValueError(
+                f"not columns of the feature contract (docs/contract.md): {', '.join(unknown)}"
+            )
+        chosen = list(dict.fromkeys(known[name] for name in names))  # contract names, once each
+        if len(chosen) == len(INPUTS) + 1:  # the inputs and the derived ratio: all 54
+            raise ValueError("every feature of the contract is excluded: nothing is left to train on")
+        return chosen

@@ -14,6 +14,7 @@ from fraud_detection.config import Settings
 from fraud_detection.core import plots
 from fraud_detection.core.dataset import MonthSplit, stable_seed
 from fraud_detection.core.lineage import PartitionRef, RunRecord
+from fraud_detection.core.model_inputs import inputs_params
 from fraud_detection.core.params import TrainingPlan, XGBoostParams
 from fraud_detection.core.tags import Role, VersionTags
 from fraud_detection.core.training import (
@@ -192,6 +193,7 @@ def log_and_register(
             "month": registration.month,
             "role": registration.role.value,
             "positive_weight": f"{trained.positive_weight:.4f}",
+            **inputs_params(trained.booster),
             **registration.params,
         },
         metrics=metrics,

@@ -15,6 +15,7 @@ from fraud_detection.core.dataset import split_month
 from fraud_detection.core.evaluation import metrics_at, predict_proba
 from fraud_detection.core.features import TARGET_COLUMN, feature_matrix
 from fraud_detection.core.lineage import RunRecord
+from fraud_detection.core.model_inputs import inputs_params
 from fraud_detection.core.tags import EXTERNAL_MONTH, HOLDOUT_METRICS, Role, Verdict, VersionTags
 from fraud_detection.steps.first_champion import BOOTSTRAP_HOLDOUT, FirstChampion
 from fraud_detection.steps.intake import BASE, fetch, validate
@@ -35,7 +36,7 @@ def register_model_file(
     )
     run = RunRecord(
         name=f"register-{path.name}",
-        params={"source_file": path.name},
+        params={"source_file": path.name, **inputs_params(booster)},
         tags={**tags.to_tags(), "source": "register-model"},
     )
     run_id, model_uri = registry.log_model_run(booster, run)

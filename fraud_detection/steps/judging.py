@@ -21,7 +21,8 @@ from fraud_detection.core.evaluation import (
     predict_proba,
 )
 from fraud_detection.core.explain import ImportanceShift, importance_shift
-from fraud_detection.core.features import TARGET_COLUMN, feature_matrix
+from fraud_detection.core.features import FEATURES, TARGET_COLUMN, feature_matrix
+from fraud_detection.core.model_inputs import used_features
 from fraud_detection.core.gate import Decision, PairedTest, decide, prior_corrected
 from fraud_detection.core.holds import Hold, held_or
 from fraud_detection.core.tags import BASE_MONTH, EXTERNAL_MONTH, Verdict, VersionTags
@@ -47,6 +48,8 @@ class HoldoutScores:
     champion_threshold: float | None = None
     champion_trained_rate: float | None = None
     importance: ImportanceShift | None = field(default=None, repr=False)  # what each relies on
+    challenger_inputs: tuple[str, ...] = FEATURES  # the features each model takes (its booster's)
+    champion_inputs: tuple[str, ...] | None = None
 
     @property
     def holdout_rows(self) -> int:
@@ -157,6 +160,8 @@ def evaluate(
         champion_threshold=old_threshold,
         champion_trained_rate=old_rate,
         importance=importance_shift(new_booster, old_booster, matrix),
+        challenger_inputs=used_features(new_booster),
+        champion_inputs=None if old_booster is None else used_features(old_booster),
     )
 
 

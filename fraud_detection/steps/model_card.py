@@ -12,7 +12,9 @@ from typing import Any, Protocol
 
 from fraud_detection.config import Settings
 from fraud_detection.core.contract import DERIVED_COLUMN, INPUTS
+from fraud_detection.core.features import FEATURES
 from fraud_detection.core.lineage import PartitionRef
+from fraud_detection.core.model_inputs import INPUTS_LEFT_OUT_PARAM
 from fraud_detection.core.signatures import AliasChange, ReviewRecord
 from fraud_detection.steps.ports import RegistryReader, VersionView
 from fraud_detection.steps.signing import DecisionRecord
@@ -108,6 +110,31 @@ def _data(lineage: Sequence[PartitionRef], params: Mapping[str, str], rate: floa
         *(f"| {p.name} | `{p.sha256[:16]}` |" for p in lineage),
     ]
     return "\n".join(lines)
+
+
+def _left_out(params: Mapping[str, str]) -> tuple[str, ...] | None:
+    """The features the version's run records its model was trained without (None: not
+    recorded, a version from before the record)."""
+    recorded = params.get(INPUTS_LEFT_OUT_PARAM)
+    if recorded is None:
+        return None
+    return () if recorded == "none" else tuple(recorded.split(","))
+
+
+def _inputs(params: Mapping[str, str]) -> str:
+    """The inputs the model uses and those it leaves out on purpose, as its run recorded them."""
+    every = f"{len(INPUTS)} inputs of the contract plus {DERIVED_COLUMN} (docs/contract.md)"
+    left = _left_out(params)
+    if left is None:
+        return f"{every}; the run records no inputs left out."
+    if not left:
+        return f"All {len(FEATURES)} features: {every}. None is left out."
+    names = ", ".join(f"`{name}`" for name in left)
+    return (
+        f"{len(FEATURES) - len(left)} of the {len(FEATURES)} features: {every}, less those left "
+        f"out on purpose (FRAUD_EXCLUDED_INPUTS): {names}. Requests still carry them and are "
+        "validated on them, and the groups are still measured on them; the model never sees them."
+    )
 
 
 def _metrics(version: VersionView, metrics: Mapping[str, float]) -> str:
@@ -209,7 +236,7 @@ def build_card(
         + _capacity_note(settings),
         "The gate's reasoning": tags.decision_reason or "No decision recorded.",
         "Review": _review(version, changes),
-        "Inputs": f"{len(INPUTS)} inputs of the contract plus {DERIVED_COLUMN} (docs/contract.md).",
+        "Inputs": _inputs(params),
         "Known limits": _limits(metrics, version, settings),
         "History": _history(number, changes),
     }
@@ -219,6 +246,7 @@ def build_card(
         "threshold": threshold,
         "holdout": dict(tags.holdout),
         "partitions": [{"name": p.name, "sha256": p.sha256} for p in lineage],
+        "inputs_left_out": list(_left_out(params) or ()),
     }
     return ModelCard(number, summary, sections, groups, facts)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fraud_detection.core.explain import FeatureShift, ImportanceShift
+from fraud_detection.core.model_inputs import inputs_in_words
 from fraud_detection.core.outcomes import LivePerformance
 from fraud_detection.core.redact import redact_uri
 from fraud_detection.steps.capacity_gate import AT_CAPACITY, capacity_line
-from fraud_detection.steps.judging import Evaluation
+from fraud_detection.steps.judging import Evaluation, HoldoutScores
 from fraud_detection.steps.pool import PoolUse
 from fraud_detection.steps.ports import ModelWriter
 from fraud_detection.steps.transition import TransitionResult
@@ -127,6 +128,13 @@ def pool_section(use: PoolUse) -> str:
     )
 
 
+def inputs_line(scores: HoldoutScores) -> str:
+    """Which features each model takes, and those it leaves out on purpose."""
+    champion = scores.champion_inputs
+    old = "" if champion is None else f" · champion: {inputs_in_words(champion)}"
+    return f"- Inputs: challenger: {inputs_in_words(scores.challenger_inputs)}{old}"
+
+
 def report_markdown(
     evaluation: Evaluation,
     outcome: TransitionResult,
@@ -166,6 +174,7 @@ def report_markdown(
 - Champion before: v{evaluation.scores.champion_version or "–"} · compared with: v{evaluation.scores.compared_version or "–"} · champion now: v{outcome.champion_version}{served}
 - Data check: {alarm.reason}{f" Champion ROC-AUC on this holdout {alarm.champion_roc_auc:.3f}" if alarm.champion_roc_auc is not None else ""}{f" (recent months {alarm.reference_roc_auc:.3f})" if alarm.reference_roc_auc is not None else ""}
 - PR-AUC difference (challenger − champion): {pr_line}{capacity_line(evaluation)}
+{inputs_line(evaluation.scores)}
 - Training data: `{evaluation.challenger.data_sha256[:16]}…`{" (reused an existing version)" if evaluation.challenger.reused else ""}
 - MLflow run `{evaluation.challenger.run_id}` at `{redact_uri(tracking_uri)}`
 

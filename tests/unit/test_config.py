@@ -99,3 +99,26 @@ def test_settings_problem_names_the_variable_in_one_line_without_its_value(
     assert "\n" not in problem and SECRET not in problem
     assert "FRAUD_REFRESH_INTERVAL_S: Input should be greater than 0" in problem
     assert "FRAUD_XGB__MAX_DEPTH: Input should be a valid integer" in problem
+
+
+def test_excluded_inputs_are_read_as_contract_names_and_reach_the_training_plan(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert settings.excluded_inputs == [] and settings.training_plan().excluded_inputs == ()
+    monkeypatch.setenv("FRAUD_EXCLUDED_INPUTS", "CODE_GENDER, DAYS_BIRTH")
+    assert Settings().training_plan().excluded_inputs == ("CODE_GENDER", "DAYS_BIRTH")
+    monkeypatch.setenv("FRAUD_EXCLUDED_INPUTS", '["CODE_GENDER", "CODE_GENDER"]')
+    assert Settings().excluded_inputs == ["CODE_GENDER"]
+    # The original's underscore spelling of a one-hot level names the same column.
+    monkeypatch.setenv("FRAUD_EXCLUDED_INPUTS", "NAME_FAMILY_STATUS_Single_not_married")
+    assert Settings().excluded_inputs == ["NAME_FAMILY_STATUS_Single / not married"]
+
+
+def test_an_excluded_input_outside_the_contract_is_refused_by_name(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRAUD_EXCLUDED_INPUTS", "CODE_GENDER,GENDER")
+    problem = settings_problem()
+    assert problem == (
+        "FRAUD_EXCLUDED_INPUTS: not columns of the feature contract (docs/contract.md): GENDER"
+    )

@@ -4,14 +4,19 @@ import multiprocessing
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from fraud_detection.adapters.lake import Lake
+from fraud_detection.adapters.model_files import ModelFileError, load_model_file
 from fraud_detection.adapters.registry import Registry, StaleChampionError
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
+from fraud_detection.core.features import FEATURES
 from fraud_detection.core.tags import Role
 from fraud_detection.core.training import TrainedModel
 from fraud_detection.steps.external_model import bootstrap_from_file, register_model_file
 from tests.support.fakes import InMemoryLake
+from tests.support.models import train_small
 from tests.support.month_steps import bootstrapped
 
 
@@ -96,3 +101,35 @@ def test_a_model_file_is_registered_with_its_threshold_and_alias(
         "model.ubj",
     )
     assert registry.aliases["candidate"] == version and registry.aliases["champion"] == "1"
+
+
+def test_a_model_file_without_an_input_is_registered_with_what_it_leaves_out(
+    lake: InMemoryLake, tmp_path: Path
+) -> None:
+    registry = bootstrapped(lake)
+    path = tmp_path / "without-gender.ubj"
+    train_small(seed=3, month_index=0, excluded_inputs=("CODE_GENDER",)).booster.save_model(
+        str(path)
+    )
+    version = register_model_file(registry, path, threshold=0.3, alias=None, champion_alias="c")
+    loaded = registry.load_booster(version)
+    assert loaded.feature_names is not None and "CODE_GENDER" not in loaded.feature_names
+    run_id = registry.version(version).run_id
+    assert run_id is not None and registry.runs[run_id].params["inputs_left_out"] == "CODE_GENDER"
+
+
+def test_a_model_file_whose_features_are_out_of_contract_order_is_refused(
+    trained: TrainedModel, tmp_path: Path
+) -> None:
+    booster = trained.booster.copy()
+    names = list(FEATURES)
+    names[0], names[1] = names[1], names[0]
+    booster.feature_names = names
+    path = tmp_path / "swapped.ubj"
+    booster.save_model(str(path))
+    with pytest.raises(ModelFileError, match=f"feature 0 is named '{FEATURES[1]}'"):
+        load_model_file(path)
+    booster.feature_names = ["GENDER", *FEATURES[1:]]
+    booster.save_model(str(path))
+    with pytest.raises(ModelFileError, match="features the contract has not: GENDER"):
+        load_model_file(path)
