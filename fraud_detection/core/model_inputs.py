@@ -61,7 +61,10 @@ def inputs_params(booster: xgb.Booster) -> dict[str, str]:
     """What a model's run records of its inputs, read from the booster itself: how many it
     uses and which it leaves out (comma-separated; "none")."""
     used = used_features(booster)
-    return {"inputs_used": str(len(used)), INPUTS_LEFT_OUT_PARAM: ",".join(left_out(used)) or "none"}
+    return {
+        "inputs_used": str(len(used)),
+        INPUTS_LEFT_OUT_PARAM: ",".join(left_out(used)) or "none",
+    }
 
 
 def inputs_in_words(used: Sequence[str]) -> str:

@@ -88,9 +88,11 @@ class TrainingSettings(BaseModel):
         # The env var is read as it is written: CODE_GENDER,DAYS_BIRTH or ["CODE_GENDER"].
         if isinstance(value, str):
             text = value.strip()
-            return json.loads(text) if text.startswith("[") else [
-                name.strip() for name in text.split(",") if name.strip()
-            ]
+            return (
+                json.loads(text)
+                if text.startswith("[")
+                else [name.strip() for name in text.split(",") if name.strip()]
+            )
         return value
 
     @field_validator("excluded_inputs")
@@ -104,5 +106,7 @@ class TrainingSettings(BaseModel):
             )
         chosen = list(dict.fromkeys(known[name] for name in names))  # contract names, once each
         if len(chosen) == len(INPUTS) + 1:  # the inputs and the derived ratio: all 54
-            raise ValueError("every feature of the contract is excluded: nothing is left to train on")
+            raise ValueError(
+                "every feature of the contract is excluded: nothing is left to train on"
+            )
         return chosen

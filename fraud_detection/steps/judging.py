@@ -22,9 +22,9 @@ from fraud_detection.core.evaluation import (
 )
 from fraud_detection.core.explain import ImportanceShift, importance_shift
 from fraud_detection.core.features import FEATURES, TARGET_COLUMN, feature_matrix
-from fraud_detection.core.model_inputs import used_features
 from fraud_detection.core.gate import Decision, PairedTest, decide, prior_corrected
 from fraud_detection.core.holds import Hold, held_or
+from fraud_detection.core.model_inputs import used_features
 from fraud_detection.core.tags import BASE_MONTH, EXTERNAL_MONTH, Verdict, VersionTags
 from fraud_detection.steps.challengers import Challenger
 from fraud_detection.steps.ports import ModelWriter, RegistryReader, VersionView

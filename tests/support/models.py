@@ -11,9 +11,7 @@ from fraud_detection.core.training import TrainedModel, train
 from fraud_detection.sources.synthetic import generate
 
 
-def train_small(
-    seed: int, month_index: int, excluded_inputs: tuple[str, ...] = ()
-) -> TrainedModel:
+def train_small(seed: int, month_index: int, excluded_inputs: tuple[str, ...] = ()) -> TrainedModel:
     """An XGBoost model on 3,000 synthetic rows of one month (about a second), trained without
     ``excluded_inputs``."""
     frame, _ = generate(3_000, month_index=month_index, seed=seed)

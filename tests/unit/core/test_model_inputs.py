@@ -58,7 +58,9 @@ def test_all_54_are_the_matrix_itself_and_fewer_are_the_named_columns() -> None:
     spread = full_width(chosen, ["DAYS_BIRTH", GENDER])
     assert spread.shape == matrix.shape
     assert np.count_nonzero(spread[:, FEATURES.index("AMT_CREDIT")]) == 0
-    np.testing.assert_array_equal(spread[:, FEATURES.index(GENDER)], matrix[:, FEATURES.index(GENDER)])
+    np.testing.assert_array_equal(
+        spread[:, FEATURES.index(GENDER)], matrix[:, FEATURES.index(GENDER)]
+    )
 
 
 def test_a_model_trained_without_an_input_never_takes_it(

@@ -117,3 +117,28 @@ def test_publishing_keeps_the_card_and_its_first_paragraph(
     markdown, summary = log.cards["1"]
     assert markdown == card.markdown() and markdown.startswith("# Model card: version 1")
     assert summary.startswith("Version 1 of fraud-detector, a challenger model for month 2025-03")
+
+
+@pytest.mark.parametrize(
+    ("recorded", "expected"),
+    [
+        (
+            {"inputs_left_out": "CODE_GENDER"},
+            "53 of the 54 features: 53 inputs of the contract plus CREDIT_TO_INCOME "
+            "(docs/contract.md), less those left out on purpose (FRAUD_EXCLUDED_INPUTS): "
+            "`CODE_GENDER`.",
+        ),
+        ({"inputs_left_out": "none"}, "All 54 features: 53 inputs of the contract plus"),
+        ({}, "the run records no inputs left out."),
+    ],
+)
+def test_the_card_lists_the_inputs_the_model_uses_and_those_it_leaves_out(
+    registry: InMemoryRegistry, settings: Settings, recorded: dict[str, str], expected: str
+) -> None:
+    registry.runs["run-1"].params.update(recorded)
+
+    card = model_card.build_card(registry, InMemoryDecisionLog(registry), settings, "1")
+
+    assert expected in card.sections["Inputs"]
+    left = recorded.get("inputs_left_out", "none")
+    assert card.as_dict()["inputs_left_out"] == ([] if left == "none" else [left])
