@@ -128,6 +128,7 @@ def main() -> None:
     from fraud_detection.config import Settings
     from fraud_detection.core.contract import NOT_EMPLOYED
     from fraud_detection.core.dataset import stable_seed
+    from fraud_detection.core.evaluation import predict_proba
     from fraud_detection.core.features import FEATURES, feature_matrix
     from fraud_detection.core.gate import prior_corrected
     from fraud_detection.core.groups import poisson_weights
@@ -176,7 +177,7 @@ def main() -> None:
         holdout = intake.split(settings, name, intake.validate(intake.fetch(lake, name))).holdout
         rate = float(holdout["TARGET"].mean())
         trained = registry.version(version).tags.trained_positive_rate
-        p = registry.load_booster(version).inplace_predict(feature_matrix(holdout))
+        p = predict_proba(registry.load_booster(version), feature_matrix(holdout))
         corrected = prior_corrected(
             p, trained_rate=settings.train_positive_rate if trained is None else trained,
             target_rate=rate,
@@ -194,8 +195,8 @@ def main() -> None:
         weights = poisson_weights(len(levels), 400, 7)
         found = score_shifts(
             levels,
-            registry.load_booster(version).inplace_predict(x_hold),
-            registry.load_booster(champion).inplace_predict(x_hold),
+            predict_proba(registry.load_booster(version), x_hold),
+            predict_proba(registry.load_booster(champion), x_hold),
             weights,
         )
         s = next(s for s in found if s.level == "p")
@@ -206,14 +207,14 @@ def main() -> None:
         if version is None:
             return float("nan")
         threshold = registry.version(version).tags.threshold_or(settings.default_threshold)
-        flagged = registry.load_booster(version).inplace_predict(x) >= threshold
+        flagged = predict_proba(registry.load_booster(version), x) >= threshold
         innocent = (1 - p) * (x[:, FEATURES.index("DAYS_EMPLOYED")] == NOT_EMPLOYED.value)
         return float(np.sum(innocent * flagged) / np.sum(innocent))
 
     def quality(version: str | None, x: np.ndarray, p: np.ndarray) -> float:
         if version is None:
             return float("nan")
-        return expected_pr_auc(registry.load_booster(version).inplace_predict(x), p)
+        return expected_pr_auc(predict_proba(registry.load_booster(version), x), p)
 
     def share_flagged_next(version: str | None, index: int) -> float:
         """The share the served model flags on the next month's fresh applications."""
@@ -221,7 +222,7 @@ def main() -> None:
             return float("nan")
         x_next, _ = fresh(index)
         threshold = registry.version(version).tags.threshold_or(settings.default_threshold)
-        return float(np.mean(registry.load_booster(version).inplace_predict(x_next) >= threshold))
+        return float(np.mean(predict_proba(registry.load_booster(version), x_next) >= threshold))
 
     flagged: list[float] = []
     immature_right: list[bool] = []
@@ -270,7 +271,7 @@ def main() -> None:
                     seed=stable_seed(settings.seed, name),
                     judged=JudgedRecipe(0.5, 0.25, registry.load_booster(challenger)),
                 ).booster  # fmt: skip
-                every_score = expected_pr_auc(booster.inplace_predict(x), p)
+                every_score = expected_pr_auc(predict_proba(booster, x), p)
             else:
                 every_score = quality(challenger, x, p)
             served = quality(after.version if after else None, x, p)
