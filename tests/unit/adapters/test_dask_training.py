@@ -1,8 +1,10 @@
 """Training on a Dask cluster is opt-in: without FRAUD_DASK_ADDRESS nothing of Dask is imported,
-and the lake's keys the workers are given never show in what Dask displays of a task."""
+the lake's keys the workers are given never show in what Dask displays of a task, and the
+cluster trains the recipe without the inputs left out on purpose, as one machine does."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -12,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from fraud_detection.adapters.dask_workers import StorageOptions
+from fraud_detection.adapters.dask_workers import ClusterPart, ClusterPool, StorageOptions
 from fraud_detection.config import Settings
+from fraud_detection.core.evaluation import predict_proba
+from fraud_detection.core.features import FEATURES, feature_matrix, validate_frame
+from fraud_detection.sources.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[3]
 SINGLE_MACHINE_RUN = """
@@ -76,3 +81,33 @@ def test_the_lake_keys_given_to_the_workers_never_show() -> None:
     fs, path = pickle.loads(pickle.dumps(StorageOptions({}))).open_fs("memory://lake/base")
     assert path == "/lake/base" and "memory" in fs.protocol
     assert pickle.loads(pickle.dumps(options))._options["secret"] == "s3cr3t-value"
+
+
+def test_the_cluster_trains_the_same_recipe_without_the_inputs_left_out(tmp_path: Path) -> None:
+    from distributed import LocalCluster  # Dask only in this test's process when it runs
+
+    from fraud_detection.adapters.dask_training import DaskTraining
+
+    settings = Settings(excluded_inputs=["CODE_GENDER"], correction_rounds=5)
+    settings = settings.model_copy(
+        update={"xgb": settings.xgb.model_copy(update={"n_estimators": 10})}
+    )
+    history, _ = generate(2_000, month_index=0, seed=5)
+    path = tmp_path / "base.parquet"
+    history.to_parquet(path)
+    part = ClusterPart("base", str(path), hashlib.sha256(path.read_bytes()).hexdigest(), 1.0)
+    month = validate_frame(generate(1_500, month_index=1, seed=6)[0])
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        DaskTraining.connect(cluster.scheduler_address, {}) as training,
+    ):
+        trained = training.train(
+            ClusterPool([part], "2025-01", month), settings.xgb, settings.training_plan(), seed=1
+        )
+
+    names = trained.booster.feature_names
+    assert names == [f for f in FEATURES if f != "CODE_GENDER"]
+    assert trained.rows["pool_rows"] == 3_500
+    assert predict_proba(trained.booster, feature_matrix(month)).shape == (1_500,)
