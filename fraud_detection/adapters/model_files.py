@@ -24,7 +24,8 @@ def check_booster(booster: xgb.Booster) -> None:
     if names is None:
         if count != len(FEATURES):
             raise ModelFileError(
-                f"model expects {count} unnamed features; the contract has {len(FEATURES)}"
+                f"model expects {count} features; the contract has {len(FEATURES)} "
+                "(a model without feature names must take all of them, in contract order)"
             )
         return
     unknown = [name for name in names if name not in FEATURES]
