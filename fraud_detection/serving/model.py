@@ -58,7 +58,7 @@ class Scored:
     """One request as the model answered it: the input it saw, whose applications they were,
     the unrounded probabilities and the snapshot that gave them (kept by the capture as is)."""
 
-    matrix: np.ndarray  # (n, 54) float32: the model's input after validation
+    matrix: np.ndarray  # (n, 54) float32: the whole contract after validation (kept as is)
     ids: np.ndarray  # (n,) float64 SK_ID_CURR, NaN where a record carried none
     probabilities: np.ndarray  # (n,) float64
     model: LoadedModel
