@@ -31,7 +31,7 @@ from flows.retrain_tasks import (
     transition_stage,
     validate_month,
 )
-from flows.review import settle
+from flows.review import answered, resumed_month, settle
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.registry import Registry
 from fraud_detection.adapters.stores import open_registry
@@ -135,6 +135,9 @@ def monthly_retrain(month: str | None = None) -> dict[str, Any]:
     lake = Lake.from_settings(settings)
     run = MonthRun(settings, lake, open_registry(settings, lock=prefect_lock(settings)))
     registry = run.registry
+    asked = resumed_month()  # restarted by a reviewer's answer: apply it, judge nothing again
+    if asked is not None:
+        return answered(settings, registry, asked)
     chosen = pick_month(lake, registry, month)
     if chosen is None:
         logger.info("Nothing to do: every month in the lake is decided or quarantined.")

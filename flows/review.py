@@ -1,21 +1,28 @@
-"""A held month waits for a person in the Prefect UI: the run pauses with a form (approve or
-reject, a name, a note) under the month's report, and goes on with the answer.
+"""A held month waits for a person in the Prefect UI: the run asks with a form (approve or
+reject, a name, a note) under the month's report, and applies the answer.
 
 The monthly run calls ``wait_for_review`` when a deployment runs it (a run in the caller's own
 process ends with the month held, to be answered with ``fraud-detection review``); the
-``review-month`` flow asks again for a month still held. Nobody answering before
-FRAUD_REVIEW_TIMEOUT_SECONDS ends the run Failed with the champion kept and the month held."""
+``review-month`` flow asks again for a month still held. A deployment run *suspends*: its
+process exits and gives back its worker and its deployment concurrency slot (a pause would keep
+the process while the server releases its slot and revokes its lease, so the lease renewal
+fails). The answer reschedules the run from its start; it reads the month it suspended for from
+its pause key on the server and only applies the answer (the judgement is on the held version).
+A run in its own process pauses, as before. Nobody answering before
+FRAUD_REVIEW_TIMEOUT_SECONDS keeps the champion and the month held: a paused run ends Failed,
+a suspended run's late answer is refused by the server, which then marks it Failed."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from uuid import UUID
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_client, get_run_logger, task
 from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import pause_flow_run
+from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from prefect.input import RunInput
-from prefect.runtime import deployment
+from prefect.runtime import deployment, flow_run
 from pydantic import Field
 
 from flows.locks import prefect_lock
@@ -31,6 +38,7 @@ from fraud_detection.steps.review import ReviewAnswer, ReviewOutcome
 from fraud_detection.steps.transition import TransitionResult
 
 REPORT_ARTIFACT = "report.md"
+REVIEW_KEY = "review-"  # + the month: the pause key, so a resumed run knows what it asked
 
 
 class ReviewForm(RunInput):
@@ -69,8 +77,30 @@ def settle(
     return replace(outcome, champion_version=answered.champion)
 
 
+def resumed_month() -> str | None:
+    """The month a deployment run suspended for, when the reviewer's answer restarted it."""
+    if not deployment.id or not flow_run.id:
+        return None
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(flow_run.id))
+    keys = sorted(run.empirical_policy.pause_keys or ())
+    asked = [key.removeprefix(REVIEW_KEY) for key in keys if key.startswith(REVIEW_KEY)]
+    return asked[-1] if asked else None
+
+
+def ask_reviewer(form: type[ReviewForm], timeout: int, month: str) -> ReviewForm:
+    """The answer to the form: a deployment run suspends (its process exits and Prefect starts
+    it again with the answer: this call then returns it), a run in its own process pauses."""
+    key = f"{REVIEW_KEY}{month}"
+    if deployment.id:
+        given: ReviewForm = suspend_flow_run(wait_for_input=form, timeout=timeout, key=key)
+    else:
+        given = pause_flow_run(wait_for_input=form, timeout=timeout, key=key)
+    return given
+
+
 def wait_for_review(settings: Settings, registry: Registry, month: str) -> ReviewOutcome:
-    """Pause the running flow with the review form of ``month`` and apply the answer."""
+    """Ask for the review of ``month`` with its form and apply the answer."""
     logger = get_run_logger()
     log = DecisionLog(settings)
     held = review.held_version(registry, month)
@@ -79,9 +109,7 @@ def wait_for_review(settings: Settings, registry: Registry, month: str) -> Revie
     form = ReviewForm.with_initial_data(description=review.form_description(held, report))
     logger.info("%s is held for review: answer the form of this run in the Prefect UI.", month)
     try:
-        given = pause_flow_run(
-            wait_for_input=form, timeout=settings.review_timeout_seconds, key=f"review-{month}"
-        )
+        given = ask_reviewer(form, settings.review_timeout_seconds, month)
     except FlowPauseTimeout:
         logger.warning(
             "Nobody answered the review of %s within %s s: the champion is kept and the month "
@@ -112,14 +140,19 @@ def review_month(month: str | None = None) -> dict[str, Any]:
     settings = get_settings()
     registry = open_registry(settings, lock=prefect_lock(settings))
     waiting = review.pending(registry)
-    chosen = month or (waiting[0].month if waiting else None)
+    chosen = month or resumed_month() or (waiting[0].month if waiting else None)
     if chosen is None:
         get_run_logger().info("No month is waiting for review.")
         return {"status": "nothing to review"}
-    outcome = wait_for_review(settings, registry, chosen)
+    return answered(settings, registry, chosen)
+
+
+def answered(settings: Settings, registry: Registry, month: str) -> dict[str, Any]:
+    """Wait for the review of ``month``, apply it, and say what it left."""
+    outcome = wait_for_review(settings, registry, month)
     return {
         "status": outcome.answer.value,
-        "month": chosen,
+        "month": month,
         "version": outcome.version,
         "champion_version": outcome.champion,
     }

@@ -4,7 +4,6 @@ with the commands a user types: deploy, run, watch a failure, fix it, `prefect f
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,18 +11,22 @@ from typing import Any
 import pytest
 
 from devstack.processes import log_tail
-from devstack.servers import PrefectServer, PrefectWorker
-from devstack.stack import deploy_flows
+from devstack.servers import PrefectServer
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.stores import open_registry
 from fraud_detection.config import Settings
 from tests.support.flows import seed_lake, versions_by_month
-from tests.support.prefect import prefect_cli, read_api, run_deployment, wait_final
+from tests.support.prefect import (
+    POOL,
+    deployed_with_worker,
+    prefect_cli,
+    read_api,
+    run_deployment,
+    wait_final,
+)
 
 pytestmark = pytest.mark.integration
 PROJECT = Path(__file__).resolve().parents[2]
-PREFECT = str(Path(sys.executable).parent / "prefect")
-POOL = "fraud-detection"  # the pool named in prefect.yaml
 
 
 @pytest.fixture(scope="module")
@@ -39,20 +42,8 @@ def deployed(
         "FRAUD_BOOTSTRAP_SAMPLES": "200",
         "PREFECT_LOGGING_LEVEL": "INFO",
     }
-    deploy_flows(PROJECT, prefect_server.api_url, POOL, env)
-    worker = PrefectWorker(
-        "worker",
-        data_dir.parent,
-        pool=POOL,
-        api_url=prefect_server.api_url,
-        worker_env=env,
-        cwd=PROJECT,
-    )
-    try:
-        worker.start()
-        yield {"settings": settings, "env": env, "api": prefect_server.api_url, "worker": worker}
-    finally:
-        worker.stop()
+    with deployed_with_worker(prefect_server, data_dir, env) as deployed:
+        yield {**deployed, "settings": settings}
 
 
 def test_deployments_carry_the_cron_schedule_and_concurrency_limit(

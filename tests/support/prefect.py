@@ -8,14 +8,41 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from devstack.processes import log_tail
+from devstack.servers import PrefectServer, PrefectWorker
+from devstack.stack import deploy_flows
 
 PROJECT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).parent / "prefect")
+POOL = "fraud-detection"  # the pool named in prefect.yaml
+
+
+@contextmanager
+def deployed_with_worker(
+    prefect_server: PrefectServer, data_dir: Path, env: dict[str, str]
+) -> Iterator[dict[str, Any]]:
+    """Every deployment of prefect.yaml created on the server and a process worker running
+    with ``env`` (what its flow runs inherit); the worker is stopped on the way out."""
+    deploy_flows(PROJECT, prefect_server.api_url, POOL, env)
+    worker = PrefectWorker(
+        "worker",
+        data_dir.parent,
+        pool=POOL,
+        api_url=prefect_server.api_url,
+        worker_env=env,
+        cwd=PROJECT,
+    )
+    try:
+        worker.start()
+        yield {"env": env, "api": prefect_server.api_url, "worker": worker}
+    finally:
+        worker.stop()
 
 
 def prefect_cli(
@@ -28,12 +55,12 @@ def prefect_cli(
     )
 
 
-def read_api(api: str, call: str, *args: Any) -> Any:
+def read_api(api: str, call: str, *args: Any, **kwargs: Any) -> Any:
     from prefect.client.orchestration import PrefectClient
 
     async def go() -> Any:
         async with PrefectClient(api=api) as client:
-            return await getattr(client, call)(*args)
+            return await getattr(client, call)(*args, **kwargs)
 
     return asyncio.run(go())
 
