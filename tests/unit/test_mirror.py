@@ -26,7 +26,7 @@ COVERED_ELSEWHERE = {
     "flows/retrain.py": "integration/test_retrain_flow.py, test_group_flow.py, test_capacity_flow.py",
     "flows/retrain_tasks.py": "integration/test_retrain_flow.py, test_fault_injection.py",
     "flows/retrain_checks.py": "integration/test_capacity_flow.py (replay and maturity tasks)",
-    "flows/review.py": "integration/test_review_flow.py and test_review_retrain.py",
+    "flows/review.py": "integration/test_review_flow.py, test_review_retrain.py, test_review_suspend.py",
     # Adapters
     "fraud_detection/adapters/advisory_lock.py": "integration/test_promotion_lock.py (PostgreSQL)",
     "fraud_detection/adapters/conditional_files.py": "unit/adapters/test_lease.py, integration/test_lake_s3.py",
