@@ -119,6 +119,13 @@ def _task_runs_named(api: str, run_id: UUID, name: str) -> int:
     return sum(1 for task_run in runs if task_run.task_key.startswith(f"{name}-"))
 
 
+def _timeline(api: str, run_id: UUID) -> str:
+    """The run's states, in seconds from its first (printed: the figures of docs/review.md)."""
+    states = sorted(read_api(api, "read_flow_run_states", run_id), key=lambda s: s.timestamp)
+    start = states[0].timestamp
+    return ", ".join(f"{s.name} {(s.timestamp - start).total_seconds():.1f} s" for s in states)
+
+
 def test_a_held_month_suspends_and_a_named_approval_resumes_it_to_promote(
     deployed: dict[str, Any],
 ) -> None:
@@ -130,7 +137,9 @@ def test_a_held_month_suspends_and_a_named_approval_resumes_it_to_promote(
     run = _suspended(deployed, run_id)
 
     assert run.state.name == "Suspended" and run.state.state_details.pause_reschedule
+    seen = time.monotonic()
     _wait_until(lambda: not _processes_of(run_id), 120, "the suspended run's process to exit")
+    print(f"process gone {time.monotonic() - seen:.1f} s after the suspension was seen")
     assert _deployment_slots_taken(api) == 0  # the lease went back with the process
     [held] = review.pending(open_registry(settings))
     assert held.month == month and held.champion_then == champion.version
@@ -157,6 +166,7 @@ def test_a_held_month_suspends_and_a_named_approval_resumes_it_to_promote(
     assert versions_by_month(settings)[month] == [held.version]
     assert _task_runs_named(api, run_id, "train_challenger") == 1
     assert review.pending(registry) == []
+    print(_timeline(api, run_id))
 
 
 def test_nobody_answering_in_time_fails_the_run_with_the_champion_kept_and_the_month_held(
@@ -172,9 +182,10 @@ def test_nobody_answering_in_time_fails_the_run_with_the_champion_kept_and_the_m
     # the server's pause-expiration service fails it (it looks every 5 s): no process is needed
     final = wait_final(api, run_id, timeout=120)
     assert final.state.is_failed() and "never resumed" in (final.state.message or "")
-    assert not _processes_of(run_id)
+    _wait_until(lambda: not _processes_of(run_id), 120, "the suspended run's process to exit")
     late = read_api(api, "resume_flow_run", run_id, {"approve": True, "reviewer": "Bo"})
     assert not str(late.status).endswith("ACCEPT"), late
     registry = open_registry(settings)
     assert registry.champion().version == champion.version  # type: ignore[union-attr]
     assert [p.month for p in review.pending(registry)] == [month]  # still awaiting a person
+    print(_timeline(api, run_id))
