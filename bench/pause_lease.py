@@ -41,18 +41,23 @@ def waits_for_a_person(mode: str = "pause") -> bool:
     return given.approve
 
 
-def _process_alive(run_id: UUID) -> bool:
+def _process_alive(run_id: UUID, served_pid: int) -> bool:
+    """A process runs the flow run: a worker's (its id in the environment) or serve's own child
+    (a multiprocessing child of the served process)."""
     marker = f"PREFECT__FLOW_RUN_ID={run_id}".encode()
-    for environ in Path("/proc").glob("[0-9]*/environ"):
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if marker in environ.read_bytes().split(b"\0"):
+            if marker in (proc / "environ").read_bytes().split(b"\0"):
                 return True
-        except OSError:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == served_pid and b"spawn_main" in (proc / "cmdline").read_bytes():
+                return True
+        except (OSError, ValueError, IndexError):
             continue
     return False
 
 
-async def _watch(api: str, mode: str, seconds: float) -> None:
+async def _watch(api: str, mode: str, seconds: float, served_pid: int) -> None:
     async with PrefectClient(api=api) as client:
         start = time.monotonic()
         while True:
@@ -67,7 +72,7 @@ async def _watch(api: str, mode: str, seconds: float) -> None:
         while time.monotonic() - start < seconds:
             state = (await client.read_flow_run(run.id)).state
             slots = (await client.read_global_concurrency_limit_by_name(limit_id)).active_slots
-            seen = (state.name if state else None, slots, _process_alive(run.id))
+            seen = (state.name if state else None, slots, _process_alive(run.id, served_pid))
             if seen != last:
                 print(f"{time.monotonic() - start:6.1f} s  state={seen[0]}  "
                       f"deployment slots taken={seen[1]}  process alive={seen[2]}", flush=True)  # fmt: skip
@@ -95,7 +100,7 @@ def main() -> None:
             [sys.executable, __file__, "--serve"], cwd=ROOT, env=env, stdout=log, stderr=log
         )
         try:
-            asyncio.run(_watch(server.api_url, args.mode, args.watch))
+            asyncio.run(_watch(server.api_url, args.mode, args.watch, served.pid))
         finally:
             served.terminate()
             served.wait(60)
