@@ -38,20 +38,11 @@ from fraud_detection.adapters.dask_workers import (
     partition_sha256,
     with_weights,
 )
+from fraud_detection.core import recipe
 from fraud_detection.core.evaluation import predict_proba
 from fraud_detection.core.features import FEATURES, TARGET_COLUMN, feature_matrix
 from fraud_detection.core.model_inputs import model_features
 from fraud_detection.core.params import TrainingPlan, XGBoostParams
-from fraud_detection.core.recipe import (
-    Cutoff,
-    Stage,
-    fit_stages,
-    positive_weight_at,
-    require_both_classes,
-    require_two_classes,
-    row_counts,
-    validation_split,
-)
 from fraud_detection.core.training import JudgedRecipe, TrainedModel
 
 if TYPE_CHECKING:
@@ -176,10 +167,12 @@ class DaskTraining:
         from xgboost import dask as dxgb
 
         # From the pool's counts, as one machine's pool does; the cluster counted them.
-        positive_weight = positive_weight_at(pool.positives, pool.rows, plan.train_positive_rate)
+        positive_weight = recipe.positive_weight_at(
+            pool.positives, pool.rows, plan.train_positive_rate
+        )
         features = model_features(plan.excluded_inputs)
 
-        def fit_stage(stage: Stage, on_top_of: xgb.Booster | None) -> xgb.Booster:
+        def fit_stage(stage: recipe.Stage, on_top_of: xgb.Booster | None) -> xgb.Booster:
             matrix = self._matrix(pool, stage.weights, positive_weight, features)
             trained = dxgb.train(
                 self._client,
@@ -192,7 +185,7 @@ class DaskTraining:
             return booster
 
         ages = dict(zip(pool.names, pool.ages, strict=True))
-        booster, weights = fit_stages(
+        booster, weights = recipe.fit_stages(
             ages, params, plan, fit_stage, seed=seed, history_booster=history_booster
         )
         return booster, positive_weight, weights
@@ -208,15 +201,17 @@ class DaskTraining:
         """As train_parts: the validation slice of the month's part held out here, both stages
         fitted on the cluster, the threshold and prior chosen on the slice."""
         month = given.month
-        fit_part, validation = validation_split(given.month_rows, plan.validation_fraction, seed)
-        require_both_classes(validation, month)
+        fit_part, validation = recipe.validation_split(
+            given.month_rows, plan.validation_fraction, seed
+        )
+        recipe.require_both_classes(validation, month)
         # The workers hold the pool's frames while ``pool`` (its futures) lives: this call.
         pool = self._pool(given.history, month, fit_part)
-        require_two_classes(pool.positives, pool.rows)
+        recipe.require_two_classes(pool.positives, pool.rows)
         booster, positive_weight, weights = self._fit(pool, params, plan, seed=seed)
         probability = predict_proba(booster, feature_matrix(validation))
-        cutoff = Cutoff.on(validation[TARGET_COLUMN].to_numpy(), probability)
-        rows = row_counts(pool.rows + len(validation), pool.rows, pool.positives, cutoff)
+        cutoff = recipe.Cutoff.on(validation[TARGET_COLUMN].to_numpy(), probability)
+        rows = recipe.row_counts(pool.rows + len(validation), pool.rows, pool.positives, cutoff)
         return TrainedModel(
             booster,
             cutoff.threshold,
@@ -242,5 +237,5 @@ class DaskTraining:
         booster, positive_weight, weights = self._fit(
             pool, params, plan, seed=seed, history_booster=judged.history_stage(params, plan)
         )
-        rows = row_counts(pool.rows, pool.rows, pool.positives, None)
+        rows = recipe.row_counts(pool.rows, pool.rows, pool.positives, None)
         return judged.refitted(booster, positive_weight, rows, weights)

@@ -57,6 +57,20 @@ class Registration:
     refit_of: str | None = None
 
 
+@dataclass(frozen=True)
+class FitOrder:
+    """What every fit is given, wherever it runs: the booster's parameters, the training plan
+    and the month's seed."""
+
+    params: XGBoostParams
+    plan: TrainingPlan
+    seed: int
+
+    @classmethod
+    def of(cls, settings: Settings, month: str) -> FitOrder:
+        return cls(settings.xgb, settings.training_plan(), stable_seed(settings.seed, month))
+
+
 class Fitter(Protocol):
     """Where the recipe is fitted: in this process (``LOCAL``) or elsewhere (a Dask cluster,
     steps/cluster_training.py), on the pool its own ``gather`` built."""
@@ -65,18 +79,10 @@ class Fitter(Protocol):
         self, lake: LakeReader, registry: RegistryReader, data: MonthData, month_split: MonthSplit
     ) -> TrainingInputs: ...
 
-    def fit(
-        self, inputs: TrainingInputs, params: XGBoostParams, plan: TrainingPlan, *, seed: int
-    ) -> TrainedModel: ...
+    def fit(self, inputs: TrainingInputs, order: FitOrder) -> TrainedModel: ...
 
     def refit(
-        self,
-        inputs: TrainingInputs,
-        params: XGBoostParams,
-        plan: TrainingPlan,
-        *,
-        seed: int,
-        judged: JudgedRecipe,
+        self, inputs: TrainingInputs, order: FitOrder, judged: JudgedRecipe
     ) -> TrainedModel: ...
 
 
@@ -97,28 +103,22 @@ class LocalFitter:
     ) -> TrainingInputs:
         return pool.gather(lake, registry, data, month_split, floor=self.floor)
 
-    def fit(
-        self, inputs: TrainingInputs, params: XGBoostParams, plan: TrainingPlan, *, seed: int
-    ) -> TrainedModel:
+    def fit(self, inputs: TrainingInputs, order: FitOrder) -> TrainedModel:
         return train_parts(
-            inputs.parts, params, plan, seed=seed, external_memory_rows=self.external_memory_rows
+            inputs.parts,
+            order.params,
+            order.plan,
+            seed=order.seed,
+            external_memory_rows=self.external_memory_rows,
         )
 
-    def refit(
-        self,
-        inputs: TrainingInputs,
-        params: XGBoostParams,
-        plan: TrainingPlan,
-        *,
-        seed: int,
-        judged: JudgedRecipe,
-    ) -> TrainedModel:
+    def refit(self, inputs: TrainingInputs, order: FitOrder, judged: JudgedRecipe) -> TrainedModel:
         parts = [*inputs.parts[:-1], TrainingPart(inputs.month, whole_month(inputs), 0.0)]
         return refit_parts(
             parts,
-            params,
-            plan,
-            seed=seed,
+            order.params,
+            order.plan,
+            seed=order.seed,
             judged=judged,
             external_memory_rows=self.external_memory_rows,
         )
@@ -135,15 +135,15 @@ def train_challenger(
     existing = registry.find_version(month, inputs.data_sha256, Role.CHALLENGER)
     if existing is not None:
         return _challenger_of(month, existing, settings, reused=True)
-    seed = stable_seed(settings.seed, month)
-    trained = fitter.fit(inputs, settings.xgb, settings.training_plan(), seed=seed)
+    order = FitOrder.of(settings, month)
+    trained = fitter.fit(inputs, order)
     registration = Registration(
         month=month,
         role=Role.CHALLENGER,
         data_sha256=inputs.data_sha256,
         lineage=inputs.lineage,
         run_name=f"retrain-{month}",
-        params={"train_seed": seed},
+        params={"train_seed": order.seed},
     )
     version = log_and_register(registry, settings, trained, registration)
     return _challenger_of(month, registry.version(version), settings, reused=False)
@@ -228,25 +228,18 @@ def refit(
     existing = registry.find_version(inputs.month, inputs.data_sha256, Role.REFIT)
     if existing is not None:
         return existing.version
-    seed = stable_seed(settings.seed, inputs.month)
-    trained = fitter.refit(
-        inputs,
-        settings.xgb,
-        settings.training_plan(),
-        seed=seed,
-        judged=JudgedRecipe(
-            challenger.threshold,
-            challenger.positive_rate,
-            registry.load_booster(challenger.version),
-        ),
+    judged = JudgedRecipe(
+        challenger.threshold, challenger.positive_rate, registry.load_booster(challenger.version)
     )
+    order = FitOrder.of(settings, inputs.month)
+    trained = fitter.refit(inputs, order, judged)
     registration = Registration(
         month=inputs.month,
         role=Role.REFIT,
         data_sha256=inputs.data_sha256,
         lineage=inputs.lineage,
         run_name=f"refit-{inputs.month}",
-        params={"train_seed": seed, "refit_of": challenger.version},
+        params={"train_seed": order.seed, "refit_of": challenger.version},
         refit_of=challenger.version,
     )
     return log_and_register(registry, settings, trained, registration)

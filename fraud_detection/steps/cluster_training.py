@@ -15,9 +15,8 @@ from fraud_detection.adapters.dask_workers import ClusterPart, ClusterPool
 from fraud_detection.adapters.lake import LakeError
 from fraud_detection.core.dataset import MonthSplit
 from fraud_detection.core.lineage import PartitionRef, lineage_hash
-from fraud_detection.core.params import TrainingPlan, XGBoostParams
 from fraud_detection.core.training import JudgedRecipe, TrainedModel, TrainingPart
-from fraud_detection.steps.challengers import whole_month
+from fraud_detection.steps.challengers import FitOrder, whole_month
 from fraud_detection.steps.intake import MonthData
 from fraud_detection.steps.pool import HistoryFloor, PoolPlan, TrainingInputs
 from fraud_detection.steps.ports import LakeReader, RegistryReader
@@ -65,25 +64,15 @@ class ClusterFitter:
             history=history,
         )
 
-    def fit(
-        self, inputs: TrainingInputs, params: XGBoostParams, plan: TrainingPlan, *, seed: int
-    ) -> TrainedModel:
+    def fit(self, inputs: TrainingInputs, order: FitOrder) -> TrainedModel:
         cluster = _cluster_inputs(inputs)
         given = ClusterPool(cluster.history, cluster.month, cluster.parts[-1].frame)
-        return self._training.train(given, params, plan, seed=seed)
+        return self._training.train(given, order.params, order.plan, seed=order.seed)
 
-    def refit(
-        self,
-        inputs: TrainingInputs,
-        params: XGBoostParams,
-        plan: TrainingPlan,
-        *,
-        seed: int,
-        judged: JudgedRecipe,
-    ) -> TrainedModel:
+    def refit(self, inputs: TrainingInputs, order: FitOrder, judged: JudgedRecipe) -> TrainedModel:
         cluster = _cluster_inputs(inputs)
         given = ClusterPool(cluster.history, cluster.month, whole_month(cluster))
-        return self._training.refit(given, params, plan, seed=seed, judged=judged)
+        return self._training.refit(given, order.params, order.plan, seed=order.seed, judged=judged)
 
 
 def _in_force(lake: LakeReader, name: str) -> str:

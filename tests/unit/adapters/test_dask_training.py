@@ -28,7 +28,7 @@ from fraud_detection.config import Settings
 from fraud_detection.core.features import validate_frame
 from fraud_detection.core.training import TrainingPart
 from fraud_detection.sources.synthetic import generate
-from fraud_detection.steps.challengers import LocalFitter
+from fraud_detection.steps.challengers import FitOrder, LocalFitter
 from fraud_detection.steps.pool import TrainingInputs
 
 settings = Settings()
@@ -37,7 +37,7 @@ parts = [TrainingPart("base", frame.iloc[:1500], 1.0), TrainingPart("2025-01", f
 with training_fitter(settings) as fitter:
     trained = fitter.fit(
         TrainingInputs("2025-01", parts, frame.iloc[:0], [], ""),
-        settings.xgb, settings.training_plan(), seed=1,
+        FitOrder(settings.xgb, settings.training_plan(), seed=1),
     )
 loaded = [m for m in sys.modules if m.split(".")[0] in ("dask", "distributed") or m == "xgboost.dask"]
 print(json.dumps({"local": isinstance(fitter, LocalFitter), "rows": trained.rows["pool_rows"], "loaded": loaded}))
