@@ -91,25 +91,14 @@ def write_reports(
     create_markdown_artifact(
         key="monitor-report", markdown=markdown, description=f"Served traffic {result.window}"
     )
-    rows = report.drift_rows(result)
-    if rows:
-        create_table_artifact(
-            key="monitor-drift", table=rows, description=f"Drift per column {result.window}"
-        )
-    groups = group_rows(result.groups)
-    if groups:
-        create_table_artifact(
-            key="monitor-groups",
-            table=groups,
-            description=f"Share flagged per group {result.window}",
-        )
-    capacity = capacity_rows(result.capacity)
-    if capacity:
-        create_table_artifact(
-            key="monitor-capacity",
-            table=capacity,
-            description=f"Flags against the team's capacity {result.window}",
-        )
+    tables = {
+        "monitor-drift": (report.drift_rows(result), "Drift per column"),
+        "monitor-groups": (group_rows(result.groups), "Share flagged per group"),
+        "monitor-capacity": (capacity_rows(result.capacity), "Flags against the team's capacity"),
+    }
+    for key, (rows, what) in tables.items():
+        if rows:  # an empty table is not shown
+            create_table_artifact(key=key, table=rows, description=f"{what} {result.window}")
     return {"mlflow_run_id": run_id, "report": path}
 
 
