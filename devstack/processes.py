@@ -88,9 +88,13 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def stop_pid(pid: int, *, first: signal.Signals = signal.SIGTERM, grace: float = 45) -> None:
-    """Stop a process group started with ``start_new_session``: polite signal, then SIGKILL
-    (after ``grace`` s: a service may take FRAUD_CAPTURE_CLOSE_TIMEOUT_S to send its records)."""
+# A prediction service may take FRAUD_CAPTURE_CLOSE_TIMEOUT_S (30 s by default) at its stop to send
+# what it buffered to the lake: it is given more than that before SIGKILL.
+SERVICE_STOP_GRACE_S = 45.0
+
+
+def stop_pid(pid: int, *, first: signal.Signals = signal.SIGTERM, grace: float = 15) -> None:
+    """Stop a process group started with ``start_new_session``: polite signal, then SIGKILL."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, first)
     deadline = time.monotonic() + grace
@@ -114,6 +118,7 @@ class Managed:
     pid: int | None = None
     stop_signal: signal.Signals = signal.SIGTERM
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    stop_grace: float = 15  # seconds from the polite signal to SIGKILL
 
     @property
     def log(self) -> Path:
@@ -147,7 +152,7 @@ class Managed:
 
     def stop(self) -> None:
         if self.pid is not None:
-            stop_pid(self.pid, first=self.stop_signal)
+            stop_pid(self.pid, first=self.stop_signal, grace=self.stop_grace)
             self.pid = None
 
     def wait(self) -> None:

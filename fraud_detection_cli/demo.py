@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import httpx
 from rich.console import Console
 
-from devstack.processes import Managed, wait_until
+from devstack.processes import SERVICE_STOP_GRACE_S, Managed, wait_until
 from fraud_detection.adapters.lake import Lake
 from fraud_detection.adapters.registry import Registry
 from fraud_detection.adapters.stores import open_registry
@@ -39,7 +39,7 @@ def _seed(settings: Settings, months: int, console: Console) -> None:
 
 
 def _start_service(settings: Settings, port: int) -> Managed:
-    service = Managed("service", settings.data_dir)
+    service = Managed("service", settings.data_dir, stop_grace=SERVICE_STOP_GRACE_S)
     command = [sys.executable, "-m", "bentoml", "serve", "service.service:FraudDetector"]
     service.spawn(
         [*command, "--host", "127.0.0.1", "--port", str(port)],

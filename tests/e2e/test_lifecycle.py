@@ -289,10 +289,12 @@ def test_a_wrong_database_password_fails_clearly_and_fast(
 ) -> None:
     wrong = postgres_server.uri.replace(postgres_server.password, "wrong-password")
     server = MlflowServer("mlflow-wrong-db", tmp_path, backend_store_uri=wrong)
+    budget = 600
     started = time.monotonic()
-    with pytest.raises((RuntimeError, TimeoutError)) as error:
-        server.start(timeout=90)
+    with pytest.raises(RuntimeError) as error:  # not a TimeoutError: the budget did not run out
+        server.start(timeout=budget)
     server.stop()
-    # reported as soon as the server logs the refusal, not when the start-up budget runs out
-    assert time.monotonic() - started < 60
+    # reported as soon as the server logs the refusal (its workers would retry it forever), long
+    # before the start-up budget: the time it takes is the server's import time, load-dependent
+    assert time.monotonic() - started < budget / 2
     assert "password authentication failed" in str(error.value)

@@ -66,8 +66,9 @@ def read_api(api: str, call: str, *args: Any, **kwargs: Any) -> Any:
 
 
 def run_deployment(deployed: dict[str, Any], name: str, *params: str) -> UUID:
-    """``prefect deployment run NAME --watch`` → the flow run's id."""
-    args = ["deployment", "run", name, "--watch", "--watch-timeout", "300"]
+    """``prefect deployment run NAME`` → the flow run's id (its end is awaited by polling the
+    API, ``wait_final``: a watching CLI's own timeout would be one more clock to outlast)."""
+    args = ["deployment", "run", name]
     for param in params:
         args += ["--param", param]
     result = prefect_cli(deployed, *args)
@@ -76,8 +77,9 @@ def run_deployment(deployed: dict[str, Any], name: str, *params: str) -> UUID:
     return UUID(match[1])
 
 
-def wait_final(api: str, run_id: UUID, timeout: float = 300) -> Any:
-    """The flow run once its state is final (read from the API)."""
+def wait_final(api: str, run_id: UUID, timeout: float = 900) -> Any:
+    """The flow run once its state is final (read from the API); a generous default, as a busy
+    machine may take minutes to start a run's process."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = read_api(api, "read_flow_run", run_id)

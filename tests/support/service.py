@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from bentoml._internal.resource import system_resources
 
-from devstack.processes import Managed, free_port, wait_until
+from devstack.processes import SERVICE_STOP_GRACE_S, Managed, free_port, wait_until
 
 PROJECT = Path(__file__).resolve().parents[2]
 BENTOML = str(Path(sys.executable).parent / "bentoml")
@@ -44,7 +44,7 @@ class BentoServer:
         }
         command = [BENTOML, "serve", self.target, "--host", "127.0.0.1", "--port", str(self.port)]
         self.log.unlink(missing_ok=True)
-        self._managed = Managed(self.log.stem, self.log.parent)
+        self._managed = Managed(self.log.stem, self.log.parent, stop_grace=SERVICE_STOP_GRACE_S)
         # A BentoML home of its own unless given one: a starting server empties the Prometheus
         # folder of every other server sharing its home (their counts would be lost).
         # A data folder of its own too unless given one: the captured scores go to its lake, not
