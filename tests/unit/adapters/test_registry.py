@@ -130,7 +130,7 @@ def test_wrong_feature_names_are_rejected(
     booster = trained.booster.copy()
     booster.feature_names = [f"f{i}" for i in range(len(FEATURES))]
     booster.save_model(str(tmp_path / "renamed.json"))
-    with pytest.raises(ModelFileError, match="feature 0 is named 'f0'"):
+    with pytest.raises(ModelFileError, match="features the contract has not: f0, f1"):
         register_model_file(
             open_registry(settings),
             tmp_path / "renamed.json",
