@@ -255,16 +255,16 @@ def compare(
 
 
 def _groups(data: WindowData, ref: Reference | None, settings: Settings) -> list[GroupShare]:
-    """Each group's share flagged in the sampled window against the champion's reference."""
+    """Each group's share flagged on the champion's own records in the sampled window (another
+    version's decisions are not its to compare) against the champion's reference."""
     sample = data.sample
     if sample.empty or IS_FRAUD not in sample.columns:
         return []
+    if ref is not None:
+        sample = sample[sample[MODEL_VERSION].astype(str) == ref.version]
     window = FlaggedRows(sample, sample[IS_FRAUD].to_numpy(dtype=bool))
-    reference = (
-        None
-        if ref is None
-        else FlaggedRows(ref.frame, ref.frame[PROBABILITY].to_numpy() >= ref.threshold)
-    )
+    flagged = None if ref is None else ref.frame[PROBABILITY].to_numpy() >= ref.threshold
+    reference = None if ref is None or flagged is None else FlaggedRows(ref.frame, flagged)
     return group_shares(
         window,
         reference,

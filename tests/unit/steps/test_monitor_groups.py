@@ -35,8 +35,8 @@ def _pensioners(frame: pd.DataFrame) -> np.ndarray:
     return (frame["DAYS_EMPLOYED"] == NOT_EMPLOYED.value).to_numpy()
 
 
-def _window(frame: pd.DataFrame) -> monitor.WindowData:
-    sample = frame.assign(**{IS_FRAUD: frame[PROBABILITY] >= THRESHOLD, MODEL_VERSION: "3"})
+def _window(frame: pd.DataFrame, version: str = "3") -> monitor.WindowData:
+    sample = frame.assign(**{IS_FRAUD: frame[PROBABILITY] >= THRESHOLD, MODEL_VERSION: version})
     traffic = Traffic(len(sample), len(sample), len(sample), {"2025-03-14": len(sample)})
     return monitor.WindowData(WINDOW, traffic, sample)
 
@@ -129,3 +129,17 @@ def test_the_shares_are_fairlearns_selection_rate_equal_to_a_hand_count() -> Non
     assert shares["male"].window == flagged[male].mean()
     assert shares["female"].window == flagged[~male].mean()
     assert shares["male"].reference is None and not shares["male"].passed
+
+
+def test_records_scored_by_another_version_are_counted_but_not_compared() -> None:
+    # Given the pensioners' scores raised, but every record scored by version 2 while the
+    # champion (whose reference it would be compared with) is version 3: a promotion in the window
+    live = _rows(3_000, seed=12)
+    pensioners = _pensioners(live)
+    live.loc[pensioners, PROBABILITY] = np.minimum(live.loc[pensioners, PROBABILITY] + 0.25, 1)
+
+    result = monitor.compare(_window(live, version="2"), _reference(), None, SETTINGS)
+
+    # Then no group is judged on another model's decisions: no share in the window, no alert
+    assert result.groups and all(g.window is None and not g.passed for g in result.groups)
+    assert not any("pensioner" in line for line in result.passed)
