@@ -172,10 +172,12 @@ def _capture_cost(booster: Any, records: list[dict[str, Any]], workdir: Path) ->
     holder = ModelHolder(RiskBands(0.25, 0.45))
     holder.swap(LoadedModel(booster, "1", 0.3, "bench"))
     store = ScoredStore(Lake(str(workdir / "capture-cost" / "lake")))
-    config = CaptureConfig(spill_dir=workdir / "capture-cost" / "spill", max_buffered_records=10**7)
+    config = CaptureConfig(
+        spill_dir=workdir / "capture-cost" / "spill", max_buffered_records=10**7, writer="bench"
+    )
     print("capture in process (CPU µs): record() per request | flush + send per record")
     for n, requests in ((1, 10_000), (100, 1_000)):
-        capture = Capture(config, store, holder.bands, writer="bench")
+        capture = Capture(config, store, holder.bands)
         scored = [holder.score(records[:n]) for _ in range(requests)]
         began = time.process_time()
         for one in scored:

@@ -8,8 +8,12 @@ deprecated alias of the same client).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import os
+import subprocess
+import sys
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,7 +23,12 @@ from fraud_detection.adapters.scored import ScoredStore
 from fraud_detection.config import Settings
 from fraud_detection.serving.batches import RequestTally
 from fraud_detection.serving.capture import Capture
-from fraud_detection.serving.capture_config import DROP_REASONS, ERROR_KINDS, CaptureConfig
+from fraud_detection.serving.capture_config import (
+    DROP_REASONS,
+    ERROR_KINDS,
+    CaptureConfig,
+    Companion,
+)
 
 logger = logging.getLogger("fraud_detection.serving")
 
@@ -99,14 +108,61 @@ def _counters() -> dict[str, Any]:
 
 
 def open_capture(settings: Settings) -> Capture:
-    """The worker's capture on the configured lake, started."""
+    """The worker's capture on the configured lake, started (with its own process, unless
+    ``capture_own_process`` is off)."""
+    companion = CaptureProcess() if settings.capture_own_process else None
+    return build_capture(settings, companion).start()
+
+
+def build_capture(settings: Settings, companion: Companion | None) -> Capture:
     return Capture(
         CaptureConfig.from_settings(settings),
         ScoredStore(_lake(settings)),
         settings.risk_bands(),
         tally=REQUEST_TALLY,
         observer=PrometheusCounts(),
-    ).start()
+        companion=companion,
+    )
+
+
+class CaptureProcess:
+    """A worker's handle on its capture process (:mod:`service.capture_process`): started with
+    the capture, started again if it exits, told to finish by closing its standard input."""
+
+    def __init__(self) -> None:
+        self.child: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        # The worker's import path, so the process finds the same packages however it was served.
+        path = os.pathsep.join(entry for entry in sys.path if entry)
+        self.child = subprocess.Popen(
+            [sys.executable, "-m", "service.capture_process"],
+            stdin=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": path},
+        )
+
+    def ensure_running(self) -> None:
+        """Start it again if it exited; raises to have the restart counted and logged."""
+        if self.child is None or self.child.poll() is None:
+            return
+        status = self.child.returncode
+        self.start()
+        raise RuntimeError(f"the capture process exited with status {status}; started again")
+
+    def stop(self, timeout_s: float) -> None:
+        process = self.child
+        if process is None:
+            return
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            logger.warning(
+                "capture: the capture process still sends after %.0f s; it stops on its own",
+                timeout_s,
+            )
 
 
 _DEGRADED: list[bool] = [False]  # this worker's last answer, to log each change once
@@ -122,7 +178,7 @@ def capture_degraded(capture: Capture | None) -> bool:
             logger.warning(
                 "capture degraded: %d batch files wait in the spill folder; /readyz answers"
                 " not ready until the lake takes them",
-                capture.sender.waiting_files if capture is not None else 0,
+                capture.waiting_files if capture is not None else 0,
             )
         else:
             logger.info("capture no longer degraded: the spill folder is draining")

@@ -5,18 +5,17 @@
        │                         Arrow → Parquet)             lake bytes)            absent)
        └──append──► journal segment (local disk; removed once its batch is in the spill folder)
 
-- The request path appends a reference to what it already has (the validated matrix, ids,
-  probabilities, the model snapshot that answered) to a bounded buffer, and the same as one
-  frame to a journal segment on local disk (one ``write``: no Arrow, no network, never a wait).
-  A request beyond the bound is dropped from the capture and counted.
-- The flusher turns the buffer into Parquet batch files in the spill folder (if the folder
-  refuses, straight to the lake; if that fails too, the records are dropped and counted), then
-  deletes the segment: a crash loses at most the record being written, the next start
-  recovers the rest (:mod:`fraud_detection.serving.recovery`).
+- A request appends references to what it already has (matrix, ids, probabilities, the model
+  that answered) to a bounded buffer, and the same as one frame to a journal segment on local
+  disk (one ``write``: no Arrow, no network, no wait). Beyond the bound: dropped and counted.
+- The flusher turns the buffer into batch files in the spill folder (else the lake; else
+  dropped and counted), then deletes the segment: a crash loses at most the record being
+  written; the next start recovers the rest (:mod:`fraud_detection.serving.recovery`).
+- With a companion (the service's capture process) the flusher only seals the segment; the
+  companion makes its batch and sends it, off the worker's GIL.
 - The sender moves spill files to the lake, exactly once (see the outbox).
 - No error stops a thread: each is counted by kind, logged once, tried again with backoff.
-- ``close`` (a graceful stop) flushes and sends what it can in its time; the rest waits in the
-  spill folder for the next start.
+- ``close`` flushes and sends what it can in its time; the rest waits for the next start.
 
 A hot swap needs nothing here: every entry carries the snapshot that answered it. Logs carry
 counts only; records go nowhere but the spill folder and the lake.
@@ -38,23 +37,24 @@ from fraud_detection.serving import journal
 from fraud_detection.serving.batches import Answer, Entry, RequestTally, now_us, scored_table
 from fraud_detection.serving.capture_config import (
     BUFFER_FULL,
+    COMPANION,
     FLUSH,
     FLUSH_FAILED,
     JOURNAL_WRITE,
     RECOVERY,
     SEND,
-    SPILL_FAILED,
-    SPILL_WRITE,
     BatchStore,
     CaptureConfig,
     CaptureObserver,
     CaptureStats,
+    Companion,
     writer_name,
 )
 from fraud_detection.serving.capture_counts import CaptureCounts
 from fraud_detection.serving.outbox import Outbox, Sent
 from fraud_detection.serving.recovery import Recovered, recover
-from fraud_detection.serving.sender import Sender, holds_records
+from fraud_detection.serving.sender import Sender
+from fraud_detection.serving.spill import SpillWriter
 
 if TYPE_CHECKING:
     from fraud_detection.adapters.scored import BatchFile
@@ -72,27 +72,27 @@ class Capture:
         bands: RiskBands,
         tally: RequestTally | None = None,
         observer: CaptureObserver | None = None,
-        writer: str | None = None,
+        companion: Companion | None = None,
     ) -> None:
         self.config = config
+        self.companion = companion
         self.store = store
         self.bands = bands
         self.tally = tally or RequestTally()
         self.counts = CaptureCounts(logger, observer)
-        self.writer = writer or writer_name()
+        self.writer = config.writer or writer_name()
         self.outbox = Outbox(config.spill_dir)
         self.journal_dir = config.spill_dir / journal.JOURNAL_DIR
+        self.journal = journal.JournalWriter(self.journal_dir, self.writer, config.journal_fsync)
         self.sender = Sender(config, self.outbox, store, self.counts)
+        self.spill = SpillWriter(self.outbox, store, self.counts)
         self._lock = threading.Lock()  # the buffer and its segment; held for an append or a swap
         self._entries: list[Entry] = []
-        self._segment: journal.Segment | None = None
-        self._segments_made = 0
         self._buffered = 0
         self._full_since_flush = 0
         self._flush_due = threading.Event()
         self._send_due = threading.Event()
         self._closing = threading.Event()
-        self._recovered = False
         self._threads: list[threading.Thread] = []
 
     @property
@@ -100,9 +100,16 @@ class Capture:
         return self.counts.stats
 
     @property
+    def waiting_files(self) -> int:
+        """Batch files in the spill folder (and, with a companion, segments sealed for it)."""
+        if self.companion is None:
+            return self.sender.waiting_files  # as of the sender's last pass
+        return len(self.outbox.pending()) + len(journal.segments(self.journal_dir))
+
+    @property
     def degraded(self) -> bool:
         """Batches pile up in the spill folder: the lake is not taking them."""
-        return self.sender.waiting_files >= self.config.degraded_spill_files
+        return self.waiting_files >= self.config.degraded_spill_files
 
     # -- the request path ----------------------------------------------------------------------
     def record(self, scored: Answer, endpoint: str) -> None:
@@ -115,8 +122,9 @@ class Capture:
         with self._lock:
             room = self._buffered + rows <= self.config.max_buffered_records
             if room:
-                journal_error = self._journal(entry, rows)
-                self._entries.append(entry)
+                journal_error = self.journal.append(entry, rows)
+                if journal_error is not None or self.companion is None:
+                    self._entries.append(entry)  # else the sealed segment is its batch
                 self._buffered += rows
                 self.counts.stats.buffered += rows
                 due = self._buffered >= self.config.flush_records
@@ -130,26 +138,17 @@ class Capture:
         elif due:
             self._flush_due.set()
 
-    def _journal(self, entry: Entry, rows: int) -> Exception | None:
-        try:
-            if self._segment is None:
-                self._segments_made += 1
-                name = f"{self.writer}-{self._segments_made:06d}"
-                self._segment = journal.Segment(self.journal_dir, name, self.config.journal_fsync)
-            self._segment.append(journal.encode(entry), rows)
-        except Exception as error:
-            return error
-        return None
-
     # -- threads -------------------------------------------------------------------------------
     def start(self) -> Capture:
         removed = self.outbox.remove_stale_temps()
         if removed:
             logger.info("capture: removed %d half-written spill files of a crash", removed)
-        for name, loop in (
-            ("capture-flusher", self._flush_loop),
-            ("capture-sender", self._send_loop),
-        ):
+        loops = [("capture-flusher", self._flush_loop)]
+        if self.companion is None:
+            loops.append(("capture-sender", self._send_loop))
+        else:
+            self.companion.start()
+        for name, loop in loops:
             thread = threading.Thread(target=loop, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -162,18 +161,21 @@ class Capture:
             self._flush_due.clear()
             if not self._closing.is_set():
                 self._guarded(FLUSH, "the flusher failed", self.flush)
+                if self.companion is not None:
+                    self._guarded(
+                        COMPANION, "the capture process stopped", self.companion.ensure_running
+                    )
 
     def _send_loop(self) -> None:
+        # Sealed segments appear at any time: looked for at least once per flush interval.
+        idle_s = min(self.config.retry_interval_s, self.config.flush_interval_s)
         while not self._closing.is_set():
-            if not self._recovered:
-                self._recovered = self._guarded(
-                    RECOVERY, "a dead worker's journal could not be recovered yet", self.recover
-                )
+            self._guarded(RECOVERY, "a journal segment could not be made a batch yet", self.recover)
             backoff = self.sender.backoff.wait_s()
             if backoff > 0:  # the lake failed: leave it alone until the retry time
                 self._closing.wait(backoff)
             else:
-                self._send_due.wait(self.config.retry_interval_s)
+                self._send_due.wait(idle_s)
             self._send_due.clear()
             if not self._closing.is_set() and not self._guarded(
                 SEND, "the sender failed", self.send
@@ -197,7 +199,10 @@ class Capture:
             entries, self._entries = self._entries, []
             rows, self._buffered = self._buffered, 0
             full, self._full_since_flush = self._full_since_flush, 0
-            segment, self._segment = self._segment, None
+            segment = self.journal.take()
+        if segment is not None and self.companion is not None:
+            self._hand_over(segment)
+            segment = None  # its batch is the companion's to make
         if full:
             logger.warning(
                 "capture: %d records dropped since the last flush: the buffer was full (%d)",
@@ -216,41 +221,27 @@ class Capture:
             self.counts.error(FLUSH, f"a batch of {rows} records could not be made", error)
             self.counts.dropped(rows, FLUSH_FAILED)
             files = []
-        spilled = sum(self._spill(file) for file in files)
+        spilled = sum(self.spill.write(file) for file in files)
         if segment is not None:
             segment.remove()  # its records are in the spill folder, in the lake, or counted lost
         if files:
             self._send_due.set()
         return spilled
 
+    def _hand_over(self, segment: journal.Segment) -> None:
+        try:
+            segment.seal()
+        except Exception as error:  # still unlocked now: taken as a dead worker's would be
+            self.counts.error(JOURNAL_WRITE, "a journal segment could not be sealed", error)
+
     def _batch_files(self, entries: Sequence[Entry], name: str) -> list[BatchFile]:
         return self.store.batch_files(scored_table(entries, self.bands), name)
 
-    def _keep(self, file: BatchFile) -> None:
-        """One batch file into the spill folder, else straight to the lake; raises if neither."""
-        try:
-            self.outbox.put(file.relative, file.data)
-        except OSError:
-            if self.store.put(file.relative, file.data):
-                self.counts.sent(file.rows if holds_records(file.relative) else 0)
-            return
-        self.counts.spilled(file.rows if holds_records(file.relative) else 0)
-
-    def _spill(self, file: BatchFile) -> int:
-        records = file.rows if holds_records(file.relative) else 0
-        try:
-            self._keep(file)
-        except Exception as error:
-            self.counts.error(
-                SPILL_WRITE, f"{records} records dropped: no spill folder, no lake", error
-            )
-            self.counts.dropped(records, SPILL_FAILED)
-            return 0
-        return records
-
     def recover(self) -> Recovered:
         """Turn what dead workers left in the journal into batches waiting to be sent."""
-        result = recover(self.journal_dir, self._batch_files, self._keep)
+        result = recover(self.journal_dir, self._batch_files, self.spill.keep)
+        if result.sealed_records:  # batches to send (counted as spilled by the keep)
+            self._send_due.set()
         if result.segments:
             self.counts.recovered(result.records, result.torn)
             logger.info(
@@ -277,6 +268,9 @@ class Capture:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._guarded(FLUSH, "the flusher failed", self.flush)
+        if self.companion is not None:  # it batches and sends what was just sealed
+            self.companion.stop(max(0.0, deadline - time.monotonic()))
+            return len(self.outbox.pending())
         final = threading.Thread(target=self._final_send, name="capture-final-send", daemon=True)
         final.start()
         final.join(max(0.0, deadline - time.monotonic()))
@@ -290,6 +284,7 @@ class Capture:
         return left
 
     def _final_send(self) -> None:
+        self._guarded(RECOVERY, "a journal segment could not be made a batch yet", self.recover)
         self._guarded(SEND, "the sender failed", self.send)
 
 

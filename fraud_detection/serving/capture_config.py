@@ -33,6 +33,7 @@ JOURNAL_WRITE = "journal_write"  # a request's records could not be journaled (s
 RECOVERY = "recovery"  # a dead worker's journal could not be turned into batches yet
 FLUSH = "flush"  # the flusher failed (a bug, or the disk)
 SEND = "send"  # the sender failed other than on the lake (a bug)
+COMPANION = "capture_process"  # the capture's own process stopped (started again)
 ERROR_KINDS = (
     LAKE_WRITE,
     SPILL_WRITE,
@@ -43,6 +44,7 @@ ERROR_KINDS = (
     RECOVERY,
     FLUSH,
     SEND,
+    COMPANION,
 )
 
 
@@ -56,6 +58,18 @@ class BatchStore(Protocol):
     def accepts(self, relative: str) -> bool: ...
 
     def put(self, relative: str, data: bytes) -> bool: ...
+
+
+class Companion(Protocol):
+    """A process of its own that batches and sends the segments this capture seals."""
+
+    def start(self) -> None: ...
+
+    def ensure_running(self) -> None:
+        """Start it again if it stopped (it is needed for as long as the capture runs)."""
+
+    def stop(self, timeout_s: float) -> None:
+        """Let it batch and send what is sealed, for at most ``timeout_s``."""
 
 
 class CaptureObserver(Protocol):
@@ -114,6 +128,9 @@ class CaptureConfig:
     max_backoff_s: float = _setting_default("capture_max_backoff_s")
     journal_fsync: bool = _setting_default("capture_journal_fsync")
     degraded_spill_files: int = _setting_default("capture_degraded_spill_files")
+    # Names its segments and batches; by default a fresh name per capture (a batch named as an
+    # earlier one would not be written: the lake keeps the first file of a name).
+    writer: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CaptureConfig:

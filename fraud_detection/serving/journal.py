@@ -2,7 +2,9 @@
 before the response goes out, so that a crash (SIGKILL, out of memory) loses at most the record
 being written.
 
-    <spill>/_journal/<writer>-<seq>.seg   one segment per flush, locked (fcntl) by its writer
+    <spill>/_journal/<writer>-<seq>.seg     one segment per flush, locked (fcntl) by its writer
+    <spill>/_journal/<writer>-<seq>.sealed  a whole segment handed over: the capture's own
+                                            process makes its batch (off the workers' GIL)
 
 A segment holds the entries of one flush, each a frame: ``length | crc32 | payload``. The append
 is one ``os.write`` (in the OS's page cache at once, so it survives the death of the process;
@@ -31,6 +33,7 @@ from fraud_detection.serving.batches import Entry
 
 JOURNAL_DIR = "_journal"
 SEGMENT_SUFFIX = ".seg"
+SEALED_SUFFIX = ".sealed"
 _FRAME = struct.Struct("<II")  # payload length, CRC32 of the payload
 _META = struct.Struct("<I")  # length of the JSON header inside the payload
 
@@ -145,12 +148,49 @@ class Segment:
             os.fsync(self._fd)
         self.records += records
 
+    def seal(self) -> None:
+        """Hand the whole segment over: renamed ``<name>.sealed`` while locked, then unlocked,
+        so a reader never takes a segment still being written."""
+        try:
+            os.replace(self.path, self.path.with_suffix(SEALED_SUFFIX))
+        finally:
+            os.close(self._fd)
+
     def remove(self) -> None:
         """Delete the segment (its batch is safe elsewhere), then let go of its lock."""
         try:
             self.path.unlink(missing_ok=True)
         finally:
             os.close(self._fd)
+
+
+class JournalWriter:
+    """A writer's segments, one after the other: the next is made at the first append after
+    the current one was taken (by a flush)."""
+
+    def __init__(self, folder: Path, writer: str, fsync: bool = False) -> None:
+        self.folder = folder
+        self.writer = writer
+        self.fsync = fsync
+        self._current: Segment | None = None
+        self._made = 0
+
+    def append(self, entry: Entry, rows: int) -> Exception | None:
+        """Journal one entry → the error that stopped it (the caller keeps the entry itself)."""
+        try:
+            if self._current is None:
+                self._made += 1
+                name = f"{self.writer}-{self._made:06d}"
+                self._current = Segment(self.folder, name, self.fsync)
+            self._current.append(encode(entry), rows)
+        except Exception as error:
+            return error
+        return None
+
+    def take(self) -> Segment | None:
+        """The segment written so far (to seal or remove); the next append starts another."""
+        segment, self._current = self._current, None
+        return segment
 
 
 @contextlib.contextmanager
@@ -179,11 +219,17 @@ def claimed(path: Path) -> Iterator[bytes | None]:
 
 
 def segments(folder: Path) -> list[Path]:
-    """The journal's segments, oldest first."""
+    """The journal's segments, sealed or not, oldest first."""
     if not folder.is_dir():
         return []
     found = []
-    for path in folder.glob(f"*{SEGMENT_SUFFIX}"):
-        with contextlib.suppress(FileNotFoundError):
-            found.append((path.stat().st_mtime, path.name, path))
+    for path in folder.iterdir():
+        if path.suffix in (SEGMENT_SUFFIX, SEALED_SUFFIX):
+            with contextlib.suppress(FileNotFoundError):
+                found.append((path.stat().st_mtime, path.name, path))
     return [path for *_, path in sorted(found)]
+
+
+def is_sealed(path: Path) -> bool:
+    """Handed over whole by a live writer (else left by one that died)."""
+    return path.suffix == SEALED_SUFFIX

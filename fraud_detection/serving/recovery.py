@@ -1,8 +1,10 @@
-"""What a crashed worker left in the journal, turned into batches at the next start.
+"""Journal segments turned into batches: the sealed ones a live worker handed over, and what a
+crashed worker left.
 
-A dead worker's segment is unlocked (the kernel let go of its lock); any worker that starts
-takes it, makes of it the batch the dead one would have made — named after the segment, with
-the request ids written in it — and keeps that batch in the spill folder (or the lake), then
+A sealed segment (the worker's flush, when the capture's own process makes the batches) and a
+dead worker's segment (unlocked: the kernel let go of its lock) are taken alike: whoever takes
+one makes of it the batch its writer would have made — named after the segment, with the
+request ids written in it — and keeps that batch in the spill folder (or the lake), then
 deletes the segment. A crash between the keep and the delete repeats the keep with the same
 name and the same bytes: the spill file is replaced, the lake's create-if-absent is a no-op, so
 each record reaches the lake once.
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fraud_detection.serving.batches import Entry
-from fraud_detection.serving.journal import claimed, read_segment, segments
+from fraud_detection.serving.journal import claimed, is_sealed, read_segment, segments
 
 if TYPE_CHECKING:
     from fraud_detection.adapters.scored import BatchFile
@@ -27,17 +29,20 @@ Keep = Callable[["BatchFile"], None]
 
 @dataclass(frozen=True)
 class Recovered:
-    """Segments of dead writers turned into batches: how many, their records, torn frames."""
+    """Segments of dead writers turned into batches: how many, their records, torn frames;
+    and the records of sealed segments batched (handed over, not recovered)."""
 
     segments: int = 0
     records: int = 0
     torn: int = 0
+    sealed_records: int = 0
 
 
 def recover(folder: Path, make_files: MakeFiles, keep: Keep) -> Recovered:
-    """Every unlocked segment under ``folder`` → batches kept, segment deleted. A failure to keep
-    a batch raises (the segment stays for the next try); a torn frame is skipped and counted."""
-    done = records = torn = 0
+    """Every sealed or unlocked segment under ``folder`` → batches kept, segment deleted. A
+    failure to keep a batch raises (the segment stays for the next try); a torn frame is skipped
+    and counted."""
+    done = records = torn = sealed = 0
     for path in segments(folder):
         with claimed(path) as data:
             if data is None:
@@ -47,7 +52,11 @@ def recover(folder: Path, make_files: MakeFiles, keep: Keep) -> Recovered:
                 for file in make_files(replayed.entries, path.stem):
                     keep(file)
             path.unlink(missing_ok=True)
-        done += 1
-        records += sum(len(entry.scored.probabilities) for entry in replayed.entries)
+        count = sum(len(entry.scored.probabilities) for entry in replayed.entries)
         torn += replayed.torn
-    return Recovered(done, records, torn)
+        if is_sealed(path):
+            sealed += count
+        else:
+            done += 1
+            records += count
+    return Recovered(done, records, torn, sealed)

@@ -15,6 +15,14 @@ class CaptureSettings(BaseModel):
             " the process's, at the cost of a disk flush per request"
         ),
     )
+    capture_own_process: bool = Field(
+        True,
+        description=(
+            "make the batches and send them to the lake in a process of the capture's own (one"
+            " per service worker), off the workers' interpreter lock; false: in a thread of each"
+            " worker"
+        ),
+    )
     capture_max_backoff_s: float = Field(
         60.0,
         gt=0,

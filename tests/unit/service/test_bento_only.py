@@ -71,8 +71,9 @@ booster = xgb.train({"max_depth": 2}, xgb.DMatrix(x, label=(x[:, 0] > 0)), 3)
 holder = ModelHolder(RiskBands(0.25, 0.45))
 holder.swap(LoadedModel(booster, "7", 0.3, "probe"))
 capture = Capture(
-    CaptureConfig(spill_dir=work / "spill"), ScoredStore(Lake(str(work / "lake"))),
-    holder.bands, writer="probe",
+    CaptureConfig(spill_dir=work / "spill", writer="probe"),
+    ScoredStore(Lake(str(work / "lake"))),
+    holder.bands,
 )
 capture.record(holder.score([EXAMPLE, EXAMPLE]), "/predict")
 holder.explain([EXAMPLE], 4)

@@ -28,13 +28,8 @@ from fraud_detection.core.monitoring import Rejections, Window
 from fraud_detection.core.records import matrix_and_ids, matrix_from_records
 from fraud_detection.core.training import TrainedModel
 from fraud_detection.serving.batches import Entry, scored_table
-from fraud_detection.serving.capture import (
-    BUFFER_FULL,
-    SPILL_FAILED,
-    Capture,
-    CaptureConfig,
-)
-from fraud_detection.serving.capture_config import Unobserved
+from fraud_detection.serving.capture import BUFFER_FULL, Capture, CaptureConfig
+from fraud_detection.serving.capture_config import SPILL_FAILED, Unobserved
 from fraud_detection.serving.model import LoadedModel, ModelHolder, Scored
 
 BANDS = RiskBands(0.25, 0.45)
@@ -151,7 +146,7 @@ def test_matrix_and_ids_give_the_model_input_and_each_record_s_id(
 def test_a_flush_writes_each_record_as_the_model_saw_and_answered_it(
     tmp_path: Path, store: ScoredStore, holder: ModelHolder, month_frame: pd.DataFrame
 ) -> None:
-    capture = Capture(_config(tmp_path), store, BANDS, writer="w")
+    capture = Capture(_config(tmp_path, writer="w"), store, BANDS)
     requests = _requests(holder, month_frame, [3, 1, 6])
     records = _records(month_frame, 0, 10)
     del records[4]["SK_ID_CURR"]  # the second request (one record) carried no id
@@ -210,7 +205,7 @@ def test_records_keep_the_version_that_answered_them_across_a_swap(
     trained: TrainedModel,
     month_frame: pd.DataFrame,
 ) -> None:
-    capture = Capture(_config(tmp_path), store, BANDS, writer="w")
+    capture = Capture(_config(tmp_path, writer="w"), store, BANDS)
     before = holder.score(_records(month_frame, 0, 4))
     holder.swap(LoadedModel(trained.booster.copy(), "8", 0.9, "mlflow"))
     after = holder.score(_records(month_frame, 4, 2))
@@ -410,3 +405,92 @@ def test_retention_removes_old_request_tallies_with_old_scores(
     assert store.delete_before(today) == []
     assert store.delete_before(date.fromordinal(today.toordinal() + 1)) == [today.isoformat()]
     assert RequestTallies(store.lake).rejections(Window(today, today)) is None
+
+
+class InProcessCompanion:
+    """The capture process's part played by a second capture in this process: it batches and
+    sends the segments the worker's capture seals (the service runs it as a process of its own:
+    tests/unit/service/test_capture_process.py)."""
+
+    def __init__(self, capture: Capture) -> None:
+        self.capture = capture
+        self.restarts = 0
+
+    def start(self) -> None:
+        self.capture.start()
+
+    def ensure_running(self) -> None:
+        pass
+
+    def stop(self, timeout_s: float) -> None:
+        self.capture.close(timeout_s)
+
+
+def test_with_a_companion_the_worker_only_seals_and_the_companion_sends_each_record_once(
+    tmp_path: Path, store: ScoredStore, holder: ModelHolder, month_frame: pd.DataFrame
+) -> None:
+    # Given a worker's capture that hands its segments over, and its companion (not started:
+    # each step is driven here)
+    config = _config(tmp_path, flush_interval_s=600.0, retry_interval_s=600.0)
+    companion = InProcessCompanion(Capture(replace(config, writer="companion"), store, BANDS))
+    worker = Capture(replace(config, writer="worker"), store, BANDS, companion=companion)
+    requests = _requests(holder, month_frame, [3, 1, 6, 2])
+
+    # When the worker records four requests and flushes twice
+    for scored in requests[:2]:
+        worker.record(scored, "/score")
+    assert worker.flush() == 0  # nothing batched in the worker: its segment is sealed
+    for scored in requests[2:]:
+        worker.record(scored, "/score")
+    worker.flush()
+
+    # Then nothing is in memory, two sealed segments wait, nothing reached the lake yet
+    sealed = sorted(p.name for p in (tmp_path / "spill" / "_journal").iterdir())
+    assert sealed == ["worker-000001.sealed", "worker-000002.sealed"]
+    assert worker.waiting_files == 2 and store.days() == []
+    # And the companion batches them (counted as spilled, not as recovered) and sends them
+    made = companion.capture.recover()
+    assert (made.sealed_records, made.segments, made.records) == (12, 0, 0)
+    assert companion.capture.send().rows == 12
+    assert _ids_in_lake(store) == sorted(np.concatenate([s.ids for s in requests]).astype(int))
+    assert companion.capture.stats.spilled == 12 and companion.capture.stats.recovered == 0
+    assert worker.waiting_files == 0 and list((tmp_path / "spill" / "_journal").iterdir()) == []
+    # the batch is named after the segment: made again after a crash, it is the same file
+    assert sorted(p.name for p in (tmp_path / "lake" / "scored").rglob("*.parquet")) == [
+        "worker-000001.parquet",
+        "worker-000002.parquet",
+    ]
+
+
+def test_with_a_companion_a_closing_worker_seals_and_its_companion_sends_the_rest(
+    tmp_path: Path, store: ScoredStore, holder: ModelHolder, month_frame: pd.DataFrame
+) -> None:
+    config = _config(tmp_path, flush_interval_s=600.0, retry_interval_s=600.0)
+    companion = InProcessCompanion(Capture(replace(config, writer="companion"), store, BANDS))
+    worker = Capture(replace(config, writer="worker"), store, BANDS, companion=companion).start()
+    requests = _requests(holder, month_frame, [5, 4])
+    for scored in requests:
+        worker.record(scored, "/predict")
+
+    assert worker.close(10.0) == 0  # the companion sent everything before its stop returned
+    assert len(_ids_in_lake(store)) == 9 and companion.capture.stats.sent == 9
+    assert worker.stats.buffered == 9 and worker.stats.dropped == Counter()
+
+
+def test_with_a_companion_a_request_the_journal_refused_is_batched_by_the_worker(
+    tmp_path: Path, store: ScoredStore, holder: ModelHolder, month_frame: pd.DataFrame
+) -> None:
+    # Given a journal folder that cannot be created (a file stands in its place)
+    config = _config(tmp_path, flush_interval_s=600.0, retry_interval_s=600.0)
+    (tmp_path / "spill").mkdir()
+    (tmp_path / "spill" / "_journal").write_text("not a folder")
+    companion = InProcessCompanion(Capture(replace(config, writer="companion"), store, BANDS))
+    worker = Capture(replace(config, writer="worker"), store, BANDS, companion=companion)
+    (scored,) = _requests(holder, month_frame, [4])
+
+    worker.record(scored, "/score")
+
+    # Then the worker kept it in memory and batched it itself: not lost, counted as an error
+    assert worker.stats.errors["journal_write"] == 1
+    assert worker.flush() == 4 and worker.send().rows == 4
+    assert len(_ids_in_lake(store)) == 4
