@@ -9,7 +9,9 @@ lake), ``nocap`` the same with ``FRAUD_CAPTURE_ENABLED=false``. ``--endpoint sco
 minimal server answers ``/predict`` either way). ``--compare-with CHECKOUT`` serves the same model
 from another checkout of the project too (e.g. ``git worktree add /tmp/old <commit>``), as a
 third server taking turns with the two, and sends only records both versions accept.
-``--explain`` also sends the same bodies to the service's ``/explain`` (default reasons), in
+``--capture-only`` serves only ``bento`` and ``nocap`` (the capture's cost; with ``--rounds 20
+--scale 10`` each round is about a second, and the median of the rounds' paired ratios is
+printed). ``--explain`` also sends the same bodies to the service's ``/explain`` (default reasons), in
 turn with the others, so the cost of the reasons is read against ``/score`` in the same run;
 ``approx`` is the same with ``"method": "approximate"``.
 Prints numbers; asserts nothing.
@@ -193,11 +195,18 @@ def _capture_cost(booster: Any, records: list[dict[str, Any]], workdir: Path) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests")
+    parser.add_argument("--scale", type=float, help="requests per scenario × this (quick: 0.2)")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="turns each server takes")
+    parser.add_argument(
+        "--capture-only",
+        action="store_true",
+        help="only the service with capture on and off (the scenarios of the capture's target)",
+    )
     parser.add_argument("--endpoint", choices=["predict", "score"], default="predict")
     parser.add_argument("--compare-with", type=Path, help="another checkout to serve as well")
     parser.add_argument("--explain", action="store_true", help="time /explain on the service too")
     args = parser.parse_args()
-    scale = 0.2 if args.quick else 1.0
+    scale = args.scale or (0.2 if args.quick else 1.0)
     workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     os.environ.update({"MLFLOW_DISABLE_TELEMETRY": "true", "BENTOML_DO_NOT_TRACK": "true"})
 
@@ -237,6 +246,8 @@ def main() -> None:
         ("100 records, c=1", 100, 1, int(500 * scale)),
         ("1000 records, c=1", 1000, 1, int(100 * scale)),
     ]
+    if args.capture_only:
+        scenarios = scenarios[:3]
 
     servers = {
         "bento": (
@@ -273,6 +284,8 @@ def main() -> None:
     no_capture = {"FRAUD_CAPTURE_ENABLED": "false", "BENTOML_HOME": str(workdir / "nocap-bentoml")}
     servers["nocap"] = (servers["bento"][0], {**servers["bento"][1], **no_capture}, PROJECT)
     paths = {"bento": f"/{args.endpoint}", "minimal": "/predict", "nocap": f"/{args.endpoint}"}
+    if args.capture_only:
+        del servers["minimal"], paths["minimal"]
     if args.compare_with:
         other = args.compare_with.resolve()
         home = {"BENTOML_HOME": str(workdir / "other-bentoml"), "PYTHONPATH": str(other)}
@@ -296,10 +309,12 @@ def main() -> None:
         # Both servers stay up and take turns, round by round, so the VM's drift hits both alike.
         rounds: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for label, n, c, count in scenarios:
-            for _ in range(ROUNDS):
+            for _ in range(args.rounds):
                 for name, (_, port) in processes.items():
                     rounds.setdefault((label, name), []).append(
-                        _load(port, body_of.get(name, bodies)[n], count // ROUNDS, c, paths[name])
+                        _load(
+                            port, body_of.get(name, bodies)[n], count // args.rounds, c, paths[name]
+                        )
                     )
     finally:
         for process in {id(p): p for p, _ in processes.values()}.values():
@@ -329,23 +344,25 @@ def main() -> None:
                 f"{r['req_s'] * n:10.0f} {int(r['failures']):5d}"
             )
     for label in ("1 record, c=1", "1 record, c=8", "100 records, c=1"):
-        ratio = results["bento"][label]["req_s"] / results["minimal"][label]["req_s"]
-        paired = sorted(
-            b["req_s"] / m["req_s"]
-            for b, m in zip(rounds[label, "bento"], rounds[label, "minimal"], strict=True)
-        )
-        print(
-            f"bento / minimal throughput, {label}: {ratio:.2f} "
-            f"(round by round {paired[0]:.2f}–{paired[-1]:.2f})"
-        )
+        if "minimal" in results:
+            ratio = results["bento"][label]["req_s"] / results["minimal"][label]["req_s"]
+            paired = sorted(
+                b["req_s"] / m["req_s"]
+                for b, m in zip(rounds[label, "bento"], rounds[label, "minimal"], strict=True)
+            )
+            print(
+                f"bento / minimal throughput, {label}: {ratio:.2f} "
+                f"(round by round {paired[0]:.2f}–{paired[-1]:.2f})"
+            )
         ratio = results["bento"][label]["req_s"] / results["nocap"][label]["req_s"]
         paired = sorted(
             b["req_s"] / o["req_s"]
             for b, o in zip(rounds[label, "bento"], rounds[label, "nocap"], strict=True)
         )
         print(
-            f"capture on / off throughput, {label}: {ratio:.2f} "
-            f"(round by round {paired[0]:.2f}–{paired[-1]:.2f})"
+            f"capture on / off throughput, {label}: {ratio:.2f}; median of the {len(paired)}"
+            f" rounds' ratios {statistics.median(paired):.3f} (round by round"
+            f" {paired[0]:.2f}–{paired[-1]:.2f})"
         )
         if "other" in servers:
             ratio = results["bento"][label]["req_s"] / results["other"][label]["req_s"]
