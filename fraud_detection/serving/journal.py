@@ -35,7 +35,12 @@ JOURNAL_DIR = "_journal"
 SEGMENT_SUFFIX = ".seg"
 SEALED_SUFFIX = ".sealed"
 _FRAME = struct.Struct("<II")  # payload length, CRC32 of the payload
-_META = struct.Struct("<I")  # length of the JSON header inside the payload
+# A frame's header: a mark, then when, threshold, rows, columns and the lengths of the endpoint,
+# request id and version (UTF-8, after the header). Packed, not JSON: a third of the cost on the
+# request path, a fifth in the capture process.
+_MARK = b"FDJ2"
+_HEADER = struct.Struct("<4sqdIIHHH")
+_JSON_META = struct.Struct("<I")  # frames written before: the length of a JSON header
 
 
 @dataclass(frozen=True)
@@ -57,23 +62,19 @@ class JournaledAnswer:
 
 
 def encode(entry: Entry) -> bytes:
-    """One entry as a frame: a JSON header, then the matrix, ids and probabilities as raw bytes."""
+    """One entry as a frame: a packed header and its texts, then the matrix, ids and
+    probabilities as raw bytes."""
     scored = entry.scored
     matrix = np.ascontiguousarray(scored.matrix, dtype=np.float32)
-    header = json.dumps(
-        {
-            "t": entry.scored_at_us,
-            "e": entry.endpoint,
-            "r": entry.request_id,
-            "v": scored.model.version,
-            "h": scored.model.threshold,
-            "shape": list(matrix.shape),
-        }
-    ).encode()
+    rows, columns = matrix.shape
+    texts = [entry.endpoint.encode(), entry.request_id.encode(), scored.model.version.encode()]
+    header = _HEADER.pack(
+        _MARK, entry.scored_at_us, scored.model.threshold, rows, columns, *map(len, texts)
+    )
     payload = b"".join(
         (
-            _META.pack(len(header)),
             header,
+            *texts,
             matrix.tobytes(),
             np.ascontiguousarray(scored.ids, dtype=np.float64).tobytes(),
             np.ascontiguousarray(scored.probabilities, dtype=np.float64).tobytes(),
@@ -83,17 +84,36 @@ def encode(entry: Entry) -> bytes:
 
 
 def _decode(payload: bytes) -> Entry:
-    (size,) = _META.unpack_from(payload)
-    header = json.loads(payload[_META.size : _META.size + size])
+    if payload[: len(_MARK)] != _MARK:
+        return _decode_json_header(payload)
+    _, at_us, threshold, rows, columns, *lengths = _HEADER.unpack_from(payload)
+    at = _HEADER.size
+    texts = []
+    for length in lengths:
+        texts.append(payload[at : at + length].decode())
+        at += length
+    endpoint, request_id, version = texts
+    answer = _arrays(payload, at, rows, columns, JournaledModel(version, threshold))
+    return Entry(at_us, endpoint, answer, request_id)
+
+
+def _decode_json_header(payload: bytes) -> Entry:
+    (size,) = _JSON_META.unpack_from(payload)
+    header = json.loads(payload[_JSON_META.size : _JSON_META.size + size])
     rows, columns = header["shape"]
-    at = _META.size + size
+    model = JournaledModel(str(header["v"]), float(header["h"]))
+    answer = _arrays(payload, _JSON_META.size + size, rows, columns, model)
+    return Entry(int(header["t"]), str(header["e"]), answer, str(header["r"]))
+
+
+def _arrays(
+    payload: bytes, at: int, rows: int, columns: int, model: JournaledModel
+) -> JournaledAnswer:
     matrix = np.frombuffer(payload, np.float32, rows * columns, at).reshape(rows, columns)
     at += matrix.nbytes
     ids = np.frombuffer(payload, np.float64, rows, at)
     probabilities = np.frombuffer(payload, np.float64, rows, at + ids.nbytes)
-    model = JournaledModel(str(header["v"]), float(header["h"]))
-    answer = JournaledAnswer(matrix, ids, probabilities, model)
-    return Entry(int(header["t"]), str(header["e"]), answer, str(header["r"]))
+    return JournaledAnswer(matrix, ids, probabilities, model)
 
 
 @dataclass(frozen=True)
@@ -119,7 +139,7 @@ def read_segment(data: bytes) -> Replayed:
             return Replayed(entries, 1)
         try:
             entries.append(_decode(payload))
-        except (ValueError, KeyError, TypeError, struct.error):
+        except (ValueError, KeyError, TypeError, struct.error, UnicodeDecodeError):
             return Replayed(entries, 1)  # a whole frame of nonsense: as torn as a short one
         at += _FRAME.size + length
     return Replayed(entries, 0)

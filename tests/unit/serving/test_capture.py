@@ -494,3 +494,22 @@ def test_with_a_companion_a_request_the_journal_refused_is_batched_by_the_worker
     assert worker.stats.errors["journal_write"] == 1
     assert worker.flush() == 4 and worker.send().rows == 4
     assert len(_ids_in_lake(store)) == 4
+
+
+def test_a_batch_file_is_zstd_with_dictionaries_only_for_its_text_columns(
+    store: ScoredStore, holder: ModelHolder, month_frame: pd.DataFrame
+) -> None:
+    import pyarrow.parquet as pq
+
+    table = scored_table(
+        [Entry(0, "/score", s) for s in _requests(holder, month_frame, [50])], BANDS
+    )
+    (file,) = store.batch_files(table, "w-1")
+    metadata = pq.read_metadata(pa.BufferReader(file.data)).row_group(0)
+    chunks = {
+        metadata.column(i).path_in_schema: metadata.column(i) for i in range(table.num_columns)
+    }
+    assert {chunk.compression for chunk in chunks.values()} == {"ZSTD"}
+    with_dictionary = {name for name, chunk in chunks.items() if chunk.has_dictionary_page}
+    assert with_dictionary == {"request_id", "risk_level", "model_version", "endpoint"}
+    assert pq.read_table(pa.BufferReader(file.data)).equals(table)

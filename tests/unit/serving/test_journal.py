@@ -4,9 +4,12 @@ batch was already sent is not sent twice, and a live worker's segment is never t
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -138,3 +141,39 @@ def test_a_frame_cut_anywhere_or_with_a_flipped_byte_ends_the_reading_there(cut:
         replayed = read_segment(data)
         assert [e.request_id for e in replayed.entries] == ["r0", "r1"] and replayed.torn == 1
     assert read_segment(whole).torn == 0 and len(read_segment(whole).entries) == 3
+
+
+def test_a_frame_round_trips_every_field_and_a_frame_of_the_earlier_json_header_still_reads() -> (
+    None
+):
+    answer = _answer(40, 3)
+    entry = Entry(1_765_000_000_123_456, "/explain", answer, "req-é")
+    (read,) = read_segment(encode(entry)).entries
+    assert (read.scored_at_us, read.endpoint, read.request_id) == (entry[0], "/explain", "req-é")
+    assert (read.scored.model.version, read.scored.model.threshold) == ("7", 0.4)
+    np.testing.assert_array_equal(read.scored.matrix, answer.matrix)
+    np.testing.assert_array_equal(read.scored.ids, answer.ids)
+    np.testing.assert_array_equal(read.scored.probabilities, answer.probabilities)
+
+    # A segment a worker of the version before wrote (JSON header) is recovered all the same
+    header = json.dumps(
+        {"t": 5, "e": "/score", "r": "old", "v": "6", "h": 0.3, "shape": [3, len(FEATURES)]}
+    ).encode()
+    payload = b"".join(
+        (
+            struct.pack("<I", len(header)),
+            header,
+            answer.matrix.tobytes(),
+            answer.ids.tobytes(),
+            answer.probabilities.tobytes(),
+        )
+    )
+    frame = struct.pack("<II", len(payload), zlib.crc32(payload)) + payload
+    (old,) = read_segment(frame).entries
+    assert (old.scored_at_us, old.endpoint, old.request_id, old.scored.model.version) == (
+        5,
+        "/score",
+        "old",
+        "6",
+    )
+    np.testing.assert_array_equal(old.scored.matrix, answer.matrix)
