@@ -8,18 +8,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-from fraud_detection.config import Settings
 from fraud_detection.core.capacity import capacity_share, capacity_threshold
 from fraud_detection.core.evaluation import predict_proba
 from fraud_detection.core.features import FEATURES, feature_matrix
 from fraud_detection.core.tags import VersionTags
+from fraud_detection.settings.capacity import CapacitySettings
 from fraud_detection.steps.ports import ModelWriter, ScoredReader
 
 DAYS_A_MONTH = 30.44  # a month's holdout, as days of traffic, for a weekly capacity
+
+
+class ReviewCapacitySettings(Protocol):
+    """The fraud team's capacity, as a share or as reviews a week (either may be unset)."""
+
+    @property
+    def review_capacity(self) -> float | None: ...
+    @property
+    def review_capacity_per_week(self) -> int | None: ...
+
+
+class TrafficFloorSettings(Protocol):
+    """How many captured records stand for traffic before the holdout stands in."""
+
+    @property
+    def replay_min_records(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -35,7 +52,7 @@ class Traffic:
         return len(self.matrix)
 
 
-def read_traffic(scored: ScoredReader, settings: Settings, today: date) -> Traffic:
+def read_traffic(scored: ScoredReader, settings: CapacitySettings, today: date) -> Traffic:
     """The captured applications of the last ``replay_days`` days before ``today``."""
     since = today - timedelta(days=settings.replay_days)
     table = scored.read(since=since, until=today - timedelta(days=1), columns=list(FEATURES))
@@ -43,7 +60,7 @@ def read_traffic(scored: ScoredReader, settings: Settings, today: date) -> Traff
 
 
 def traffic_or_holdout(
-    traffic: Traffic | None, settings: Settings, holdout: pd.DataFrame, month_rows: int
+    traffic: Traffic | None, settings: TrafficFloorSettings, holdout: pd.DataFrame, month_rows: int
 ) -> Traffic:
     """The captured traffic when it has enough records, else the month's holdout (its days:
     the month's, in proportion to its share of the month's rows)."""
@@ -53,7 +70,7 @@ def traffic_or_holdout(
     return Traffic(feature_matrix(holdout), days, False)
 
 
-def capacity_of(settings: Settings, traffic: Traffic) -> float | None:
+def capacity_of(settings: ReviewCapacitySettings, traffic: Traffic) -> float | None:
     """The capacity as a share of this traffic, or None when no capacity is set."""
     return capacity_share(
         settings.review_capacity, settings.review_capacity_per_week, traffic.records, traffic.days
@@ -61,7 +78,7 @@ def capacity_of(settings: Settings, traffic: Traffic) -> float | None:
 
 
 def cut_threshold(
-    registry: ModelWriter, settings: Settings, version: str, traffic: Traffic
+    registry: ModelWriter, settings: ReviewCapacitySettings, version: str, traffic: Traffic
 ) -> float | None:
     """Set ``version``'s threshold to flag the capacity of ``traffic`` → the new threshold
     (None and nothing written when no capacity is set)."""

@@ -10,14 +10,14 @@ carry them to ``/model`` and ``fraud-detection status``; the paired difference i
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Protocol
 
 import numpy as np
 
-from fraud_detection.config import Settings
 from fraud_detection.core.capacity import capacity_threshold, share_flagged
 from fraud_detection.core.dataset import stable_seed
 from fraud_detection.core.evaluation import PairedComparison, metrics_at, paired_bootstrap
-from fraud_detection.steps.capacity import Traffic, capacity_of
+from fraud_detection.steps.capacity import ReviewCapacitySettings, Traffic, capacity_of
 from fraud_detection.steps.judging import Evaluation, HoldoutScores
 
 # The figures at capacity kept with a version's holdout metrics (core/tags.py HOLDOUT_METRICS).
@@ -27,6 +27,19 @@ AT_CAPACITY = (
     "capacity_share",
     "flagged_at_capacity",
 )
+
+
+class PairedBootstrapSettings(Protocol):
+    """How the paired bootstrap resamples: how many times, from which seed."""
+
+    @property
+    def bootstrap_samples(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+
+
+class CapacityGateSettings(ReviewCapacitySettings, PairedBootstrapSettings, Protocol):
+    """The capacity to judge at and the bootstrap that compares the models there."""
 
 
 def figures_at_capacity(
@@ -44,7 +57,7 @@ def figures_at_capacity(
 
 
 def precision_difference(
-    scores: HoldoutScores, share: float, settings: Settings
+    scores: HoldoutScores, share: float, settings: PairedBootstrapSettings
 ) -> PairedComparison | None:
     """Challenger − champion precision, each flagging ``share`` of the same holdout rows, with
     the project's paired bootstrap (None without a champion)."""
@@ -61,7 +74,9 @@ def precision_difference(
     )
 
 
-def at_capacity(settings: Settings, evaluation: Evaluation, traffic: Traffic) -> Evaluation:
+def at_capacity(
+    settings: CapacityGateSettings, evaluation: Evaluation, traffic: Traffic
+) -> Evaluation:
     """The evaluation with each model's figures at capacity among its holdout metrics and the
     paired precision difference; unchanged without a capacity. The challenger's are at its own
     capacity cut (the threshold it will serve with); the champion's at the score that flags the

@@ -10,7 +10,6 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from fraud_detection.config import Settings
 from fraud_detection.core import plots
 from fraud_detection.core.dataset import MonthSplit, stable_seed
 from fraud_detection.core.lineage import PartitionRef, RunRecord
@@ -24,6 +23,7 @@ from fraud_detection.core.training import (
     refit_parts,
     train_parts,
 )
+from fraud_detection.settings.training import TrainingSettings
 from fraud_detection.steps import pool
 from fraud_detection.steps.intake import MonthData
 from fraud_detection.steps.pool import TrainingInputs
@@ -57,6 +57,39 @@ class Registration:
     refit_of: str | None = None
 
 
+class FitOrderSettings(Protocol):
+    """What a fit is ordered from: the booster's parameters, the training plan, the seed."""
+
+    @property
+    def xgb(self) -> XGBoostParams: ...
+    @property
+    def seed(self) -> int: ...
+    def training_plan(self) -> TrainingPlan: ...
+
+
+class RunParamsSettings(Protocol):
+    """The settings a training run logs as its parameters (safe to log)."""
+
+    def public_params(self) -> dict[str, str]: ...
+
+
+class ChallengerDefaultsSettings(Protocol):
+    """What a challenger falls back on when its version's tags do not say."""
+
+    @property
+    def default_threshold(self) -> float: ...
+    @property
+    def train_positive_rate(self) -> float: ...
+
+
+class ChallengerSettings(FitOrderSettings, RunParamsSettings, ChallengerDefaultsSettings, Protocol):
+    """What training and registering the month's challenger reads."""
+
+
+class RefitSettings(FitOrderSettings, RunParamsSettings, Protocol):
+    """What refitting the judged recipe on the whole month reads."""
+
+
 @dataclass(frozen=True)
 class FitOrder:
     """What every fit is given, wherever it runs: the booster's parameters, the training plan
@@ -67,7 +100,7 @@ class FitOrder:
     seed: int
 
     @classmethod
-    def of(cls, settings: Settings, month: str) -> FitOrder:
+    def of(cls, settings: FitOrderSettings, month: str) -> FitOrder:
         return cls(settings.xgb, settings.training_plan(), stable_seed(settings.seed, month))
 
 
@@ -95,7 +128,7 @@ class LocalFitter:
     external_memory_rows: int = 0  # 0: never
 
     @classmethod
-    def of(cls, settings: Settings) -> LocalFitter:
+    def of(cls, settings: TrainingSettings) -> LocalFitter:
         return cls(pool.HistoryFloor.of(settings), settings.external_memory_rows)
 
     def gather(
@@ -128,7 +161,10 @@ LOCAL = LocalFitter()
 
 
 def train_challenger(
-    registry: ModelWriter, settings: Settings, inputs: TrainingInputs, fitter: Fitter = LOCAL
+    registry: ModelWriter,
+    settings: ChallengerSettings,
+    inputs: TrainingInputs,
+    fitter: Fitter = LOCAL,
 ) -> Challenger:
     """Train and register the month's challenger, or return the version already registered."""
     month = inputs.month
@@ -150,7 +186,7 @@ def train_challenger(
 
 
 def _challenger_of(
-    month: str, version: VersionView, settings: Settings, *, reused: bool
+    month: str, version: VersionView, settings: ChallengerDefaultsSettings, *, reused: bool
 ) -> Challenger:
     tags = version.tags
     return Challenger(
@@ -169,7 +205,10 @@ def _challenger_of(
 
 
 def log_and_register(
-    registry: ModelWriter, settings: Settings, trained: TrainedModel, registration: Registration
+    registry: ModelWriter,
+    settings: RunParamsSettings,
+    trained: TrainedModel,
+    registration: Registration,
 ) -> str:
     """One MLflow run (params, metrics, weights per month, lineage, UBJ model) → its version."""
     tags = VersionTags(
@@ -219,7 +258,7 @@ def _weights_json(trained: TrainedModel) -> str:
 
 def refit(
     registry: ModelWriter,
-    settings: Settings,
+    settings: RefitSettings,
     inputs: TrainingInputs,
     challenger: Challenger,
     fitter: Fitter = LOCAL,

@@ -5,12 +5,12 @@ alarm has a reference."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from fraud_detection.adapters.model_files import load_model_file
-from fraud_detection.config import Settings
 from fraud_detection.core.dataset import split_month
 from fraud_detection.core.evaluation import metrics_at, predict_proba
 from fraud_detection.core.features import TARGET_COLUMN, feature_matrix
@@ -20,6 +20,22 @@ from fraud_detection.core.tags import EXTERNAL_MONTH, HOLDOUT_METRICS, Role, Ver
 from fraud_detection.steps.first_champion import BOOTSTRAP_HOLDOUT, FirstChampion
 from fraud_detection.steps.intake import BASE, fetch, validate
 from fraud_detection.steps.ports import AliasWriter, LakeReader, ModelWriter
+
+
+class BaseMeasureSettings(Protocol):
+    """What measuring a model on the base history's holdout reads."""
+
+    @property
+    def seed(self) -> int: ...
+    @property
+    def default_threshold(self) -> float: ...
+
+
+class FileChampionSettings(BaseMeasureSettings, Protocol):
+    """What making a model file the first champion reads: the alias too."""
+
+    @property
+    def champion_alias(self) -> str: ...
 
 
 def register_model_file(
@@ -49,7 +65,11 @@ def register_model_file(
 
 
 def bootstrap_from_file(
-    registry: AliasWriter, lake: LakeReader, settings: Settings, path: Path, threshold: float
+    registry: AliasWriter,
+    lake: LakeReader,
+    settings: FileChampionSettings,
+    path: Path,
+    threshold: float,
 ) -> FirstChampion:
     """The first champion from a model file, measured on the base history's holdout.
 
@@ -76,7 +96,7 @@ def bootstrap_from_file(
 
 
 def measure_on_base(
-    registry: ModelWriter, settings: Settings, version: str, base: pd.DataFrame
+    registry: ModelWriter, settings: BaseMeasureSettings, version: str, base: pd.DataFrame
 ) -> dict[str, float]:
     """Score a version on the base history's holdout (the rows a bootstrapped champion is
     measured on) and tag it with the figures, as the first champion: the data alarm's reference

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-from fraud_detection.config import Settings
 from fraud_detection.core.capacity import capacity_threshold
 from fraud_detection.core.dataset import split_month
 from fraud_detection.core.evaluation import metrics_at, predict_proba
@@ -16,12 +16,30 @@ from fraud_detection.core.features import TARGET_COLUMN, feature_matrix
 from fraud_detection.core.lineage import lineage_hash
 from fraud_detection.core.tags import Role, Verdict, VersionTags
 from fraud_detection.core.training import TrainedModel, TrainingPart, train_parts
-from fraud_detection.steps.capacity import capacity_of, traffic_or_holdout
-from fraud_detection.steps.challengers import Registration, log_and_register
+from fraud_detection.steps.capacity import (
+    ReviewCapacitySettings,
+    TrafficFloorSettings,
+    capacity_of,
+    traffic_or_holdout,
+)
+from fraud_detection.steps.challengers import (
+    FitOrderSettings,
+    Registration,
+    RunParamsSettings,
+    log_and_register,
+)
 from fraud_detection.steps.intake import BASE, MonthData
 from fraud_detection.steps.ports import ModelWriter
 
 BOOTSTRAP_HOLDOUT = 0.2  # of the base history, held out for the first champion's metrics
+
+
+class CapacityCutSettings(ReviewCapacitySettings, TrafficFloorSettings, Protocol):
+    """What cutting the first champion's threshold for the team's capacity reads."""
+
+
+class FirstChampionSettings(FitOrderSettings, RunParamsSettings, CapacityCutSettings, Protocol):
+    """What training and registering the first champion reads."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +52,7 @@ class FirstChampion:
 
 
 def bootstrap_champion(
-    registry: ModelWriter, settings: Settings, base: MonthData, clean: pd.DataFrame
+    registry: ModelWriter, settings: FirstChampionSettings, base: MonthData, clean: pd.DataFrame
 ) -> FirstChampion:
     """Train the first champion on the base history (holding part of it out for its metrics)."""
     champion = registry.champion()
@@ -83,7 +101,10 @@ def bootstrap_champion(
 
 
 def _cut_for_capacity(
-    settings: Settings, trained: TrainedModel, holdout: pd.DataFrame, probability: np.ndarray
+    settings: CapacityCutSettings,
+    trained: TrainedModel,
+    holdout: pd.DataFrame,
+    probability: np.ndarray,
 ) -> TrainedModel:
     """With a review capacity, the first champion's threshold flags it on the base's holdout
     (no traffic yet: the holdout stands in, as a month's worth of applications)."""

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from fraud_detection.adapters.partition_files import column_names, decode_columns
-from fraud_detection.config import Settings
 from fraud_detection.core.dataset import MonthSplit, month_age
 from fraud_detection.core.features import (
     COLUMN_ALIASES,
@@ -26,6 +25,7 @@ from fraud_detection.core.lineage import PartitionRef, lineage_hash
 from fraud_detection.core.recipe import recency_weight
 from fraud_detection.core.training import TrainingPart
 from fraud_detection.core.training_batches import Batch, batch_of_columns
+from fraud_detection.settings.training import TrainingSettings
 from fraud_detection.steps.intake import BASE, MonthData, MonthError, fetch, validate_streamed
 from fraud_detection.steps.maturity import immature_months
 from fraud_detection.steps.ports import LakeReader, RegistryReader
@@ -42,7 +42,7 @@ class HistoryFloor:
     half_life: float = 0.0
 
     @classmethod
-    def of(cls, settings: Settings) -> HistoryFloor:
+    def of(cls, settings: TrainingSettings) -> HistoryFloor:
         return cls(settings.history_floor, settings.history_half_life_months)
 
     def keeps(self, age: float) -> bool:
