@@ -18,7 +18,7 @@ from fraud_detection.core.capacity import capacity_threshold, share_flagged
 from fraud_detection.core.dataset import stable_seed
 from fraud_detection.core.evaluation import PairedComparison, metrics_at, paired_bootstrap
 from fraud_detection.steps.capacity import ReviewCapacitySettings, Traffic, capacity_of
-from fraud_detection.steps.judging import Evaluation, HoldoutScores
+from fraud_detection.steps.judging import Evaluation, HoldoutScores, PairedBootstrapSettings
 
 # The figures at capacity kept with a version's holdout metrics (core/tags.py HOLDOUT_METRICS).
 AT_CAPACITY = (
@@ -27,15 +27,6 @@ AT_CAPACITY = (
     "capacity_share",
     "flagged_at_capacity",
 )
-
-
-class PairedBootstrapSettings(Protocol):
-    """How the paired bootstrap resamples: how many times, from which seed."""
-
-    @property
-    def bootstrap_samples(self) -> int: ...
-    @property
-    def seed(self) -> int: ...
 
 
 class CapacityGateSettings(ReviewCapacitySettings, PairedBootstrapSettings, Protocol):

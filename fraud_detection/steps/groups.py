@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from fraud_detection.config import Settings
 from fraud_detection.core.dataset import stable_seed
 from fraud_detection.core.group_gate import AttributeComparison, GroupLimits, group_holds
 from fraud_detection.core.group_spec import parse_attributes
@@ -24,6 +23,7 @@ from fraud_detection.core.groups import (
 )
 from fraud_detection.core.holds import Hold
 from fraud_detection.core.score_shift import ScoreShift, score_shifts
+from fraud_detection.settings.fairness import FairnessSettings
 from fraud_detection.steps.judging import HoldoutScores
 from fraud_detection.steps.ports import ModelWriter
 
@@ -58,7 +58,39 @@ def at_share(probability: np.ndarray, share: float) -> np.ndarray:
     return np.asarray(probability >= cut)
 
 
-def limits_of(settings: Settings) -> GroupLimits:
+class GroupLimitSettings(Protocol):
+    """How far a group may fall behind the rest before the gate holds."""
+
+    @property
+    def group_tolerance(self) -> float: ...
+    @property
+    def group_ratio_limit(self) -> float: ...
+    @property
+    def group_min_rows(self) -> int: ...
+    @property
+    def group_log_odds_tolerance(self) -> float: ...
+
+
+class GroupFiguresSettings(Protocol):
+    """Which groups to figure, and the bootstrap their figures' intervals come from."""
+
+    @property
+    def group_attributes(self) -> list[str]: ...
+    @property
+    def group_bootstrap_samples(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+
+
+class GroupCheckSettings(GroupLimitSettings, GroupFiguresSettings, Protocol):
+    """What the gate's group check reads: the limits, the groups, and the holdout size from
+    which score shifts are judged."""
+
+    @property
+    def group_min_holdout(self) -> int: ...
+
+
+def limits_of(settings: GroupLimitSettings) -> GroupLimits:
     return GroupLimits(
         settings.group_tolerance,
         settings.group_ratio_limit,
@@ -80,7 +112,7 @@ def _score_shifts(
 
 
 def judge_groups(
-    settings: Settings, scores: HoldoutScores, holdout: pd.DataFrame
+    settings: GroupCheckSettings, scores: HoldoutScores, holdout: pd.DataFrame
 ) -> GroupJudgement:
     """Each attribute's figures for challenger and champion on the same rows, and the holds."""
     y = scores.y
@@ -232,6 +264,6 @@ def groups_section(judgement: GroupJudgement | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def holdout_levels(settings: Settings, holdout: pd.DataFrame) -> dict[str, np.ndarray]:
+def holdout_levels(settings: FairnessSettings, holdout: pd.DataFrame) -> dict[str, np.ndarray]:
     """Each attribute's level per holdout row (for a reader outside the step)."""
     return {a.name: a.levels(holdout) for a in parse_attributes(settings.group_attributes)}

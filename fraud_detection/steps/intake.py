@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from fraud_detection.adapters.partition_files import LakeError, decode, decode_chunks
-from fraud_detection.config import Settings
 from fraud_detection.core.dataset import MonthSplit, split_month, stable_seed
 from fraud_detection.core.features import (
     ID_COLUMN,
@@ -21,6 +20,7 @@ from fraud_detection.core.features import (
 from fraud_detection.core.lineage import PartitionRef
 from fraud_detection.core.recipe import validation_split
 from fraud_detection.core.tags import BASE_MONTH, QuarantineRecord, utc_now
+from fraud_detection.settings.training import TrainingSettings
 from fraud_detection.steps.ports import DecisionWriter, LakeReader
 
 BASE = BASE_MONTH
@@ -121,14 +121,14 @@ def _from_row(problems: list[Problem], offset: int) -> list[Problem]:
     return [replace(p, rows=tuple(r + offset for r in p.rows)) for p in problems]
 
 
-def split(settings: Settings, month: str, clean: pd.DataFrame) -> MonthSplit:
+def split(settings: TrainingSettings, month: str, clean: pd.DataFrame) -> MonthSplit:
     """The month's training part and holdout, once (same month and seed → same rows)."""
     return split_month(
         clean, holdout_fraction=settings.holdout_fraction, seed=settings.seed, month=month
     )
 
 
-def check_judgeable(settings: Settings, data: MonthData, clean: pd.DataFrame) -> None:
+def check_judgeable(settings: TrainingSettings, data: MonthData, clean: pd.DataFrame) -> None:
     """Refuse a month too small to be judged or to choose a threshold on (it is quarantined).
 
     The holdout and the validation slice are the ones the run will use (same split, same

@@ -7,11 +7,11 @@ verdict), so the comparison is a step of its own that a user sees, times and ret
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-from fraud_detection.config import Settings
 from fraud_detection.core.alarm import Alarm, data_alarm
 from fraud_detection.core.dataset import stable_seed
 from fraud_detection.core.evaluation import (
@@ -25,7 +25,9 @@ from fraud_detection.core.features import FEATURES, TARGET_COLUMN, feature_matri
 from fraud_detection.core.gate import Decision, PairedTest, decide, prior_corrected
 from fraud_detection.core.holds import Hold, held_or
 from fraud_detection.core.model_inputs import used_features
+from fraud_detection.core.params import GateRule
 from fraud_detection.core.tags import BASE_MONTH, EXTERNAL_MONTH, Verdict, VersionTags
+from fraud_detection.settings.training import TrainingSettings
 from fraud_detection.steps.challengers import Challenger
 from fraud_detection.steps.ports import ModelWriter, RegistryReader, VersionView
 
@@ -125,8 +127,28 @@ def _compared_version(champion: VersionView | None, challenger: Challenger) -> s
     return champion.version
 
 
+class PairedBootstrapSettings(Protocol):
+    """How the paired bootstrap resamples: how many times, from which seed."""
+
+    @property
+    def bootstrap_samples(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+
+
+class ComparisonSettings(PairedBootstrapSettings, Protocol):
+    """What judging a challenger against the champion reads: the gate's rule, the bootstrap
+    and the data alarm's limits."""
+
+    def gate_rule(self) -> GateRule: ...
+    @property
+    def alarm_auc_drop(self) -> float: ...
+    @property
+    def alarm_rate_factor(self) -> float: ...
+
+
 def evaluate(
-    registry: ModelWriter, settings: Settings, challenger: Challenger, holdout: pd.DataFrame
+    registry: ModelWriter, settings: TrainingSettings, challenger: Challenger, holdout: pd.DataFrame
 ) -> HoldoutScores:
     """Score the challenger and the champion on the same holdout: probabilities and metrics."""
     champion = registry.champion()
@@ -166,7 +188,7 @@ def evaluate(
 
 
 def compare_with_champion(
-    registry: RegistryReader, settings: Settings, scores: HoldoutScores
+    registry: RegistryReader, settings: ComparisonSettings, scores: HoldoutScores
 ) -> Evaluation:
     """Judge the scores: the gate's paired test, the PR-AUC bootstrap, the data alarm, the verdict."""
     y, p_new, p_old = scores.y, scores.challenger_probability, scores.champion_probability

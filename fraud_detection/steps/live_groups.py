@@ -9,19 +9,18 @@ from datetime import datetime
 
 import pandas as pd
 
-from fraud_detection.config import Settings
 from fraud_detection.core.contract import ID_COLUMN, TARGET_COLUMN
 from fraud_detection.core.dataset import stable_seed
 from fraud_detection.core.group_spec import parse_attributes
 from fraud_detection.core.groups import FIGURES, AttributeFigures, group_figures, poisson_weights
 from fraud_detection.core.outcomes import SCORE_COLUMNS, last_scores
 from fraud_detection.core.scored import IS_FRAUD, SCORED_AT
-from fraud_detection.steps.groups import FIGURE_SHORT, metric_key
+from fraud_detection.steps.groups import FIGURE_SHORT, GroupFiguresSettings, metric_key
 from fraud_detection.steps.ports import ModelWriter, ScoredReader
 
 
 def served_groups(
-    settings: Settings, scored: ScoredReader, labels: pd.DataFrame, *, cutoff: datetime
+    settings: GroupFiguresSettings, scored: ScoredReader, labels: pd.DataFrame, *, cutoff: datetime
 ) -> tuple[AttributeFigures, ...]:
     """Every attribute's figures over the month's applications the service scored (none: ())."""
     import pyarrow as pa
