@@ -10,11 +10,11 @@ from datetime import date
 
 import pandas as pd
 
-from fraud_detection.config import Settings
 from fraud_detection.core.features import TARGET_COLUMN
 from fraud_detection.core.holds import Hold
 from fraud_detection.core.maturity import IMMATURE_TAG, MaturityRule, MonthLabels, maturity_holds
 from fraud_detection.core.tags import BASE_MONTH, EXTERNAL_MONTH, Verdict, VersionTags
+from fraud_detection.settings.capacity import CapacitySettings
 from fraud_detection.steps.ports import DecisionWriter, LakeReader, RegistryReader
 
 
@@ -37,7 +37,7 @@ def reference_rates(registry: RegistryReader, month: str, history: int) -> list[
     return [t.holdout["fraud_rate"] for t in matured[-history:]]
 
 
-def rule_of(settings: Settings) -> MaturityRule:
+def rule_of(settings: CapacitySettings) -> MaturityRule:
     return MaturityRule(
         settings.label_maturity_days, settings.maturity_confidence, settings.maturity_rate_spread
     )
@@ -45,7 +45,7 @@ def rule_of(settings: Settings) -> MaturityRule:
 
 def check_maturity(
     registry: RegistryReader,
-    settings: Settings,
+    settings: CapacitySettings,
     month: str,
     clean: pd.DataFrame,
     labels_as_of: date | None,

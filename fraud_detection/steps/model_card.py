@@ -10,12 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from fraud_detection.config import Settings
 from fraud_detection.core.contract import DERIVED_COLUMN, INPUTS
 from fraud_detection.core.features import FEATURES
 from fraud_detection.core.lineage import PartitionRef
 from fraud_detection.core.model_inputs import INPUTS_LEFT_OUT_PARAM
 from fraud_detection.core.signatures import AliasChange, ReviewRecord
+from fraud_detection.steps.capacity import ReviewCapacitySettings
 from fraud_detection.steps.ports import RegistryReader, VersionView
 from fraud_detection.steps.signing import DecisionRecord
 
@@ -172,7 +172,7 @@ def _history(version: str, changes: Sequence[AliasChange]) -> str:
     )
 
 
-def _capacity_note(settings: Settings) -> str:
+def _capacity_note(settings: ReviewCapacitySettings) -> str:
     """How the threshold was cut: for the team's capacity, or by F1 on the validation slice."""
     if settings.review_capacity is not None:
         return (
@@ -187,7 +187,7 @@ def _capacity_note(settings: Settings) -> str:
     return ", the cut-off with the best F1 on the month's validation slice (no capacity set)."
 
 
-def _limits(metrics: Mapping[str, float], version: VersionView, settings: Settings) -> str:
+def _limits(metrics: Mapping[str, float], version: VersionView, refresh_interval_s: float) -> str:
     rate = version.tags.holdout.get("fraud_rate")
     rows = metrics.get("holdout_rows")
     frauds = None if rate is None or rows is None else round(rate * rows)
@@ -203,13 +203,27 @@ def _limits(metrics: Mapping[str, float], version: VersionView, settings: Settin
             f"- {few}",
             "- Labels arrive late: recent months under-count fraud until they mature.",
             "- The monitor watches input and score drift and the share flagged per group; "
-            f"the service follows the champion every {settings.refresh_interval_s:g} s.",
+            f"the service follows the champion every {refresh_interval_s:g} s.",
         ]
     )
 
 
+class CardSettings(ReviewCapacitySettings, Protocol):
+    """What a model card says of the settings: the model's name and use, the default
+    threshold, how the threshold was cut and how often the service follows the champion."""
+
+    @property
+    def model_name(self) -> str: ...
+    @property
+    def model_card_intended_use(self) -> str: ...
+    @property
+    def default_threshold(self) -> float: ...
+    @property
+    def refresh_interval_s(self) -> float: ...
+
+
 def build_card(
-    registry: LineageView, source: CardSource, settings: Settings, number: str
+    registry: LineageView, source: CardSource, settings: CardSettings, number: str
 ) -> ModelCard:
     """The card of ``number`` from its tags, run figures, lineage and the signed history."""
     version = registry.version(number)
@@ -237,7 +251,7 @@ def build_card(
         "The gate's reasoning": tags.decision_reason or "No decision recorded.",
         "Review": _review(version, changes),
         "Inputs": _inputs(params),
-        "Known limits": _limits(metrics, version, settings),
+        "Known limits": _limits(metrics, version, settings.refresh_interval_s),
         "History": _history(number, changes),
     }
     facts = {
@@ -258,7 +272,7 @@ class CardStore(CardSource, Protocol):
 
 
 def publish_card(
-    registry: LineageView, store: CardStore, settings: Settings, number: str
+    registry: LineageView, store: CardStore, settings: CardSettings, number: str
 ) -> ModelCard:
     """Build the card and keep it in the version's run (``model_card.md``), its first
     paragraph as the version's description, so the registry page says what each version is."""
