@@ -20,7 +20,6 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from fraud_detection.config import Settings
 from fraud_detection.core.contract import ID_COLUMN
 from fraud_detection.core.dataset import stable_seed
 from fraud_detection.core.drift import DriftResult, NotComparable, measure_drift
@@ -52,9 +51,11 @@ from fraud_detection.steps.monitor_capacity import CapacityWatch, watch_capacity
 from fraud_detection.steps.monitor_groups import (
     FlaggedRows,
     GroupShare,
+    GroupWatchSettings,
     group_shares,
     groups_passed,
 )
+from fraud_detection.steps.monitor_settings import ReferenceSettings, WindowComparisonSettings
 from fraud_detection.steps.ports import LakeReader, MonitorRegistry, ScoredReader
 
 WINDOW_COLUMNS = (
@@ -174,7 +175,7 @@ def read_window(scored: ScoredReader, window: Window, *, sample_rows: int, seed:
 
 
 def build_reference(
-    lake: LakeReader, registry: MonitorRegistry, settings: Settings
+    lake: LakeReader, registry: MonitorRegistry, settings: ReferenceSettings
 ) -> Reference | NoReference:
     """The champion's reference, or why there is none (no champion, no lineage)."""
     champion = registry.champion()
@@ -223,7 +224,7 @@ def compare(
     data: WindowData,
     reference: Reference | NoReference,
     rejections: Rejections | None,
-    settings: Settings,
+    settings: WindowComparisonSettings,
 ) -> MonitorResult:
     """Drift per input and of the score, band shares, rejected rate, limits, headline."""
     traffic = data.traffic
@@ -254,7 +255,9 @@ def compare(
     )
 
 
-def _groups(data: WindowData, ref: Reference | None, settings: Settings) -> list[GroupShare]:
+def _groups(
+    data: WindowData, ref: Reference | None, settings: GroupWatchSettings
+) -> list[GroupShare]:
     """Each group's share flagged on the champion's own records in the sampled window (another
     version's decisions are not its to compare) against the champion's reference."""
     sample = data.sample
@@ -265,13 +268,9 @@ def _groups(data: WindowData, ref: Reference | None, settings: Settings) -> list
     window = FlaggedRows(sample, sample[IS_FRAUD].to_numpy(dtype=bool))
     flagged = None if ref is None else ref.frame[PROBABILITY].to_numpy() >= ref.threshold
     reference = None if ref is None or flagged is None else FlaggedRows(ref.frame, flagged)
-    return group_shares(
-        window,
-        reference,
-        parse_attributes(settings.group_attributes),
-        floor=settings.monitor_min_records,
-        limit=settings.monitor_max_group_shift,
-    )
+    attributes = parse_attributes(settings.group_attributes)
+    floor, limit = settings.monitor_min_records, settings.monitor_max_group_shift
+    return group_shares(window, reference, attributes, floor=floor, limit=limit)
 
 
 class ExpiringScores(Protocol):

@@ -13,10 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol
 
-from fraud_detection.config import Settings
 from fraud_detection.core.capacity import DAYS_A_WEEK, capacity_share
 from fraud_detection.core.monitoring import Traffic, Window
+from fraud_detection.steps.capacity import ReviewCapacitySettings
+
+
+class CapacityWatchSettings(ReviewCapacitySettings, Protocol):
+    """The team's capacity and how far the window's share flagged may stray from it."""
+
+    @property
+    def monitor_max_capacity_gap(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,9 @@ def _weeks(
     return periods[::-1]
 
 
-def watch_capacity(window: Window, traffic: Traffic, settings: Settings) -> CapacityWatch | None:
+def watch_capacity(
+    window: Window, traffic: Traffic, settings: CapacityWatchSettings
+) -> CapacityWatch | None:
     """The window's flags against the capacity (None: no capacity set, or nothing scored)."""
     per_week = settings.review_capacity_per_week if settings.review_capacity is None else None
     if traffic.rows == 0 or (settings.review_capacity is None and per_week is None):

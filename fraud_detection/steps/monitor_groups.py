@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,18 @@ from fairlearn.metrics import MetricFrame, count, selection_rate
 
 from fraud_detection.core.group_spec import GroupAttribute
 from fraud_detection.steps.groups import metric_key
+
+
+class GroupWatchSettings(Protocol):
+    """Which groups the monitor watches, from how many records, and how far a group's share
+    flagged may move from the reference's."""
+
+    @property
+    def group_attributes(self) -> list[str]: ...
+    @property
+    def monitor_min_records(self) -> int: ...
+    @property
+    def monitor_max_group_shift(self) -> float: ...
 
 
 @dataclass(frozen=True)

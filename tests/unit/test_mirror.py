@@ -80,6 +80,7 @@ COVERED_ELSEWHERE = {
     "fraud_detection/steps/cluster_training.py": "integration/test_dask_training.py (LocalCluster)",
     "fraud_detection/steps/monitor_page.py": "unit/steps/test_monitor_odd_windows.py (privacy floor)",
     "fraud_detection/steps/monitor_report.py": "unit/steps/test_monitor.py",
+    "fraud_detection/steps/monitor_settings.py": "unit/steps/test_settings_reads.py (protocols only)",
     "fraud_detection/steps/ports.py": "protocols only: mypy checks the adapters and the fakes against them",
     "fraud_detection/steps/report.py": "unit/steps/test_record.py (recorded, then reported)",
     # Command line and service shells
