@@ -5,17 +5,26 @@ past ``replay_max_volume_change`` holds the month for a person, as the fairness 
 
 from __future__ import annotations
 
-from fraud_detection.config import Settings
+from typing import Protocol
+
+from fraud_detection.core.bands import RiskBands
 from fraud_detection.core.evaluation import predict_proba
 from fraud_detection.core.holds import Hold
 from fraud_detection.core.replay import FlaggedSets, Replay, replay, replay_holds
+from fraud_detection.settings.capacity import CapacitySettings
 from fraud_detection.steps.capacity import Traffic
 from fraud_detection.steps.judging import HoldoutScores
 from fraud_detection.steps.ports import ModelWriter
 
 
+class RiskBandSettings(Protocol):
+    """The risk bands the replay counts flags in."""
+
+    def risk_bands(self) -> RiskBands: ...
+
+
 def replay_traffic(
-    registry: ModelWriter, settings: Settings, scores: HoldoutScores, traffic: Traffic
+    registry: ModelWriter, settings: RiskBandSettings, scores: HoldoutScores, traffic: Traffic
 ) -> Replay | None:
     """Both models' flags on the traffic (None without a champion to compare with)."""
     if scores.compared_version is None or scores.champion_threshold is None:
@@ -30,7 +39,7 @@ def replay_traffic(
     return replay(sets, settings.risk_bands(), traffic.days)
 
 
-def holds_of(result: Replay | None, settings: Settings) -> list[Hold]:
+def holds_of(result: Replay | None, settings: CapacitySettings) -> list[Hold]:
     """The replay's hold, if the change in volume passes the limit — only when the team's
     capacity is set: without one the threshold is cut by F1 and how many it flags is not what
     the settings promise (the replay is still reported)."""

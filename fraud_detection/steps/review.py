@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fraud_detection.config import Settings
 from fraud_detection.core.holds import Hold
 from fraud_detection.core.signatures import AliasChange, Answer, ChangeKind, ReviewRecord
 from fraud_detection.core.tags import Role, Verdict, VersionTags, utc_now
+from fraud_detection.settings.review import ReviewSettings
+from fraud_detection.settings.storage import StorageSettings
 from fraud_detection.steps.ports import DecisionWriter, RegistryReader, VersionView
 from fraud_detection.steps.signing import DecisionRecord, SignatureRequired
 
@@ -54,7 +55,7 @@ class ReviewOutcome:
     change: AliasChange | None
 
 
-def approval_holds(settings: Settings) -> list[Hold]:
+def approval_holds(settings: ReviewSettings) -> list[Hold]:
     """With ``FRAUD_PROMOTION_APPROVAL=required`` every promotion waits for a named person."""
     if settings.promotion_approval != "required":
         return []
@@ -107,7 +108,7 @@ def held_version(registry: RegistryReader, month: str) -> Pending:
 def answer(
     registry: DecisionWriter,
     log: DecisionRecord,
-    settings: Settings,
+    settings: StorageSettings,
     month: str,
     given: ReviewAnswer,
 ) -> ReviewOutcome:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from fraud_detection.config import Settings
 from fraud_detection.core.signatures import AliasChange, ChangeKind, Suspension
 from fraud_detection.core.tags import utc_now
+from fraud_detection.settings.storage import StorageSettings
 from fraud_detection.steps.ports import DecisionWriter
 
 
@@ -39,7 +39,21 @@ class HandRegistry(DecisionWriter, Protocol):
     def rollback(self) -> str: ...
 
 
-def require_signature(settings: Settings, by: str, action: str) -> None:
+class SignatureRuleSettings(Protocol):
+    """Whether every change needs a person's name (``required``) or the rule may sign."""
+
+    @property
+    def promotion_approval(self) -> str: ...
+
+
+class HandChangeSettings(SignatureRuleSettings, Protocol):
+    """What a change by hand reads: the signature rule and the alias it moves."""
+
+    @property
+    def champion_alias(self) -> str: ...
+
+
+def require_signature(settings: SignatureRuleSettings, by: str, action: str) -> None:
     """Refuse an unsigned change when every change needs a person's name."""
     if settings.promotion_approval == "required" and not by.strip():
         raise SignatureRequired(
@@ -51,7 +65,7 @@ def require_signature(settings: Settings, by: str, action: str) -> None:
 def promote_by_hand(
     registry: DecisionWriter,
     log: DecisionRecord,
-    settings: Settings,
+    settings: HandChangeSettings,
     version: str,
     *,
     by: str,
@@ -70,7 +84,7 @@ def promote_by_hand(
 
 
 def rollback_by_hand(
-    registry: HandRegistry, log: DecisionRecord, settings: Settings, *, by: str, note: str
+    registry: HandRegistry, log: DecisionRecord, settings: HandChangeSettings, *, by: str, note: str
 ) -> AliasChange:
     """Put the previous champion back, signed."""
     require_signature(settings, by, "rollback")
@@ -91,7 +105,7 @@ def rollback_by_hand(
 
 
 def sign_rule_promotion(
-    log: DecisionRecord, settings: Settings, before: str | None, after: str, reason: str
+    log: DecisionRecord, settings: StorageSettings, before: str | None, after: str, reason: str
 ) -> AliasChange | None:
     """The gate's own promotion, signed by its rule and figures (nothing when nothing moved)."""
     if not after or after == (before or ""):
@@ -115,7 +129,7 @@ def sign_registration(
     return change
 
 
-def suspend(log: DecisionRecord, settings: Settings, *, by: str, note: str) -> Suspension:
+def suspend(log: DecisionRecord, settings: StorageSettings, *, by: str, note: str) -> Suspension:
     """Stop scoring: the service answers 503 from its next refresh until someone resumes."""
     if not by.strip():
         raise SignatureRequired("suspend needs the name of the person who stops the model (--by)")
@@ -125,7 +139,7 @@ def suspend(log: DecisionRecord, settings: Settings, *, by: str, note: str) -> S
     return stopped
 
 
-def resume(log: DecisionRecord, settings: Settings, *, by: str, note: str) -> bool:
+def resume(log: DecisionRecord, settings: StorageSettings, *, by: str, note: str) -> bool:
     """Let scoring go on; False when it was not suspended."""
     if not by.strip():
         raise SignatureRequired("resume needs the name of the person who restarts the model (--by)")
@@ -136,7 +150,9 @@ def resume(log: DecisionRecord, settings: Settings, *, by: str, note: str) -> bo
     return True
 
 
-def _stop_change(settings: Settings, kind: ChangeKind, by: str, note: str, at: str) -> AliasChange:
+def _stop_change(
+    settings: StorageSettings, kind: ChangeKind, by: str, note: str, at: str
+) -> AliasChange:
     return AliasChange(at, settings.champion_alias, "", "", kind, by, "", note)
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from fraud_detection.adapters.registry_sqlite import RegistrySnapshot, read_sqlite
 from fraud_detection.config import Settings
+from fraud_detection.settings.storage import StorageSettings
 
 if TYPE_CHECKING:
     from fraud_detection.steps.ports import RegistryReader
@@ -25,7 +26,7 @@ def snapshot(settings: Settings) -> RegistrySnapshot:
     return from_registry(Registry(settings), settings)
 
 
-def from_registry(registry: RegistryReader, settings: Settings) -> RegistrySnapshot:
+def from_registry(registry: RegistryReader, settings: StorageSettings) -> RegistrySnapshot:
     """The same snapshot from any registry (MLflow's client, or an in-memory stand-in)."""
     champion = registry.alias(settings.champion_alias)
     challenger = registry.alias(settings.challenger_alias)
