@@ -15,7 +15,6 @@ from fraud_detection.core.features import FEATURES
 from fraud_detection.core.lineage import PartitionRef
 from fraud_detection.core.model_inputs import INPUTS_LEFT_OUT_PARAM
 from fraud_detection.core.signatures import AliasChange, ReviewRecord
-from fraud_detection.steps.capacity import ReviewCapacitySettings
 from fraud_detection.steps.ports import RegistryReader, VersionView
 from fraud_detection.steps.signing import DecisionRecord
 
@@ -172,7 +171,7 @@ def _history(version: str, changes: Sequence[AliasChange]) -> str:
     )
 
 
-def _capacity_note(settings: ReviewCapacitySettings) -> str:
+def _capacity_note(settings: CardSettings) -> str:
     """How the threshold was cut: for the team's capacity, or by F1 on the validation slice."""
     if settings.review_capacity is not None:
         return (
@@ -208,10 +207,15 @@ def _limits(metrics: Mapping[str, float], version: VersionView, refresh_interval
     )
 
 
-class CardSettings(ReviewCapacitySettings, Protocol):
+class CardSettings(Protocol):
     """What a model card says of the settings: the model's name and use, the default
-    threshold, how the threshold was cut and how often the service follows the champion."""
+    threshold, the capacity it was cut for and how often the service follows the champion.
+    (Not steps.capacity's protocol: the service builds cards and installs no pandas.)"""
 
+    @property
+    def review_capacity(self) -> float | None: ...
+    @property
+    def review_capacity_per_week(self) -> int | None: ...
     @property
     def model_name(self) -> str: ...
     @property
