@@ -104,7 +104,8 @@ class Capture:
         """Batch files in the spill folder (and, with a companion, segments sealed for it)."""
         if self.companion is None:
             return self.sender.waiting_files  # as of the sender's last pass
-        return len(self.outbox.pending()) + len(journal.segments(self.journal_dir))
+        sealed = [path for path in journal.segments(self.journal_dir) if journal.is_sealed(path)]
+        return len(self.outbox.pending()) + len(sealed)
 
     @property
     def degraded(self) -> bool:
