@@ -48,7 +48,7 @@ class MlflowRuns:
             return experiment.experiment_id
 
     @contextlib.contextmanager
-    def _fluent_store(self) -> Iterator[None]:
+    def fluent_store(self) -> Iterator[None]:
         """Point MLflow's fluent API (log_model, load_model) at our store for one call.
 
         ``mlflow.set_tracking_uri`` also writes ``MLFLOW_TRACKING_URI`` / ``MLFLOW_REGISTRY_URI``
@@ -76,7 +76,7 @@ class MlflowRuns:
 
         experiment_id = self.experiment_id()
         with (
-            self._fluent_store(),
+            self.fluent_store(),
             mlflow.start_run(experiment_id=experiment_id, run_name=run.name) as started,
         ):
             mlflow.set_tags(dict(run.tags))

@@ -105,7 +105,7 @@ class Registry(MlflowRuns):
             model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
         )
         # The SQL registry store looks a logged model up through the process-global URI.
-        with self._fluent_store():
+        with self.fluent_store():
             version = self.client.create_model_version(
                 self.name,
                 source=model_uri,
@@ -262,7 +262,7 @@ class Registry(MlflowRuns):
         import xgboost as xgb
         import yaml
 
-        with tempfile.TemporaryDirectory() as scratch, self._fluent_store():
+        with tempfile.TemporaryDirectory() as scratch, self.fluent_store():
             local = Path(
                 mlflow.artifacts.download_artifacts(self.model_uri(version), dst_path=scratch)
             )

@@ -5,9 +5,6 @@ report and the model card say what is left out."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from uuid import UUID
 
@@ -46,28 +43,9 @@ INPUTS_LINE = (
 )
 
 
-@contextmanager
-def _fluent_store(settings: Settings) -> Iterator[None]:
-    """MLflow's fluent API on the flows' store for one read; the process's own put back."""
-    saved_env = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}  # fmt: skip
-    saved_uris = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    mlflow.set_registry_uri(settings.tracking_uri)
-    try:
-        yield
-    finally:
-        mlflow.set_tracking_uri(saved_uris[0])
-        mlflow.set_registry_uri(saved_uris[1])
-        for name, value in saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _flavor_booster(settings: Settings, version: str) -> xgb.Booster:
     """A registered version as MLflow's xgboost flavor loads it (not the project's loader)."""
-    with _fluent_store(settings):
+    with open_registry(settings).fluent_store():  # the project's store, put back after
         booster = mlflow.xgboost.load_model(f"models:/{settings.model_name}/{version}")
     assert isinstance(booster, xgb.Booster), type(booster)
     return booster
