@@ -383,7 +383,8 @@ def main() -> None:
     from fraud_detection.adapters.scored import ScoredStore
 
     kept = ScoredStore(Lake(str(workdir / "data" / "lake"))).read(columns=["request_id"]).num_rows
-    print(f"records the bento server captured (in its lake after the stop): {kept:,}")
+    both = " and the other checkout's (one lake)" if args.compare_with else ""
+    print(f"records the bento server{both} captured (in its lake after the stop): {kept:,}")
     print("in-process floor (median ms): records → matrix → inplace_predict | inplace_predict only")
     for n in (1, 100, 1000):
         whole, predict_only = _floor(model.booster, records[:n], repeat=200 if n < 1000 else 50)

@@ -68,9 +68,11 @@ def _by_day(table: pa.Table, time_column: str, prefix: str, name: str) -> list[B
     # cost as much as the whole table's making.
     days = table[time_column].cast(pa.int64()).to_numpy() // MICROSECONDS_A_DAY
     files = []
-    for number in np.unique(days):
+    numbers = np.unique(days)
+    for number in numbers:
         day = (EPOCH_DAY + timedelta(days=int(number))).isoformat()
-        part = table.filter(pa.array(days == number))
+        # one day (nearly every batch): the table itself, not a filtered copy of it
+        part = table if len(numbers) == 1 else table.filter(pa.array(days == number))
         buffer = io.BytesIO()
         pq.write_table(part, buffer, **BATCH_PARQUET, use_dictionary=_text_columns(part))
         relative = f"{prefix}{DAY_KEY}={day}/{name}.parquet"

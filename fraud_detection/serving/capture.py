@@ -81,7 +81,7 @@ class Capture:
         self.tally = tally or RequestTally()
         self.counts = CaptureCounts(logger, observer)
         self.writer = config.writer or writer_name()
-        self.outbox = Outbox(config.spill_dir)
+        self.outbox = Outbox(config.spill_dir, config.journal_fsync)
         self.journal_dir = config.spill_dir / journal.JOURNAL_DIR
         self.journal = journal.JournalWriter(self.journal_dir, self.writer, config.journal_fsync)
         self.sender = Sender(config, self.outbox, store, self.counts)

@@ -52,8 +52,11 @@ class Sent:
 class Outbox:
     """Batch files waiting for the lake, under one local folder."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, fsync: bool = False) -> None:
         self.root = root
+        # A batch file outlives its journal segment: on disk before it (fsync) when the journal
+        # is asked to survive the machine's crash, else in the page cache, like the journal.
+        self.fsync = fsync
         self._foreign: set[str] = set()
 
     def _warn_foreign(self, relative: str) -> None:
@@ -70,8 +73,9 @@ class Outbox:
         temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
         with open(temp, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())  # it is the only copy until the lake has it
+            if self.fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(temp, path)
         return path
 

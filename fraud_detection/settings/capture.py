@@ -11,8 +11,9 @@ class CaptureSettings(BaseModel):
     capture_journal_fsync: bool = Field(
         False,
         description=(
-            "fsync the capture journal after every request: survives a machine's crash, not only"
-            " the process's, at the cost of a disk flush per request"
+            "fsync the capture journal after every request, and each batch file in the spill"
+            " folder: survives a machine's crash, not only the process's, at the cost of a disk"
+            " flush per request"
         ),
     )
     capture_own_process: bool = Field(
