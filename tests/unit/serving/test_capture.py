@@ -496,7 +496,7 @@ def test_with_a_companion_a_request_the_journal_refused_is_batched_by_the_worker
     assert len(_ids_in_lake(store)) == 4
 
 
-def test_a_batch_file_is_zstd_with_dictionaries_only_for_its_text_columns(
+def test_a_batch_file_is_snappy_with_dictionaries_only_for_its_text_columns(
     store: ScoredStore, holder: ModelHolder, month_frame: pd.DataFrame
 ) -> None:
     import pyarrow.parquet as pq
@@ -509,7 +509,7 @@ def test_a_batch_file_is_zstd_with_dictionaries_only_for_its_text_columns(
     chunks = {
         metadata.column(i).path_in_schema: metadata.column(i) for i in range(table.num_columns)
     }
-    assert {chunk.compression for chunk in chunks.values()} == {"ZSTD"}
+    assert {chunk.compression for chunk in chunks.values()} == {"SNAPPY"}
     with_dictionary = {name for name, chunk in chunks.items() if chunk.has_dictionary_page}
     assert with_dictionary == {"request_id", "risk_level", "model_version", "endpoint"}
     assert pq.read_table(pa.BufferReader(file.data)).equals(table)
