@@ -41,7 +41,21 @@ class S3Server(Managed):
         return f"http://{LOOPBACK}:{self.port}"
 
     def start(self, timeout: float = 60) -> S3Server:
-        self.port = self.port or free_port()
+        """Start on free ports; again on fresh ones (at most twice more) if one was taken
+        between its pick and SeaweedFS's bind (other servers and clients pick ports meanwhile)."""
+        chosen = self.port
+        for attempt in range(3):
+            self.port = chosen or free_port()
+            try:
+                return self._start_once(timeout)
+            except RuntimeError as error:
+                taken = ("address already in use", "is not available")
+                if not any(message in str(error) for message in taken) or attempt == 2:
+                    raise
+                self.stop()
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> S3Server:
         data = self.state_dir / "s3-data"
         data.mkdir(parents=True, exist_ok=True)
         config = self.state_dir / "s3.json"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +58,28 @@ def test_a_wrong_secret_is_refused_with_a_clear_error(s3_server: S3Server) -> No
     with pytest.raises((LakeError, PermissionError, OSError)) as error:
         bad.read("2025-04")
     assert "wrong-secret" not in str(error.value)
+
+
+def test_the_s3_server_starts_on_fresh_ports_when_one_it_picked_was_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a port already listened on, handed out as the first port SeaweedFS is to bind
+    import socket
+
+    import devstack.servers
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    ports = iter([taken.getsockname()[1]])
+    real = devstack.servers.free_port
+    monkeypatch.setattr(devstack.servers, "free_port", lambda: next(ports, None) or real())
+    server = devstack.servers.S3Server("s3", tmp_path / "s3")
+    try:
+        # When it starts, Then it answers on ports of a second pick
+        server.start()
+        assert server.port != taken.getsockname()[1]
+        server.client().list_buckets()
+    finally:
+        server.stop()
+        taken.close()
