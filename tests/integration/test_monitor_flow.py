@@ -54,8 +54,9 @@ def _artifact(flow_run_id: UUID, key: str) -> object:
     return found[0].data
 
 
-def _events(since: datetime, timeout: float = 30) -> list[object]:
-    """The monitor's events since ``since``, once the server has stored them."""
+def _events(since: datetime, event_id: str, timeout: float = 30) -> list[object]:
+    """The monitor's events since ``since``, once the server has stored the one named
+    ``event_id`` (events are stored a moment after the run that emitted them ends)."""
     deadline = time.monotonic() + timeout
     while True:
         with get_client(sync_client=True) as client:
@@ -66,7 +67,7 @@ def _events(since: datetime, timeout: float = 30) -> list[object]:
                 ),
                 limit=10,  # the server answers at most 50 a page
             )
-        if page.events or time.monotonic() > deadline:
+        if event_id in {str(e.id) for e in page.events} or time.monotonic() > deadline:
             return list(page.events)
         time.sleep(0.5)
 
@@ -138,9 +139,9 @@ def test_shifted_traffic_is_reported_drifted_on_the_shifted_columns_where_a_user
     # older than the retention. 4,000 rows a side: at 1,500 the distance between two samples
     # of one distribution reaches Evidently's 0.1 threshold now and then on heavy-tailed amounts.
     settings, registry, champion, store, now = _a_day_of_shifted_traffic(tmp_path, monkeypatch)
-    started = now - timedelta(seconds=5)
     junk = Path(store.root) / f"day={now.date()}" / "junk-1.parquet"  # not Parquet at all
     junk.write_bytes(b"PAR1 this is not a batch file")
+    started = datetime.now(UTC)  # the tests share one Prefect server: only this run's events
 
     # When the monitor flow runs on its defaults (the last 7 days)
     state = monitor(return_state=True)
@@ -182,7 +183,7 @@ def test_shifted_traffic_is_reported_drifted_on_the_shifted_columns_where_a_user
     assert Path(result["report"]).read_text() == Path(html_path).read_text()
 
     # and past the limits a Prefect event names the model
-    events = _events(started)
+    events = _events(started, result["event_id"])
     assert [e.resource.id for e in events] == [f"fraud-detection.model.{settings.model_name}"]
     assert str(events[0].id) == result["event_id"]
     assert events[0].payload["mlflow_run_id"] == run_id
@@ -237,6 +238,7 @@ def test_a_shift_in_the_pensioners_scores_fires_the_event_naming_them(
     )
 
     # When the monitor runs
+    started = datetime.now(UTC)  # the tests share one Prefect server: only this run's events
     state = monitor(return_state=True)
 
     # Then the pensioners are past the limit, in the result, the table and the Prefect event
@@ -247,7 +249,7 @@ def test_a_shift_in_the_pensioners_scores_fires_the_event_naming_them(
     rows = _group_table(state.state_details.flow_run_id, records=3_000)
     pensioner = next(r for r in rows if r["group"] == "pensioner")
     assert pensioner["difference"].endswith("past the limit")
-    events = _events(now - timedelta(seconds=5))
+    events = _events(started, result["event_id"])
     assert [str(e.id) for e in events] == [result["event_id"]]
     assert "pensioner=pensioner" in events[0].payload["groups_past_limit"]
 
@@ -275,6 +277,7 @@ def test_a_window_flagging_more_than_the_capacity_reports_it_and_fires_the_event
     )
 
     # When the monitor runs
+    started = datetime.now(UTC)  # the tests share one Prefect server: only this run's events
     state = monitor(return_state=True)
 
     # Then the capacity figure is read back from the artifacts, in words first, then the table
@@ -294,7 +297,7 @@ def test_a_window_flagging_more_than_the_capacity_reports_it_and_fires_the_event
     assert run.data.metrics["capacity_share"] == pytest.approx(0.05)
     assert run.data.params["max_capacity_gap"] == "0.02"
     # and the Prefect event carries it
-    events = _events(now - timedelta(seconds=5))
+    events = _events(started, result["event_id"])
     assert [str(e.id) for e in events] == [result["event_id"]]
     assert events[0].payload["capacity"]["share_flagged"] == pytest.approx(0.15)
     assert words in events[0].payload["capacity"]["in_words"]
