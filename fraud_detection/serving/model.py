@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ import xgboost as xgb
 
 from fraud_detection.core.bands import RiskBands
 from fraud_detection.core.explain import contributions, reasons
-from fraud_detection.core.model_inputs import left_out, model_matrix, used_features
+from fraud_detection.core.model_inputs import left_out, select_features, used_features
 from fraud_detection.core.records import matrix_and_ids
 from fraud_detection.core.tags import VersionTags
 
@@ -43,10 +44,15 @@ class LoadedModel:
             "loaded_at": self.loaded_at,
         }
 
+    @cached_property
+    def features(self) -> tuple[str, ...]:
+        """The features its booster was trained on: read once (a booster call, ~10 µs, that
+        every request would otherwise make)."""
+        return used_features(self.booster)
+
     def inputs(self) -> dict[str, list[str]]:
         """The contract's features the model uses and those it leaves out (by its booster)."""
-        used = used_features(self.booster)
-        return {"used": list(used), "left_out": list(left_out(used))}
+        return {"used": list(self.features), "left_out": list(left_out(self.features))}
 
     def describe_with_inputs(self) -> dict[str, Any]:
         """``describe`` and the inputs (what ``/model`` answers; ``/score`` keeps it short)."""
@@ -88,7 +94,7 @@ class ModelHolder:
         if model is None:
             raise RuntimeError("no model loaded yet")
         matrix, ids = matrix_and_ids(records)
-        model_input = model_matrix(model.booster, matrix)  # its columns of the whole contract
+        model_input = select_features(matrix, model.features)  # its columns of the contract
         probabilities = np.asarray(model.booster.inplace_predict(model_input), dtype=np.float64)
         return Scored(matrix, ids, probabilities, model)
 
