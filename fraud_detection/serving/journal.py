@@ -26,6 +26,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -43,17 +44,16 @@ _HEADER = struct.Struct("<4sqdIIHHH")
 _JSON_META = struct.Struct("<I")  # frames written before: the length of a JSON header
 
 
-@dataclass(frozen=True)
-class JournaledModel:
+class JournaledModel(NamedTuple):
     """The answering model as the journal keeps it: what a captured record names."""
 
     version: str
     threshold: float
 
 
-@dataclass(frozen=True)
-class JournaledAnswer:
-    """A request's answer read back from a journal (the fields a batch is made of)."""
+class JournaledAnswer(NamedTuple):
+    """A request's answer read back from a journal (the fields a batch is made of). Tuples,
+    not frozen dataclasses: the capture process makes one per request it reads."""
 
     matrix: np.ndarray
     ids: np.ndarray

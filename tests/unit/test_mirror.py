@@ -41,7 +41,6 @@ COVERED_ELSEWHERE = {
     "fraud_detection/adapters/stores.py": "unit/adapters/test_promotion_locks.py (which lock)",
     # Core
     "fraud_detection/core/alarm.py": "unit/steps/test_judging.py (shuffled labels quarantined)",
-    "fraud_detection/core/bands.py": "unit/test_config.py (ordered bands), unit/serving/test_model.py",
     "fraud_detection/core/bounds.py": "unit/core/test_contract.py, test_contract_properties.py",
     "fraud_detection/core/drift.py": "unit/steps/test_monitor.py, test_monitor_odd_windows.py",
     "fraud_detection/core/group_spec.py": "unit/core/test_groups.py, unit/steps/test_groups.py",
