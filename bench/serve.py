@@ -10,7 +10,8 @@ minimal server answers ``/predict`` either way). ``--compare-with CHECKOUT`` ser
 from another checkout of the project too (e.g. ``git worktree add /tmp/old <commit>``), as a
 third server taking turns with the two, and sends only records both versions accept.
 ``--capture-only`` leaves out the minimal server and the 1,000-record scenario: ``bento`` and
-``nocap`` (the capture's cost), and ``other`` with ``--compare-with``; with ``--rounds 20 --scale
+``nocap`` (the capture's cost), and with ``--compare-with`` ``other`` and ``othernocap`` (the
+other checkout with capture on and off: what differs apart from the capture); with ``--rounds 20 --scale
 10`` a round lasts about a second. Each ratio is printed as the median rounds' and as the median
 of the rounds' paired ratios. ``--explain`` also sends the same bodies to the service's ``/explain`` (default reasons), in
 turn with the others, so the cost of the reasons is read against ``/score`` in the same run;
@@ -307,6 +308,10 @@ def main() -> None:
         home = {"BENTOML_HOME": str(workdir / "other-bentoml"), "PYTHONPATH": str(other)}
         servers["other"] = (servers["bento"][0], {**servers["bento"][1], **home}, other)
         paths["other"] = paths["bento"]
+        # Both with capture off too: what differs between the two apart from the capture.
+        home_off = {**home, **no_capture, "BENTOML_HOME": str(workdir / "othernocap-bentoml")}
+        servers["othernocap"] = (servers["bento"][0], {**servers["bento"][1], **home_off}, other)
+        paths["othernocap"] = paths["bento"]
     approximate = {
         n: json.dumps({"data": records[:n], "method": "approximate"}).encode() for n in bodies
     }
@@ -367,6 +372,11 @@ def main() -> None:
         ):
             if other in results:
                 print(_ratio_line(title, label, rounds[label, "bento"], rounds[label, other]))
+        if "othernocap" in results:
+            ours, theirs = rounds[label, "nocap"], rounds[label, "othernocap"]
+            print(_ratio_line(f"capture off: this / {args.compare_with}", label, ours, theirs))
+            ours, theirs = rounds[label, "other"], rounds[label, "othernocap"]
+            print(_ratio_line(f"capture on / off of {args.compare_with}", label, ours, theirs))
     if args.explain:
         for name, shown in (("explain", "/explain"), ("approx", "/explain approximate")):
             for label, *_ in scenarios:
