@@ -327,11 +327,14 @@ def main() -> None:
             for name in ("explain", "approx"):
                 processes[name], paths[name] = processes["bento"], "/explain"
                 _load(processes["bento"][1], body_of[name][1], 50, 1, "/explain")
-        # Both servers stay up and take turns, round by round, so the VM's drift hits both alike.
+        # The servers stay up and take turns, round by round, so the VM's drift hits all alike;
+        # each round starts with the next server, so none is always the first after another.
         rounds: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        turns = list(processes.items())
         for label, n, c, count in scenarios:
-            for _ in range(args.rounds):
-                for name, (_, port) in processes.items():
+            for number in range(args.rounds):
+                start = number % len(turns)
+                for name, (_, port) in turns[start:] + turns[:start]:
                     rounds.setdefault((label, name), []).append(
                         _load(
                             port, body_of.get(name, bodies)[n], count // args.rounds, c, paths[name]
