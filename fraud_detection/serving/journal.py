@@ -63,21 +63,22 @@ class JournaledAnswer(NamedTuple):
 
 def encode(entry: Entry) -> bytes:
     """One entry as a frame: a packed header and its texts, then the matrix, ids and
-    probabilities as raw bytes."""
+    probabilities as raw bytes (joined from the arrays' own buffers: no copy of each first)."""
     scored = entry.scored
     matrix = np.ascontiguousarray(scored.matrix, dtype=np.float32)
     rows, columns = matrix.shape
-    texts = [entry.endpoint.encode(), entry.request_id.encode(), scored.model.version.encode()]
+    texts = (entry.endpoint.encode(), entry.request_id.encode(), scored.model.version.encode())
     header = _HEADER.pack(
         _MARK, entry.scored_at_us, scored.model.threshold, rows, columns, *map(len, texts)
     )
+    # An ndarray is a buffer (numpy's stubs do not declare it): joined without a copy first.
     payload = b"".join(
-        (
+        (  # type: ignore[arg-type]
             header,
             *texts,
-            matrix.tobytes(),
-            np.ascontiguousarray(scored.ids, dtype=np.float64).tobytes(),
-            np.ascontiguousarray(scored.probabilities, dtype=np.float64).tobytes(),
+            matrix,
+            np.ascontiguousarray(scored.ids, dtype=np.float64),
+            np.ascontiguousarray(scored.probabilities, dtype=np.float64),
         )
     )
     return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
@@ -161,9 +162,11 @@ class Segment:
         os.replace(temp, self.path)
 
     def append(self, frame: bytes, records: int) -> None:
-        view = memoryview(frame)
-        while view:
-            view = view[os.write(self._fd, view) :]
+        written = os.write(self._fd, frame)  # whole, but for a full disk or a signal
+        if written < len(frame):
+            view = memoryview(frame)[written:]
+            while view:
+                view = view[os.write(self._fd, view) :]
         if self.fsync:
             os.fsync(self._fd)
         self.records += records

@@ -175,6 +175,21 @@ def test_a_flush_writes_each_record_as_the_model_saw_and_answered_it(
     assert sorted(per_request.values()) == [2, 3, 6]
 
 
+def test_request_ids_are_unique_across_workers_and_shaped_like_a_uuid_s_hex(
+    tmp_path: Path, store: ScoredStore, holder: ModelHolder, month_frame: pd.DataFrame
+) -> None:
+    requests = _requests(holder, month_frame, [1] * 50)
+    for writer in ("w1", "w2"):  # two workers, one lake
+        capture = Capture(_config(tmp_path / writer, writer=writer), store, BANDS)
+        for scored in requests:
+            capture.record(scored, "/score")
+        capture.flush()
+        capture.send()
+    ids = store.read(columns=["request_id"])["request_id"].to_pylist()
+    assert len(ids) == len(set(ids)) == 100
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+
 def test_a_batch_across_midnight_utc_is_one_file_per_day_with_its_own_records(
     store: ScoredStore, holder: ModelHolder, month_frame: pd.DataFrame
 ) -> None:

@@ -177,3 +177,17 @@ def test_a_frame_round_trips_every_field_and_a_frame_of_the_earlier_json_header_
         "6",
     )
     np.testing.assert_array_equal(old.scored.matrix, answer.matrix)
+
+
+def test_arrays_of_any_layout_and_dtype_are_written_as_the_frame_s_types() -> None:
+    answer = _answer(60, 4)
+    strided = JournaledAnswer(
+        np.asfortranarray(answer.matrix.astype(np.float64)),  # column order, float64
+        np.repeat(answer.ids, 2)[::2],  # a strided view
+        answer.probabilities.astype(np.float32),
+        answer.model,
+    )
+    (read,) = read_segment(encode(Entry(1, "/score", strided, "r"))).entries
+    np.testing.assert_array_equal(read.scored.matrix, answer.matrix)
+    np.testing.assert_array_equal(read.scored.ids, answer.ids)
+    np.testing.assert_allclose(read.scored.probabilities, answer.probabilities, rtol=1e-7)
