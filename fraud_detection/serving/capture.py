@@ -89,7 +89,9 @@ class Capture:
         self.writer = config.writer or writer_name()
         self.outbox = Outbox(config.spill_dir, config.journal_fsync)
         self.journal_dir = config.spill_dir / journal.JOURNAL_DIR
-        self.journal = journal.JournalWriter(self.journal_dir, self.writer, config.journal_fsync)
+        self.journal = journal.JournalWriter(
+            self.journal_dir, self.writer, config.journal_fsync, config.max_buffered_records
+        )
         self.sender = Sender(config, self.outbox, store, self.counts)
         self.spill = SpillWriter(self.outbox, store, self.counts)
         self._request_ids = RequestIds()
