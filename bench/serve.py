@@ -12,7 +12,8 @@ third server taking turns with the two, and sends only records both versions acc
 ``--capture-only`` leaves out the minimal server and the 1,000-record scenario: ``bento`` and
 ``nocap`` (the capture's cost), and with ``--compare-with`` ``other`` and ``othernocap`` (the
 other checkout with capture on and off: what differs apart from the capture); with ``--rounds 20 --scale
-10`` a round lasts about a second. Each ratio is printed as the median rounds' and as the median
+10`` a round lasts about a second. ``--nocap-first`` starts ``nocap`` before ``bento`` (otherwise
+``bento`` is started, warmed and takes its turn first). Each ratio is printed as the median rounds' and as the median
 of the rounds' paired ratios. ``--explain`` also sends the same bodies to the service's ``/explain`` (default reasons), in
 turn with the others, so the cost of the reasons is read against ``/score`` in the same run;
 ``approx`` is the same with ``"method": "approximate"``.
@@ -222,6 +223,9 @@ def main() -> None:
     parser.add_argument("--endpoint", choices=["predict", "score"], default="predict")
     parser.add_argument("--compare-with", type=Path, help="another checkout to serve as well")
     parser.add_argument("--explain", action="store_true", help="time /explain on the service too")
+    parser.add_argument(
+        "--nocap-first", action="store_true", help="start the capture-off server before the others"
+    )
     args = parser.parse_args()
     scale = args.scale or (0.2 if args.quick else 1.0)
     workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
@@ -303,6 +307,8 @@ def main() -> None:
     paths = {"bento": f"/{args.endpoint}", "minimal": "/predict", "nocap": f"/{args.endpoint}"}
     if args.capture_only:
         del servers["minimal"], paths["minimal"]
+    if args.nocap_first:  # started, warmed and first to take a turn: does the order matter?
+        servers = {"nocap": servers.pop("nocap"), **servers}
     if args.compare_with:
         other = args.compare_with.resolve()
         home = {"BENTOML_HOME": str(workdir / "other-bentoml"), "PYTHONPATH": str(other)}
@@ -352,6 +358,7 @@ def main() -> None:
         f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}; "
         f"model: {settings.xgb.n_estimators} trees, depth {settings.xgb.max_depth}, {len(FEATURES)} features"
     )
+    print(f"servers, in the order they were started: {', '.join(names)}")
     not_employed = [i for i, r in enumerate(records) if r["DAYS_EMPLOYED"] > 0]
     print(
         f"service endpoint: {paths['bento']}; records with the 'not employed' DAYS_EMPLOYED: "
