@@ -7,7 +7,8 @@
 
 - A request appends references to what it already has (matrix, ids, probabilities, the model
   that answered) to a bounded buffer, and the same as one frame to a journal segment on local
-  disk (one ``write``: no Arrow, no network, no wait). Beyond the bound: dropped and counted.
+  disk (one copy into its mapping: no Arrow, no network, no wait). Beyond the bound: dropped
+  and counted.
 - The flusher turns the buffer into batch files in the spill folder (else the lake; else
   dropped and counted), then deletes the segment: a crash loses at most the record being
   written; the next start recovers the rest (:mod:`fraud_detection.serving.recovery`).
@@ -32,15 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from fraud_detection.core.bands import RiskBands
-from fraud_detection.serving import journal
-from fraud_detection.serving.batches import (
-    Answer,
-    Entry,
-    RequestIds,
-    RequestTally,
-    now_us,
-    scored_table,
-)
+from fraud_detection.serving import batches, journal
 from fraud_detection.serving.capture_config import (
     BUFFER_FULL,
     COMPANION,
@@ -76,7 +69,7 @@ class Capture:
         config: CaptureConfig,
         store: BatchStore,
         bands: RiskBands,
-        tally: RequestTally | None = None,
+        tally: batches.RequestTally | None = None,
         observer: CaptureObserver | None = None,
         companion: Companion | None = None,
     ) -> None:
@@ -84,7 +77,7 @@ class Capture:
         self.companion = companion
         self.store = store
         self.bands = bands
-        self.tally = tally or RequestTally()
+        self.tally = tally or batches.RequestTally()
         self.counts = CaptureCounts(logger, observer)
         self.writer = config.writer or writer_name()
         self.outbox = Outbox(config.spill_dir, config.journal_fsync)
@@ -94,9 +87,9 @@ class Capture:
         )
         self.sender = Sender(config, self.outbox, store, self.counts)
         self.spill = SpillWriter(self.outbox, store, self.counts)
-        self._request_ids = RequestIds()
+        self._request_ids = batches.RequestIds()
         self._lock = threading.Lock()  # the buffer and its segment; held for an append or a swap
-        self._entries: list[Entry] = []
+        self._entries: list[batches.Entry] = []
         self._buffered = 0
         self._full_since_flush = 0
         self._flush_due = threading.Event()
@@ -122,12 +115,12 @@ class Capture:
         return self.waiting_files >= self.config.degraded_spill_files
 
     # -- the request path ----------------------------------------------------------------------
-    def record(self, scored: Answer, endpoint: str) -> None:
+    def record(self, scored: batches.Answer, endpoint: str) -> None:
         """Keep one answered request (sampled) in the buffer and the journal; never raises."""
         if self.config.sample_rate < 1.0 and random.random() >= self.config.sample_rate:
             return  # sampled out: not a drop
         rows = len(scored.probabilities)
-        entry = Entry(now_us(), endpoint, scored, self._request_ids())
+        entry = batches.Entry(batches.now_us(), endpoint, scored, self._request_ids())
         journal_error: Exception | None = None
         with self._lock:
             room = self._buffered + rows <= self.config.max_buffered_records
@@ -244,8 +237,8 @@ class Capture:
         except Exception as error:  # still unlocked now: taken as a dead worker's would be
             self.counts.error(JOURNAL_WRITE, "a journal segment could not be sealed", error)
 
-    def _batch_files(self, entries: Sequence[Entry], name: str) -> list[BatchFile]:
-        return self.store.batch_files(scored_table(entries, self.bands), name)
+    def _batch_files(self, entries: Sequence[batches.Entry], name: str) -> list[BatchFile]:
+        return self.store.batch_files(batches.scored_table(entries, self.bands), name)
 
     def recover(self) -> Recovered:
         """Turn what dead workers left in the journal into batches waiting to be sent."""

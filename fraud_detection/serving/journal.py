@@ -7,12 +7,12 @@ being written.
                                             process makes its batch (off the workers' GIL)
 
 A segment holds the entries of one flush, each a frame: ``length | crc32 | payload``. The append
-is one copy into a shared mapping of the file (in the OS's page cache at once, so it survives
-the death of the process, with no system call per request; ``msync`` per append only when
-asked: it also survives the machine's). The segment's lock is
-held until the segment is removed, so a live worker's segment is never taken by another; a dead
-worker's lock is released by the kernel, and the next start recovers its segment
-(:mod:`fraud_detection.serving.recovery`).
+is one copy into a shared mapping of the file: in the OS's page cache at once, so it survives
+the death of the process, with no system call per request (a frame of a page or more is written
+with ``pwrite``; ``fsync`` per append only when asked: it also survives the machine's). The
+segment's lock is held until the segment is removed, so a live worker's segment is never taken
+by another; a dead worker's lock is released by the kernel, and the next start recovers its
+segment (:mod:`fraud_detection.serving.recovery`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import os
 import struct
 import uuid
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -189,11 +188,13 @@ class Segment:
         end = start + len(frame)
         if end > len(self._map):
             raise SegmentFull(f"a frame of {len(frame)} bytes does not fit in the segment")
-        self._map[start:end] = frame
+        if len(frame) < mmap.PAGESIZE:
+            self._map[start:end] = frame
+        else:  # a big frame: one system call costs less than a page fault per fresh page
+            _write_at(self._fd, frame, start)
         self.used = end
         if self.fsync:
-            aligned = start - start % mmap.PAGESIZE
-            self._map.flush(aligned, end - aligned)
+            os.fsync(self._fd)
         self.records += records
 
     def seal(self) -> None:
@@ -213,6 +214,13 @@ class Segment:
             self.path.unlink(missing_ok=True)
         finally:
             os.close(self._fd)
+
+
+def _write_at(fd: int, frame: bytes, offset: int) -> None:
+    view = memoryview(frame)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
 
 
 class SegmentFull(Exception):
@@ -255,31 +263,6 @@ class JournalWriter:
         """The segment written so far (to seal or remove); the next append starts another."""
         segment, self._current = self._current, None
         return segment
-
-
-@contextlib.contextmanager
-def claimed(path: Path) -> Iterator[bytes | None]:
-    """A dead writer's segment, locked for this process → its bytes, or None when it is not
-    to be taken (its writer is alive, or it was removed meanwhile)."""
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
-        yield None
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield None  # a live worker's
-            return
-        if os.fstat(fd).st_nlink == 0:
-            yield None  # its writer removed it between our open and our lock
-            return
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read()
-        yield data
-    finally:
-        os.close(fd)  # after the caller removed the file: the lock covers the removal
 
 
 def segments(folder: Path) -> list[Path]:

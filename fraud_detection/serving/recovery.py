@@ -12,13 +12,16 @@ each record reaches the lake once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import fcntl
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fraud_detection.serving.batches import Entry
-from fraud_detection.serving.journal import claimed, is_sealed, read_segment, segments
+from fraud_detection.serving.journal import is_sealed, read_segment, segments
 
 if TYPE_CHECKING:
     from fraud_detection.adapters.scored import BatchFile
@@ -60,3 +63,28 @@ def recover(folder: Path, make_files: MakeFiles, keep: Keep) -> Recovered:
             done += 1
             records += count
     return Recovered(done, records, torn, sealed)
+
+
+@contextlib.contextmanager
+def claimed(path: Path) -> Iterator[bytes | None]:
+    """A dead writer's segment, locked for this process → its bytes, or None when it is not
+    to be taken (its writer is alive, or it was removed meanwhile)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        yield None
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None  # a live worker's
+            return
+        if os.fstat(fd).st_nlink == 0:
+            yield None  # its writer removed it between our open and our lock
+            return
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read()
+        yield data
+    finally:
+        os.close(fd)  # after the caller removed the file: the lock covers the removal

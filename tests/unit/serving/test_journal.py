@@ -203,7 +203,7 @@ def test_a_sealed_segment_holds_its_frames_and_nothing_after(tmp_path: Path, fsy
     store = ScoredStore(Lake(str(tmp_path / "lake")))
     config = CaptureConfig(spill_dir=tmp_path / "spill", journal_fsync=fsync)
     capture = Capture(config, store, BANDS)
-    for first, rows in ((1, 2), (3, 1)):
+    for first, rows in ((1, 2), (3, 30), (33, 1)):  # 30 records: a frame of over a page
         capture.record(_answer(first, rows), "/score")
     written = capture.journal.written
     segment = capture.journal.take()
@@ -212,7 +212,11 @@ def test_a_sealed_segment_holds_its_frames_and_nothing_after(tmp_path: Path, fsy
     (sealed,) = segments(capture.journal_dir)
     data = sealed.read_bytes()
     assert len(data) == written and read_segment(data).torn == 0
-    assert [e.scored.ids.tolist() for e in read_segment(data).entries] == [[1.0, 2.0], [3.0]]
+    assert [e.scored.ids.tolist() for e in read_segment(data).entries] == [
+        [1.0, 2.0],
+        [float(i) for i in range(3, 33)],
+        [33.0],
+    ]
 
 
 def test_a_frame_too_big_for_its_segment_is_kept_in_memory_counted_and_sent(
