@@ -7,8 +7,7 @@
 
 - A request appends references to what it already has (matrix, ids, probabilities, the model
   that answered) to a bounded buffer, and the same as one frame to a journal segment on local
-  disk (one copy into its mapping: no Arrow, no network, no wait). Beyond the bound: dropped
-  and counted.
+  disk (one ``write``: no Arrow, no network, no wait). Beyond the bound: dropped and counted.
 - The flusher turns the buffer into batch files in the spill folder (else the lake; else
   dropped and counted), then deletes the segment: a crash loses at most the record being
   written; the next start recovers the rest (:mod:`fraud_detection.serving.recovery`).
@@ -82,9 +81,7 @@ class Capture:
         self.writer = config.writer or writer_name()
         self.outbox = Outbox(config.spill_dir, config.journal_fsync)
         self.journal_dir = config.spill_dir / journal.JOURNAL_DIR
-        self.journal = journal.JournalWriter(
-            self.journal_dir, self.writer, config.journal_fsync, config.max_buffered_records
-        )
+        self.journal = journal.JournalWriter(self.journal_dir, self.writer, config.journal_fsync)
         self.sender = Sender(config, self.outbox, store, self.counts)
         self.spill = SpillWriter(self.outbox, store, self.counts)
         self._request_ids = batches.RequestIds()

@@ -7,12 +7,11 @@ being written.
                                             process makes its batch (off the workers' GIL)
 
 A segment holds the entries of one flush, each a frame: ``length | crc32 | payload``. The append
-is one copy into a shared mapping of the file: in the OS's page cache at once, so it survives
-the death of the process, with no system call per request (a frame of a page or more is written
-with ``pwrite``; ``fsync`` per append only when asked: it also survives the machine's). The
-segment's lock is held until the segment is removed, so a live worker's segment is never taken
-by another; a dead worker's lock is released by the kernel, and the next start recovers its
-segment (:mod:`fraud_detection.serving.recovery`).
+is one ``os.write`` (in the OS's page cache at once, so it survives the death of the process;
+``fsync`` per append only when asked: it also survives the machine's). The segment's lock is
+held until the segment is removed, so a live worker's segment is never taken by another; a dead
+worker's lock is released by the kernel, and the next start recovers its segment
+(:mod:`fraud_detection.serving.recovery`).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import mmap
 import os
 import struct
 import uuid
@@ -31,7 +29,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fraud_detection.core.features import FEATURES
 from fraud_detection.serving.batches import Entry
 
 JOURNAL_DIR = "_journal"
@@ -43,8 +40,6 @@ _FRAME = struct.Struct("<II")  # payload length, CRC32 of the payload
 # request path, a fifth in the capture process.
 _MARK = b"FDJ2"
 _HEADER = struct.Struct("<4sqdIIHHH")
-RECORD_BYTES = len(FEATURES) * 4 + 8 + 8  # a record's float32 inputs, its id and probability
-FRAME_OVERHEAD = _FRAME.size + _HEADER.size + 128  # the endpoint, request id and version
 _JSON_META = struct.Struct("<I")  # frames written before: the length of a JSON header
 
 
@@ -132,16 +127,13 @@ class Replayed:
 
 def read_segment(data: bytes) -> Replayed:
     """The entries of a segment's bytes; reading stops at the first torn frame (nothing after
-    it can be trusted to start a frame), or at zeros where a frame would start (the rest of a
-    segment its writer never reached)."""
+    it can be trusted to start a frame)."""
     entries: list[Entry] = []
     at = 0
     while at < len(data):
         if len(data) - at < _FRAME.size:
             return Replayed(entries, 1)
         length, crc = _FRAME.unpack_from(data, at)
-        if length == 0:
-            return Replayed(entries, 0)  # the unwritten rest of a segment a writer left
         payload = data[at + _FRAME.size : at + _FRAME.size + length]
         if len(payload) < length or zlib.crc32(payload) != crc:
             return Replayed(entries, 1)
@@ -155,54 +147,33 @@ def read_segment(data: bytes) -> Replayed:
 
 class Segment:
     """A journal segment being written: created under a temporary name, locked, then named
-    ``<name>.seg`` (so no other worker ever sees it unlocked while it is alive).
+    ``<name>.seg`` (so no other worker ever sees it unlocked while it is alive)."""
 
-    Frames are copied into a shared mapping of the file, sized once for the most a flush can
-    hold: the page cache has them as soon as they are copied, as a ``write`` would, without a
-    system call per request. The unwritten rest reads as zeros, which end the reading; the
-    file is cut to what was written when it is sealed."""
-
-    def __init__(
-        self, folder: Path, name: str, fsync: bool = False, capacity: int = 1 << 20
-    ) -> None:
+    def __init__(self, folder: Path, name: str, fsync: bool = False) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.path = folder / f"{name}{SEGMENT_SUFFIX}"
         self.fsync = fsync
         self.records = 0
-        self.used = 0
         temp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
-        self._fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            os.ftruncate(self._fd, capacity)  # sparse: the disk is used as frames are copied
-            self._map = mmap.mmap(self._fd, capacity)
-            os.replace(temp, self.path)
-        except BaseException:
-            os.close(self._fd)
-            temp.unlink(missing_ok=True)
-            raise
+        self._fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.replace(temp, self.path)
 
     def append(self, frame: bytes, records: int) -> None:
-        start = self.used
-        end = start + len(frame)
-        if end > len(self._map):
-            raise SegmentFull(f"a frame of {len(frame)} bytes does not fit in the segment")
-        if len(frame) < mmap.PAGESIZE:
-            self._map[start:end] = frame
-        else:  # a big frame: one system call costs less than a page fault per fresh page
-            _write_at(self._fd, frame, start)
-        self.used = end
+        written = os.write(self._fd, frame)  # whole, but for a full disk or a signal
+        if written < len(frame):
+            view = memoryview(frame)[written:]
+            while view:
+                view = view[os.write(self._fd, view) :]
         if self.fsync:
             os.fsync(self._fd)
         self.records += records
 
     def seal(self) -> None:
-        """Hand the whole segment over: cut to what was written and renamed ``<name>.sealed``
-        while locked, then unlocked, so a reader never takes a segment still being written."""
+        """Hand the whole segment over: renamed ``<name>.sealed`` while locked, then unlocked,
+        so a reader never takes a segment still being written."""
         try:
-            self._map.close()  # the frames stay in the page cache
-            os.ftruncate(self._fd, self.used)
             os.replace(self.path, self.path.with_suffix(SEALED_SUFFIX))
         finally:
             os.close(self._fd)
@@ -210,35 +181,19 @@ class Segment:
     def remove(self) -> None:
         """Delete the segment (its batch is safe elsewhere), then let go of its lock."""
         try:
-            self._map.close()
             self.path.unlink(missing_ok=True)
         finally:
             os.close(self._fd)
-
-
-def _write_at(fd: int, frame: bytes, offset: int) -> None:
-    view = memoryview(frame)
-    while view:
-        written = os.pwrite(fd, view, offset)
-        view, offset = view[written:], offset + written
-
-
-class SegmentFull(Exception):
-    """A frame bigger than what is left of its segment (the request is kept in memory)."""
 
 
 class JournalWriter:
     """A writer's segments, one after the other: the next is made at the first append after
     the current one was taken (by a flush)."""
 
-    def __init__(
-        self, folder: Path, writer: str, fsync: bool = False, max_records: int = 100_000
-    ) -> None:
+    def __init__(self, folder: Path, writer: str, fsync: bool = False) -> None:
         self.folder = folder
         self.writer = writer
         self.fsync = fsync
-        # The most a segment holds: a flush's records at most, each with its frame's overhead.
-        self.capacity = max_records * (RECORD_BYTES + FRAME_OVERHEAD)
         self._current: Segment | None = None
         self._made = 0
 
@@ -248,16 +203,11 @@ class JournalWriter:
             if self._current is None:
                 self._made += 1
                 name = f"{self.writer}-{self._made:06d}"
-                self._current = Segment(self.folder, name, self.fsync, self.capacity)
+                self._current = Segment(self.folder, name, self.fsync)
             self._current.append(encode(entry), rows)
         except Exception as error:
             return error
         return None
-
-    @property
-    def written(self) -> int:
-        """Bytes of frames in the current segment (where the next frame starts)."""
-        return 0 if self._current is None else self._current.used
 
     def take(self) -> Segment | None:
         """The segment written so far (to seal or remove); the next append starts another."""
