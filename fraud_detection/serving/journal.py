@@ -162,10 +162,8 @@ class Segment:
 
     def append(self, frame: bytes, records: int) -> None:
         written = os.write(self._fd, frame)  # whole, but for a full disk or a signal
-        if written < len(frame):
-            view = memoryview(frame)[written:]
-            while view:
-                view = view[os.write(self._fd, view) :]
+        while written < len(frame):
+            written += os.write(self._fd, memoryview(frame)[written:])
         if self.fsync:
             os.fsync(self._fd)
         self.records += records
